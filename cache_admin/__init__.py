@@ -1,0 +1,28 @@
+"""django-cache-admin: a Redis caching toolkit and admin console for Django."""
+
+from __future__ import annotations
+
+from cache_admin.keys import (
+    action_key,
+    attribute_key,
+    detail_key,
+    list_key,
+    slug_key,
+    user_key,
+)
+from cache_admin.policy import ttl_for
+from cache_admin.types import CacheType, register_type
+
+__all__ = [
+    "CacheType",
+    "action_key",
+    "attribute_key",
+    "detail_key",
+    "list_key",
+    "register_type",
+    "slug_key",
+    "ttl_for",
+    "user_key",
+]
+
+__version__ = "0.1.0"

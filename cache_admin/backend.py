@@ -1,0 +1,145 @@
+"""The one place that reaches through Django's cache object to the raw Redis client.
+
+Supports ``django_redis.cache.RedisCache`` (default and Sentinel clients) and Django's
+built-in ``django.core.cache.backends.redis.RedisCache``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+from django.core.cache import BaseCache, caches
+from django.core.cache.backends.base import InvalidCacheBackendError
+
+from cache_admin.conf import conf
+
+DJANGO_REDIS = "django_redis"
+DJANGO_BUILTIN = "django"
+
+# What an unreachable or hung server raises through redis-py.
+REDIS_ERRORS: tuple[type[BaseException], ...] = (
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    redis.exceptions.BusyLoadingError,
+    OSError,
+)
+try:  # django-redis wraps errors of its own API in ConnectionInterrupted.
+    from django_redis.exceptions import ConnectionInterrupted
+
+    REDIS_ERRORS = (*REDIS_ERRORS, ConnectionInterrupted)
+except ImportError:  # pragma: no cover - django-redis is a dependency
+    pass
+
+
+class NotRedisBackend(Exception):
+    pass
+
+
+def alias() -> str:
+    return str(conf.CACHE_ALIAS)
+
+
+def get_cache(name: str | None = None) -> BaseCache:
+    return caches[name or alias()]
+
+
+def kind(cache: BaseCache) -> str | None:
+    cls = type(cache)
+    module = cls.__module__
+    if module.startswith("django_redis"):
+        return DJANGO_REDIS
+    if module == "django.core.cache.backends.redis":
+        return DJANGO_BUILTIN
+    for base in cls.__mro__[1:]:
+        if base.__module__.startswith("django_redis"):
+            return DJANGO_REDIS
+        if base.__module__ == "django.core.cache.backends.redis":
+            return DJANGO_BUILTIN
+    return None
+
+
+def check_alias(name: str | None = None) -> str | None:
+    """A human-readable problem with the configured cache, or None when it is usable."""
+    name = name or alias()
+    try:
+        cache = caches[name]
+    except InvalidCacheBackendError:
+        return f"CACHES has no alias {name!r}"
+    except Exception as exc:  # a backend that fails to construct
+        return f"cache {name!r} cannot be created: {exc}"
+    if kind(cache) is None:
+        return f"cache {name!r} uses {type(cache).__module__}.{type(cache).__name__}, not Redis"
+    return None
+
+
+def client(cache: BaseCache | None = None, *, write: bool = True) -> redis.Redis:
+    cache = cache or get_cache()
+    found = kind(cache)
+    if found == DJANGO_REDIS:
+        return cache.client.get_client(write=write)  # type: ignore[attr-defined,no-any-return]
+    if found == DJANGO_BUILTIN:
+        return cache._cache.get_client(write=write)  # type: ignore[attr-defined,no-any-return]
+    raise NotRedisBackend(check_alias() or "not a Redis cache")
+
+
+def primary_clients(cache: BaseCache | None = None) -> list[redis.Redis]:
+    """One client per primary node: SCAN and INFO run on each and are merged."""
+    return [client(cache, write=True)]
+
+
+def encode(value: Any, cache: BaseCache | None = None) -> bytes:
+    """Serialize exactly as the backend does, so ``cache.get`` reads what we write."""
+    cache = cache or get_cache()
+    found = kind(cache)
+    if found == DJANGO_REDIS:
+        data = cache.client.encode(value)  # type: ignore[attr-defined]
+    elif found == DJANGO_BUILTIN:
+        data = cache._cache._serializer.dumps(value)  # type: ignore[attr-defined]
+    else:
+        raise NotRedisBackend(check_alias() or "not a Redis cache")
+    if isinstance(data, int):
+        return str(data).encode()
+    return bytes(data)
+
+
+def decode(data: bytes, cache: BaseCache | None = None) -> Any:
+    cache = cache or get_cache()
+    if kind(cache) == DJANGO_REDIS:
+        return cache.client.decode(data)  # type: ignore[attr-defined]
+    return cache._cache._serializer.loads(data)  # type: ignore[attr-defined]
+
+
+def stored_key(logical: str, cache: BaseCache | None = None) -> str:
+    return (cache or get_cache()).make_key(logical)
+
+
+def site_prefix(cache: BaseCache | None = None) -> str:
+    """The stored form of the empty logical key: ``KEY_PREFIX:VERSION:``.
+
+    Everything the site stores (at its current version) starts with it (S2).
+    """
+    return stored_key("", cache)
+
+
+def logical_key(stored: str, cache: BaseCache | None = None) -> str | None:
+    """The logical key of a stored key, or None when it is outside the site's namespace."""
+    prefix = site_prefix(cache)
+    if stored.startswith(prefix):
+        return stored[len(prefix) :]
+    return None
+
+
+def default_timeout(cache: BaseCache | None = None) -> int | None:
+    timeout = (cache or get_cache()).default_timeout
+    return None if timeout is None else int(timeout)
+
+
+def glob_escape(text: str) -> str:
+    """Escape glob metacharacters for SCAN MATCH (S3)."""
+    out = []
+    for char in text:
+        if char in "*?[]\\":
+            out.append("\\")
+        out.append(char)
+    return "".join(out)

@@ -1,0 +1,88 @@
+"""System checks: cache_admin.E001-E00x (errors) and W00x (warnings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from cache_admin import backend
+from cache_admin.conf import conf
+from cache_admin.types import InvalidType, all_types, build_type
+
+
+@register(Tags.caches)
+def check_cache_alias(**kwargs: Any) -> list[CheckMessage]:
+    problem = backend.check_alias()
+    if problem is None:
+        return []
+    return [
+        Error(
+            f"cache_admin needs a Redis cache: {problem}.",
+            hint="Set CACHE_ADMIN['CACHE_ALIAS'] to an alias in CACHES that uses "
+            "django_redis.cache.RedisCache or django.core.cache.backends.redis.RedisCache.",
+            id="cache_admin.E001",
+        )
+    ]
+
+
+@register()
+def check_types(**kwargs: Any) -> list[CheckMessage]:
+    raw = conf.TYPES
+    if not isinstance(raw, dict):
+        return [
+            Error(
+                "CACHE_ADMIN['TYPES'] must be a dict of {name: {'prefix': ..., 'ttl': ...}}.",
+                id="cache_admin.E002",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    for name, spec in raw.items():
+        try:
+            build_type(name, spec)
+        except InvalidType as exc:
+            messages.append(
+                Error(
+                    f"Invalid cache type in CACHE_ADMIN['TYPES']: {exc}.",
+                    hint="Each type needs a non-empty 'prefix' and a 'ttl' in whole seconds.",
+                    id="cache_admin.E002",
+                )
+            )
+    prefixes: dict[str, str] = {}
+    for cache_type in all_types().values():
+        if cache_type.prefix in prefixes:
+            messages.append(
+                Error(
+                    f"Cache types {prefixes[cache_type.prefix]!r} and {cache_type.name!r} "
+                    f"share the prefix {cache_type.prefix!r}.",
+                    hint="A key's type is found by its prefix, so prefixes must differ.",
+                    id="cache_admin.E003",
+                )
+            )
+        prefixes[cache_type.prefix] = cache_type.name
+    return messages
+
+
+@register(Tags.database)
+def check_overrides(databases: list[str] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    # Reading the table needs the database: Django runs database checks only when asked
+    # (migrate, check --database), so this never blocks startup.
+    if not databases:
+        return []
+    from cache_admin.models import TTLOverride
+
+    try:
+        names = list(TTLOverride.objects.values_list("cache_type", flat=True))
+    except Exception:  # table not created yet
+        return []
+    known = all_types()
+    return [
+        Warning(
+            f"TTL override for unknown cache type {name!r} has no effect.",
+            hint="Delete the override in the admin, or declare the type in CACHE_ADMIN['TYPES'].",
+            obj=name,
+            id="cache_admin.W001",
+        )
+        for name in names
+        if name not in known
+    ]

@@ -1,0 +1,108 @@
+"""Logical key helpers following the spec's naming convention, and canonical hashing (C4).
+
+    {model}:{id}                 detail_key(Product, 123)          -> product:123
+    {model}:slug:{slug}          slug_key(Product, "laptop")       -> product:slug:laptop
+    {model}:list:{filter_hash}   list_key(Product, {...})          -> product:list:3f2a...
+    {model}:{id}:{attr}          attribute_key(p, "related")       -> product:123:related
+    {action}:{model}:{params}    action_key("search", Product, "laptop")
+    {model}:user:{id}            user_key("cart", 789)             -> cart:user:789
+
+Hashes are stable across processes and restarts (no Python ``hash()``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import models
+
+# Characters that keep a key part readable; anything else is hashed.
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@+")
+MAX_PLAIN_PART = 64
+
+
+def model_name(model: type[models.Model] | models.Model | str) -> str:
+    if isinstance(model, str):
+        return model
+    return model._meta.model_name or type(model).__name__.lower()
+
+
+def normalize(value: Any) -> Any:
+    """A JSON-able canonical form: equal filters give equal forms, whatever their order."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else repr(value)
+    if isinstance(value, decimal.Decimal):
+        normal = value.normalize()
+        return int(normal) if normal == normal.to_integral_value() else str(normal)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return [model_name(value), normalize(value.pk)]
+    if isinstance(value, Mapping):
+        return {str(k): normalize(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (set, frozenset)):
+        return sorted((normalize(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    if isinstance(value, (list, tuple)):
+        return [normalize(v) for v in value]
+    if isinstance(value, bytes):
+        return value.hex()
+    if hasattr(value, "pk"):
+        return normalize(value.pk)
+    return f"{type(value).__module__}.{type(value).__qualname__}:{value!s}"
+
+
+def digest(value: Any, length: int = 16) -> str:
+    text = json.dumps(normalize(value), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.blake2b(text.encode(), digest_size=length // 2).hexdigest()
+
+
+def part(value: Any) -> str:
+    """One readable key part for simple values (``42``, ``laptop``), a digest otherwise."""
+    normal = normalize(value)
+    if isinstance(normal, bool) or normal is None:
+        return digest(normal)
+    text = str(normal)
+    if isinstance(normal, (int, str)) and 0 < len(text) <= MAX_PLAIN_PART and set(text) <= _SAFE:
+        return text
+    return digest(normal)
+
+
+def detail_key(model: type[models.Model] | models.Model | str, pk: Any) -> str:
+    return f"{model_name(model)}:{part(pk)}"
+
+
+def slug_key(model: type[models.Model] | models.Model | str, slug: Any) -> str:
+    return f"{model_name(model)}:slug:{part(slug)}"
+
+
+def list_prefix(model: type[models.Model] | models.Model | str) -> str:
+    return f"{model_name(model)}:list:"
+
+
+def list_key(model: type[models.Model] | models.Model | str, params: Any) -> str:
+    return f"{list_prefix(model)}{digest(params)}"
+
+
+def attribute_key(instance: models.Model, attr: str) -> str:
+    return f"{model_name(instance)}:{part(instance.pk)}:{attr}"
+
+
+def action_key(action: str, model: type[models.Model] | models.Model | str, *params: Any) -> str:
+    suffix = part(params[0]) if len(params) == 1 else digest(list(params))
+    return f"{action}:{model_name(model)}:{suffix}"
+
+
+def user_key(kind: str, user_id: Any) -> str:
+    return f"{kind}:user:{part(user_id)}"

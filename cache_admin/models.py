@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cache_admin.types import MAX_TTL, all_types
+
+
+def validate_cache_type(value: str) -> None:
+    if value not in all_types():
+        known = ", ".join(sorted(all_types())) or "none are configured"
+        raise ValidationError(
+            _("Unknown cache type %(value)s. Known types: %(known)s."),
+            params={"value": value, "known": known},
+            code="unknown_type",
+        )
+
+
+class TTLOverride(models.Model):
+    """A TTL set by staff for one cache type; it wins over the type's default."""
+
+    cache_type = models.CharField(
+        _("cache type"), max_length=100, unique=True, validators=[validate_cache_type]
+    )
+    ttl = models.PositiveIntegerField(
+        _("TTL (seconds)"),
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_TTL)],
+        help_text=_("Whole seconds, from 1 to 30 days (2592000)."),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("TTL override")
+        verbose_name_plural = _("TTL overrides")
+        ordering = ["cache_type"]
+
+    def __str__(self) -> str:
+        return f"{self.cache_type}: {self.ttl}s"
+
+
+class AuditEntry(models.Model):
+    """One destructive or policy-changing action taken through the console or the toolkit.
+
+    It also carries the console's permissions (Meta.permissions).
+    """
+
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=50, db_index=True)
+    target = models.TextField(_("target"))
+    keys_affected = models.BigIntegerField(_("keys affected"), null=True, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        ordering = ["-created_at", "-id"]
+        default_permissions = ("view",)
+        permissions = [
+            ("view_dashboard", _("Can view the cache dashboard")),
+            ("browse_keys", _("Can browse cache keys and values")),
+            ("delete_keys", _("Can delete cache keys and change their TTL")),
+            ("invalidate_cache", _("Can invalidate cached models, lists and prefixes")),
+            ("warm_cache", _("Can start cache warming jobs")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target}"
+
+
+class WarmRun(models.Model):
+    """One run of a warmer, started from the console, the command, or Celery beat."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    STATUS_CHOICES = [
+        (QUEUED, _("queued")),
+        (RUNNING, _("running")),
+        (SUCCEEDED, _("succeeded")),
+        (FAILED, _("failed")),
+    ]
+
+    warmer = models.CharField(_("warmer"), max_length=100, db_index=True)
+    trigger = models.CharField(_("triggered by"), max_length=200, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    task_id = models.CharField(_("task id"), max_length=255, blank=True, db_index=True)
+    status = models.CharField(_("status"), max_length=20, choices=STATUS_CHOICES, default=QUEUED)
+    queued_at = models.DateTimeField(_("queued"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    current = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    keys_written = models.PositiveIntegerField(_("keys written"), default=0)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("warm run")
+        verbose_name_plural = _("warm runs")
+        ordering = ["-queued_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.warmer} ({self.status})"
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

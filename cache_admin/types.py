@@ -1,0 +1,107 @@
+"""Cache types: a named kind of cached data with a label, a logical key prefix and a TTL.
+
+Types come from ``CACHE_ADMIN["TYPES"]`` and from code (:func:`register_type`). A key's
+type is the one with the longest matching prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from cache_admin.conf import conf
+
+MAX_TTL = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class CacheType:
+    name: str
+    label: str
+    prefix: str
+    ttl: int
+
+
+class InvalidType(ValueError):
+    pass
+
+
+_code_types: dict[str, CacheType] = {}
+# all_types() sits on the hit path: it is rebuilt only when settings or code types change.
+_memo: tuple[object, int, dict[str, CacheType]] | None = None
+_code_version = 0
+
+
+def register_type(name: str, *, prefix: str, ttl: int, label: str | None = None) -> CacheType:
+    global _code_version
+    cache_type = build_type(name, {"prefix": prefix, "ttl": ttl, "label": label or name})
+    _code_types[name] = cache_type
+    _code_version += 1
+    return cache_type
+
+
+def unregister_type(name: str) -> None:
+    global _code_version
+    _code_types.pop(name, None)
+    _code_version += 1
+
+
+def build_type(name: str, spec: object) -> CacheType:
+    if not isinstance(name, str) or not name.isidentifier():
+        raise InvalidType(f"type name {name!r} must be an identifier such as 'product_detail'")
+    if not isinstance(spec, dict):
+        raise InvalidType(f"type {name!r} must be a dict with 'prefix' and 'ttl'")
+    prefix = spec.get("prefix")
+    ttl = spec.get("ttl")
+    label = spec.get("label", name.replace("_", " ").capitalize())
+    if not isinstance(prefix, str) or not prefix:
+        raise InvalidType(f"type {name!r}: 'prefix' must be a non-empty string")
+    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_TTL:
+        raise InvalidType(f"type {name!r}: 'ttl' must be whole seconds from 1 to {MAX_TTL}")
+    if not isinstance(label, str):
+        raise InvalidType(f"type {name!r}: 'label' must be a string")
+    return CacheType(name=name, label=label, prefix=prefix, ttl=ttl)
+
+
+def settings_types() -> dict[str, CacheType]:
+    """Valid types from settings; invalid entries are left out (a system check reports them)."""
+    found: dict[str, CacheType] = {}
+    raw = conf.TYPES
+    if not isinstance(raw, dict):
+        return found
+    for name, spec in raw.items():
+        try:
+            found[name] = build_type(name, spec)
+        except InvalidType:
+            continue
+    return found
+
+
+def all_types() -> dict[str, CacheType]:
+    global _memo
+    raw = conf.TYPES
+    # Holding a reference to the settings dict keeps its id from being reused.
+    if _memo is not None and _memo[0] is raw and _memo[1] == _code_version:
+        return _memo[2]
+    types = settings_types()
+    types.update(_code_types)
+    _memo = (raw, _code_version, types)
+    return types
+
+
+def get_type(name: str) -> CacheType | None:
+    return all_types().get(name)
+
+
+def iter_types() -> Iterator[CacheType]:
+    return iter(sorted(all_types().values(), key=lambda t: t.prefix))
+
+
+def type_for_key(logical_key: str) -> CacheType | None:
+    best: CacheType | None = None
+    for cache_type in all_types().values():
+        if logical_key.startswith(cache_type.prefix) and (
+            best is None or len(cache_type.prefix) > len(best.prefix)
+        ):
+            best = cache_type
+    return best

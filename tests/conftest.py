@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.conf import settings
+from django.core.cache import caches
+
+from cache_admin import breaker, policy
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The console and browser suites run twice in CI (plain admin, then django-unfold).
+    for item in items:
+        parts = item.path.parts
+        if "console" in parts:
+            item.add_marker(pytest.mark.console)
+        if "e2e" in parts:
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return str(settings.TEST_REDIS_URL)
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(f"{redis_url}/0")
+    yield client
+    client.close()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(redis_url: str) -> Iterator[None]:
+    """Each test starts on an empty Redis, a closed breaker and a fresh TTL policy."""
+    client = redis.Redis.from_url(f"{redis_url}/0")
+    client.flushdb()
+    client.close()
+    breaker.reset_all()
+    policy.reset_for_tests()
+    yield
+    breaker.reset_all()
+    for cache in caches.all(initialized_only=True):
+        cache.close()
+
+
+@pytest.fixture(params=["default", "builtin"], ids=["django-redis", "django-builtin"])
+def cache_alias(request: pytest.FixtureRequest, settings: object) -> str:
+    """Run a test against django-redis and against Django's built-in Redis backend."""
+    alias = str(request.param)
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": alias}  # type: ignore[attr-defined]
+    return alias
