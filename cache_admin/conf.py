@@ -35,6 +35,12 @@ DEFAULTS: dict[str, Any] = {
     "NAMESPACE": "cache_admin:",
     # Prefix invalidation: SCAN COUNT and UNLINK batch size.
     "SCAN_COUNT": 1000,
+    # Invalidations issued while Redis is unreachable are queued in process (R2): at most
+    # this many keys and prefixes per cache alias; what does not fit is logged and dropped.
+    "OUTBOX_MAX_KEYS": 10000,
+    # While invalidations are queued, a daemon thread retries them this often (seconds;
+    # 0 disables it and leaves replay to the breaker's recovery and the next deletion).
+    "OUTBOX_RETRY_INTERVAL": 5.0,
     # Console: SCAN budget per request (keys examined), page size, polling interval (ms).
     "CONSOLE_SCAN_BUDGET": 20000,
     "CONSOLE_PAGE_SIZE": 100,
@@ -46,6 +52,14 @@ DEFAULTS: dict[str, Any] = {
     # Metrics view: a bearer token, or None; staff login is accepted when METRICS_ALLOW_STAFF.
     "METRICS_TOKEN": None,
     "METRICS_ALLOW_STAFF": True,
+    # Warming: a run's progress is written (database row, Celery state) at most this often (s).
+    "WARM_PROGRESS_INTERVAL": 0.25,
+    # Warming: a queued run no worker has picked up after this long is reported (s, R3).
+    "WARM_PICKUP_TIMEOUT": 5.0,
+    # Warming: timeout of the broker connection check and of the worker ping (s, R3).
+    "CELERY_CHECK_TIMEOUT": 2.0,
+    # Warm page: how often the progress partial polls while a run is active (ms).
+    "WARM_POLL_MS": 1000,
 }
 
 

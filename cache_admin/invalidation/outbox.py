@@ -1,0 +1,242 @@
+"""Breaker-guarded key deletion, and the outbox of invalidations issued during an outage (R2).
+
+An invalidation that cannot reach Redis is queued in this process, keyed by cache alias,
+and replayed when the breaker closes again (``breaker.on_recovery``), on the next
+successful deletion, and by a small retry thread while anything is pending. The queue is
+bounded (``OUTBOX_MAX_KEYS``); what does not fit is logged and expires by its TTL.
+
+Entries are stored keys (the site's KEY_PREFIX and VERSION applied when queued) and
+logical prefixes; deletions are idempotent, so replaying twice is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from django.core.cache import caches
+
+from cache_admin import backend
+from cache_admin.breaker import breaker_for, on_recovery
+from cache_admin.conf import conf
+
+logger = logging.getLogger("cache_admin")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Deletion:
+    deleted: int
+    keys: tuple[str, ...]
+    queued: bool = False
+
+
+class CacheUnavailable(Exception):
+    """Redis could not be reached (or the breaker is open)."""
+
+
+@dataclass
+class _Pending:
+    keys: dict[str, None] = field(default_factory=dict)  # an ordered set of stored keys
+    prefixes: dict[str, None] = field(default_factory=dict)  # logical prefixes
+
+    def __len__(self) -> int:
+        return len(self.keys) + len(self.prefixes)
+
+
+_pending: dict[str, _Pending] = {}
+_lock = threading.Lock()  # guards _pending
+_replay_lock = threading.RLock()  # one replay at a time in this process
+_local = threading.local()
+_retry: dict[str, object] = {}
+_wake = threading.Event()
+
+
+def guarded(alias: str, call: Callable[[], T]) -> T:
+    """Run ``call`` under the alias's breaker; raise CacheUnavailable when Redis is out of reach."""
+    breaker = breaker_for(alias)
+    if not breaker.allow():
+        raise CacheUnavailable(breaker.last_error or f"breaker for cache {alias!r} is open")
+    try:
+        result = call()
+    except backend.REDIS_ERRORS as exc:
+        breaker.failure(exc)
+        raise CacheUnavailable(repr(exc)) from exc
+    except BaseException as exc:
+        if breaker.opened_at is not None:  # release a half-open trial, it proved nothing
+            breaker.failure(exc)
+        raise
+    breaker.success()
+    return result
+
+
+def delete_keys(logical_keys: Iterable[str], *, alias: str | None = None) -> int:
+    """Delete logical keys (UNLINK); during an outage queue them for replay and return 0."""
+    return delete(logical_keys, alias=alias).deleted
+
+
+def delete(logical_keys: Iterable[str], *, alias: str | None = None) -> Deletion:
+    alias = alias or backend.alias()
+    cache = caches[alias]
+    logical = tuple(dict.fromkeys(logical_keys))
+    if not logical:
+        return Deletion(0, ())
+    stored = [backend.stored_key(key, cache) for key in logical]
+    try:
+        deleted = guarded(alias, lambda: int(backend.client(cache).unlink(*stored)))
+    except CacheUnavailable as exc:
+        queue_keys(stored, alias=alias, reason=str(exc))
+        return Deletion(0, logical, queued=True)
+    replay_if_pending(alias)
+    return Deletion(deleted, logical)
+
+
+def queue_keys(stored_keys: Iterable[str], *, alias: str, reason: str = "") -> None:
+    _queue(alias, keys=stored_keys, reason=reason)
+
+
+def queue_prefix(prefix: str, *, alias: str, reason: str = "") -> None:
+    _queue(alias, prefixes=[prefix], reason=reason)
+
+
+def _queue(
+    alias: str, *, keys: Iterable[str] = (), prefixes: Iterable[str] = (), reason: str = ""
+) -> None:
+    limit = int(conf.OUTBOX_MAX_KEYS)
+    dropped = 0
+    with _lock:
+        pending = _pending.setdefault(alias, _Pending())
+        for target, items in ((pending.prefixes, prefixes), (pending.keys, keys)):
+            for item in items:
+                if item in target:
+                    continue
+                if len(pending) >= limit:
+                    dropped += 1
+                    continue
+                target[item] = None
+        size = len(pending)
+    if dropped:
+        logger.error(
+            "Invalidation outbox for cache %r is full (%d entries, OUTBOX_MAX_KEYS): "
+            "%d invalidations dropped; those keys stay until their TTL expires",
+            alias,
+            limit,
+            dropped,
+        )
+    logger.warning(
+        "Redis for cache %r unreachable (%s): invalidation queued, %d pending, "
+        "replayed when it is back",
+        alias,
+        reason,
+        size,
+    )
+    _start_retry()
+
+
+def pending_count(alias: str | None = None) -> int:
+    with _lock:
+        if alias is not None:
+            found = _pending.get(alias)
+            return len(found) if found else 0
+        return sum(len(p) for p in _pending.values())
+
+
+def replay_if_pending(alias: str) -> None:
+    if pending_count(alias) and not getattr(_local, "replaying", False):
+        replay(alias)
+
+
+def replay(alias: str | None = None) -> int:
+    """Apply what is queued (for one alias or all); what fails again stays queued.
+
+    Returns the number of entries applied.
+    """
+    if getattr(_local, "replaying", False):  # a breaker hook fired inside our own replay
+        return 0
+    with _replay_lock:
+        _local.replaying = True
+        try:
+            with _lock:
+                aliases = [alias] if alias is not None else list(_pending)
+            return sum(_replay_alias(name) for name in aliases)
+        finally:
+            _local.replaying = False
+
+
+def _replay_alias(alias: str) -> int:
+    from cache_admin.invalidation.prefix import delete_prefix
+
+    with _lock:
+        pending = _pending.pop(alias, None)
+    if not pending:
+        return 0
+    keys = list(pending.keys)
+    prefixes = list(pending.prefixes)
+    applied = 0
+    batch = max(1, int(conf.SCAN_COUNT))
+    try:
+        cache = caches[alias]
+        while keys:
+            chunk = keys[:batch]
+            guarded(alias, lambda: backend.client(cache).unlink(*chunk))  # noqa: B023
+            del keys[:batch]
+            applied += len(chunk)
+        while prefixes:
+            delete_prefix(prefixes[0], alias=alias)
+            prefixes.pop(0)
+            applied += 1
+    except CacheUnavailable as exc:
+        _queue(alias, keys=keys, prefixes=prefixes, reason=str(exc))
+    except Exception:
+        logger.exception("Invalidation outbox replay on cache %r failed", alias)
+        _queue(alias, keys=keys, prefixes=prefixes, reason="replay failed")
+    if applied:
+        logger.warning("Replayed %d queued invalidations on cache %r", applied, alias)
+    return applied
+
+
+def _on_recovery(alias: str) -> None:
+    replay_if_pending(alias)
+
+
+on_recovery(_on_recovery)
+
+
+def _start_retry() -> None:
+    if float(conf.OUTBOX_RETRY_INTERVAL or 0) <= 0:
+        return
+    with _lock:
+        thread = _retry.get("thread")
+        if _retry.get("pid") == os.getpid() and isinstance(thread, threading.Thread):
+            return  # running; it clears itself under this lock before it ends
+        thread = threading.Thread(target=_retry_loop, name="cache-admin-outbox", daemon=True)
+        _retry["thread"] = thread
+        _retry["pid"] = os.getpid()
+    thread.start()
+
+
+def _retry_loop() -> None:
+    # Drains the outbox even when nothing else in this process talks to Redis again.
+    while True:
+        interval = float(conf.OUTBOX_RETRY_INTERVAL or 0)
+        _wake.wait(max(0.05, interval))
+        _wake.clear()
+        try:
+            replay()
+        except Exception:  # the retry thread must never die with entries pending
+            logger.exception("Invalidation outbox replay failed")
+        with _lock:
+            if interval <= 0 or not any(_pending.values()):
+                _retry["thread"] = None
+                return
+
+
+def clear() -> None:
+    """Forget everything queued (tests, or an operator who flushed Redis anyway)."""
+    with _lock:
+        _pending.clear()

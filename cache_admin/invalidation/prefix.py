@@ -1,0 +1,120 @@
+"""Prefix deletion: SCAN MATCH with a large COUNT plus one UNLINK per batch, on every primary (P4).
+
+Never KEYS, FLUSHDB or one huge DEL. Each step is one round trip: the UNLINK of the
+batch just found and the next SCAN travel together in a non-transactional pipeline, so
+Redis never runs more than one batch of work at a time. The match is the site's stored
+prefix (KEY_PREFIX:VERSION:) plus the glob-escaped logical prefix, so nothing outside the
+site's namespace (S2) or the prefix is touched; the package's own namespace is kept
+unless the prefix names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.core.cache import caches
+
+from cache_admin import backend
+from cache_admin.conf import conf
+from cache_admin.invalidation.outbox import guarded
+
+MAX_PREFIX_LENGTH = 1024
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a prefix deletion stands; ``scanned`` and ``total`` are estimates (progress bar)."""
+
+    prefix: str
+    scanned: int
+    total: int
+    matched: int
+    deleted: int
+    done: bool
+    dry_run: bool = False
+
+    @property
+    def fraction(self) -> float:
+        if self.done:
+            return 1.0
+        if self.total <= 0:
+            return 0.0
+        return min(0.99, self.scanned / self.total)
+
+
+def validate_prefix(prefix: object) -> str:
+    if not isinstance(prefix, str):
+        raise ValueError("The prefix must be text, for example 'product:'.")
+    if not prefix:
+        raise ValueError(
+            "An empty prefix would delete every key of the site; give a prefix such as 'product:'."
+        )
+    if len(prefix) > MAX_PREFIX_LENGTH:
+        raise ValueError(f"The prefix is longer than {MAX_PREFIX_LENGTH} characters.")
+    return prefix
+
+
+def iter_delete_prefix(
+    prefix: str,
+    *,
+    dry_run: bool = False,
+    batch: int | None = None,
+    alias: str | None = None,
+) -> Iterator[Progress]:
+    """Delete the site's keys under a logical prefix, yielding progress after each step.
+
+    Raises ValueError for an unusable prefix (before any Redis call) and
+    ``CacheUnavailable`` when Redis cannot be reached.
+    """
+    prefix = validate_prefix(prefix)
+    alias = alias or backend.alias()
+    cache = caches[alias]
+    count = max(1, int(batch or conf.SCAN_COUNT))
+    stored_prefix = backend.stored_key(prefix, cache).encode()
+    match = backend.glob_escape(backend.stored_key(prefix, cache)) + "*"
+    namespace = str(conf.NAMESPACE)
+    protected = (
+        None if prefix.startswith(namespace) else backend.stored_key(namespace, cache).encode()
+    )
+    clients = backend.primary_clients(cache)
+    total = sum(int(guarded(alias, client.dbsize)) for client in clients)
+    scanned = matched = deleted = 0
+    yield Progress(prefix, 0, total, 0, 0, False, dry_run)
+    for client in clients:
+        cursor = 0
+        found: list[bytes] = []
+        while True:
+            pipe = client.pipeline(transaction=False)
+            if found and not dry_run:
+                pipe.unlink(*found)
+            pipe.scan(cursor, match=match, count=count)
+            results = guarded(alias, pipe.execute)
+            if found and not dry_run:
+                deleted += int(results[0])
+            cursor, keys = results[-1]
+            cursor = int(cursor)
+            scanned += count
+            # SCAN MATCH already confined the keys; the checks below only narrow further.
+            found = [
+                key
+                for key in keys
+                if key.startswith(stored_prefix) and not (protected and key.startswith(protected))
+            ]
+            matched += len(found)
+            if cursor == 0:
+                break
+            yield Progress(prefix, min(scanned, total), total, matched, deleted, False, dry_run)
+        if found and not dry_run:
+            deleted += int(guarded(alias, lambda: client.unlink(*found)))  # noqa: B023
+    yield Progress(prefix, max(scanned, total), total, matched, deleted, True, dry_run)
+
+
+def delete_prefix(
+    prefix: str, *, dry_run: bool = False, batch: int | None = None, alias: str | None = None
+) -> Progress:
+    steps = iter_delete_prefix(prefix, dry_run=dry_run, batch=batch, alias=alias)
+    last = next(steps)
+    for last in steps:  # noqa: B007 (the last progress is the answer)
+        pass
+    return last
