@@ -11,3 +11,11 @@ class CacheAdminConfig(AppConfig):
 
     def ready(self) -> None:
         from cache_admin import checks, signals  # noqa: F401  (registers checks and receivers)
+
+        # The warm tasks are shared tasks: importing them here registers them with the
+        # project's Celery app in web processes and workers alike (autodiscover_tasks looks
+        # for cache_admin.tasks only).
+        import importlib.util
+
+        if importlib.util.find_spec("celery") is not None:
+            from cache_admin.warming import tasks  # noqa: F401

@@ -1,0 +1,115 @@
+"""Is there a Celery broker and a worker to run warm jobs? Asked with short timeouts (R3).
+
+A warm request says within a few seconds that nothing will run it, instead of showing a
+job that never moves. Answers are kept for a few seconds per process, so a page that
+polls does not ping the workers on every request.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.utils.translation import gettext as _
+
+from cache_admin.conf import conf
+
+MEMO_SECONDS = 5.0
+
+_memo: dict[str, tuple[float, str | None]] = {}
+_lock = threading.Lock()
+
+
+def celery_app() -> Any | None:
+    """The current Celery app, or None when Celery is missing or has no broker configured."""
+    try:
+        from celery import current_app
+    except ImportError:
+        return None
+    app = current_app._get_current_object()
+    if not (app.conf.broker_url or os.environ.get("CELERY_BROKER_URL")):
+        return None
+    return app
+
+
+def safe_url(url: str) -> str:
+    """A broker URL without its password, fit to show to staff."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "?"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def broker_problem(app: Any | None = None, *, memo: bool = True) -> str | None:
+    """What stops a warm job from being queued, or None when the broker answers."""
+    app = app or celery_app()
+    if app is None:
+        return _(
+            "Celery is not configured (no broker URL), so warm jobs cannot be queued. "
+            "Run python manage.py warm_cache instead, or configure Celery (docs/warming.md)."
+        )
+    return _remembered(f"broker:{id(app)}", lambda: _check_broker(app), memo)
+
+
+def worker_problem(app: Any | None = None, *, memo: bool = True) -> str | None:
+    """Whether any worker answers a ping within the check timeout."""
+    app = app or celery_app()
+    if app is None:
+        return broker_problem(app)
+    return _remembered(f"worker:{id(app)}", lambda: _check_workers(app), memo)
+
+
+def reset() -> None:
+    with _lock:
+        _memo.clear()
+
+
+def _remembered(key: str, check: Any, memo: bool) -> str | None:
+    now = time.monotonic()
+    if memo:
+        with _lock:
+            found = _memo.get(key)
+        if found is not None and found[0] > now:
+            return found[1]
+    answer: str | None = check()
+    with _lock:
+        _memo[key] = (time.monotonic() + MEMO_SECONDS, answer)
+    return answer
+
+
+def _check_broker(app: Any) -> str | None:
+    timeout = float(conf.CELERY_CHECK_TIMEOUT)
+    url = str(app.conf.broker_url or os.environ.get("CELERY_BROKER_URL", ""))
+    try:
+        with app.connection_for_write(connect_timeout=timeout) as conn:
+            conn.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, timeout=timeout
+            )
+    except Exception as exc:
+        return _("The Celery broker at %(url)s is unreachable: %(error)s") % {
+            "url": safe_url(url),
+            "error": exc,
+        }
+    return None
+
+
+def _check_workers(app: Any) -> str | None:
+    timeout = min(float(conf.CELERY_CHECK_TIMEOUT), 2.0)
+    try:
+        replies = app.control.ping(timeout=timeout)
+    except Exception as exc:
+        return _("Celery workers could not be asked: %(error)s") % {"error": exc}
+    if not replies:
+        return _(
+            "No Celery worker answered within %(seconds)s s: queued warm jobs will wait "
+            "until a worker starts (celery -A <project> worker)."
+        ) % {"seconds": f"{timeout:g}"}
+    return None
