@@ -44,19 +44,25 @@ def get_cache(name: str | None = None) -> BaseCache:
     return caches[name or alias()]
 
 
+_kinds: dict[type, str | None] = {}
+
+
 def kind(cache: BaseCache) -> str | None:
     cls = type(cache)
-    module = cls.__module__
-    if module.startswith("django_redis"):
-        return DJANGO_REDIS
-    if module == "django.core.cache.backends.redis":
-        return DJANGO_BUILTIN
-    for base in cls.__mro__[1:]:
+    try:  # on the hit path: the MRO walk is done once per class
+        return _kinds[cls]
+    except KeyError:
+        pass
+    found: str | None = None
+    for base in cls.__mro__:
         if base.__module__.startswith("django_redis"):
-            return DJANGO_REDIS
+            found = DJANGO_REDIS
+            break
         if base.__module__ == "django.core.cache.backends.redis":
-            return DJANGO_BUILTIN
-    return None
+            found = DJANGO_BUILTIN
+            break
+    _kinds[cls] = found
+    return found
 
 
 def check_alias(name: str | None = None) -> str | None:
@@ -122,8 +128,13 @@ def site_prefix(cache: BaseCache | None = None) -> str:
     return stored_key("", cache)
 
 
-def logical_key(stored: str, cache: BaseCache | None = None) -> str | None:
+def logical_key(stored: str | bytes, cache: BaseCache | None = None) -> str | None:
     """The logical key of a stored key, or None when it is outside the site's namespace."""
+    if isinstance(stored, bytes):
+        try:
+            stored = stored.decode()
+        except UnicodeDecodeError:  # Django never writes such a key: not the site's
+            return None
     prefix = site_prefix(cache)
     if stored.startswith(prefix):
         return stored[len(prefix) :]

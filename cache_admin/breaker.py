@@ -9,6 +9,7 @@ recovery hooks (replay of invalidations issued during the outage, R2).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ class Breaker:
         self._lock = threading.Lock()
         self.failures = 0
         self.opened_at: float | None = None
-        self._trial_running = False
+        self._trial_started: float | None = None
         self.last_error: str | None = None
 
     @property
@@ -44,9 +45,15 @@ class Breaker:
         if self.opened_at is None:
             return True
         with self._lock:
-            if self.state == OPEN or self._trial_running:
+            if self.state == OPEN:
                 return False
-            self._trial_running = True
+            now = time.monotonic()
+            # A trial whose caller never reported back (an error the caller did not
+            # expect) must not keep the breaker open for good: it expires after a cooldown.
+            started = self._trial_started
+            if started is not None and now - started < float(conf.BREAKER_COOLDOWN):
+                return False
+            self._trial_started = now
             return True
 
     def success(self) -> None:
@@ -56,7 +63,7 @@ class Breaker:
         with self._lock:
             self.failures = 0
             self.opened_at = None
-            self._trial_running = False
+            self._trial_started = None
         if recovered:
             logger.warning("Redis for cache %r is reachable again", self.name)
             for hook in list(_recovery_hooks):
@@ -68,7 +75,7 @@ class Breaker:
     def failure(self, exc: BaseException | None = None) -> None:
         with self._lock:
             self.failures += 1
-            self._trial_running = False
+            self._trial_started = None
             self.last_error = repr(exc) if exc is not None else None
             if self.opened_at is not None or self.failures >= int(conf.BREAKER_THRESHOLD):
                 if self.opened_at is None:
@@ -81,11 +88,20 @@ class Breaker:
         with self._lock:
             self.failures = 0
             self.opened_at = None
-            self._trial_running = False
+            self._trial_started = None
 
 
 _breakers: dict[str, Breaker] = {}
 _recovery_hooks: list[Callable[[str], None]] = []
+
+
+def _after_fork_in_child() -> None:
+    # A lock held by another thread at fork time stays held in the child forever.
+    for found in _breakers.values():
+        found._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def breaker_for(alias: str) -> Breaker:

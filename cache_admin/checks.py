@@ -1,18 +1,38 @@
-"""System checks: cache_admin.E001-E00x (errors) and W00x (warnings)."""
+"""System checks: cache_admin.E001-E004 (errors) and W001-W002 (warnings)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from cache_admin import backend
-from cache_admin.conf import conf
+from cache_admin.conf import DEFAULTS, conf
 from cache_admin.types import InvalidType, all_types, build_type
+
+# Numeric settings and the smallest value each accepts (JITTER also has a ceiling of 1).
+_POSITIVE = (
+    "POLICY_POLL_INTERVAL",
+    "POLICY_RELOAD_INTERVAL",
+    "LEASE_TIMEOUT",
+    "BREAKER_THRESHOLD",
+    "BREAKER_COOLDOWN",
+    "STATS_FLUSH_INTERVAL",
+    "SCAN_COUNT",
+    "CONSOLE_SCAN_BUDGET",
+    "CONSOLE_PAGE_SIZE",
+)
 
 
 @register(Tags.caches)
-def check_cache_alias(**kwargs: Any) -> list[CheckMessage]:
+def check_cache_alias(
+    *,
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
     problem = backend.check_alias()
     if problem is None:
         return []
@@ -27,7 +47,12 @@ def check_cache_alias(**kwargs: Any) -> list[CheckMessage]:
 
 
 @register()
-def check_types(**kwargs: Any) -> list[CheckMessage]:
+def check_types(
+    *,
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
     raw = conf.TYPES
     if not isinstance(raw, dict):
         return [
@@ -63,8 +88,47 @@ def check_types(**kwargs: Any) -> list[CheckMessage]:
     return messages
 
 
+@register()
+def check_settings(
+    *,
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    user = conf.user_settings
+    messages: list[CheckMessage] = [
+        Warning(
+            f"CACHE_ADMIN has an unknown setting {name!r}; it is ignored.",
+            hint="Known settings: " + ", ".join(sorted(DEFAULTS)) + ".",
+            id="cache_admin.W002",
+        )
+        for name in sorted(set(user) - set(DEFAULTS), key=str)
+    ]
+    for name in (*_POSITIVE, "JITTER"):
+        value = getattr(conf, name)
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and name == "JITTER":
+            ok = 0 <= value <= 1
+        elif ok:
+            ok = value > 0
+        if not ok:
+            wanted = "a number from 0 to 1" if name == "JITTER" else "a number above 0"
+            messages.append(
+                Error(
+                    f"CACHE_ADMIN[{name!r}] is {value!r}; it must be {wanted}.",
+                    id="cache_admin.E004",
+                )
+            )
+    return messages
+
+
 @register(Tags.database)
-def check_overrides(databases: list[str] | None = None, **kwargs: Any) -> list[CheckMessage]:
+def check_overrides(
+    *,
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
     # Reading the table needs the database: Django runs database checks only when asked
     # (migrate, check --database), so this never blocks startup.
     if not databases:

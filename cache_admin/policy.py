@@ -5,6 +5,11 @@ snapshot fresh with a daemon thread that polls one small version key in Redis an
 the overrides from the database when it moves, and re-reads them from the database every
 ``POLICY_RELOAD_INTERVAL`` seconds in any case. A failed read keeps the last known
 policy (C5): the database is the source of truth and nothing is reset to defaults.
+
+The poller does its database reads on its own connection and closes it after each read,
+so it never holds a connection (or a transaction) of a request thread. After a fork the
+child starts its own poller; the locks are recreated so a lock held in the parent at fork
+time cannot freeze the child.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ from __future__ import annotations
 import logging
 import os
 import random
+import secrets
 import threading
 import time
 from dataclasses import dataclass
+
+import redis
 
 from cache_admin import backend
 from cache_admin.breaker import breaker_for
@@ -24,6 +32,8 @@ from cache_admin.types import CacheType, all_types, get_type
 logger = logging.getLogger("cache_admin")
 
 VERSION_KEY = "policy:version"
+# How long the first lookup in a process waits for the poller's first load (seconds).
+FIRST_LOAD_WAIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -45,11 +55,27 @@ class _Snapshot:
         self.loaded_at = 0.0
         self.pid: int | None = None
         self.thread: threading.Thread | None = None
-        self.lock = threading.Lock()
+        self.fresh_locks()
+
+    def fresh_locks(self) -> None:
+        self.start_lock = threading.Lock()
+        # Serialises reads of the table with their publication, so an older read never
+        # overwrites a newer one, and reset_for_tests() is never undone by a late reload.
+        self.reload_lock = threading.Lock()
         self.wake = threading.Event()
+        self.first_load = threading.Event()
 
 
 _snapshot = _Snapshot()
+
+
+def _after_fork_in_child() -> None:
+    _snapshot.fresh_locks()
+    _snapshot.pid = None
+    _snapshot.thread = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def ttl_for(cache_type: str | CacheType | None, *, jitter: bool = True) -> int | None:
@@ -74,10 +100,13 @@ def base_ttl(cache_type: str | CacheType | None) -> int | None:
 
 def jittered(ttl: int) -> int:
     """Base TTL plus up to ``JITTER`` of it, never below the base (spec: Cache Miss Storm)."""
-    fraction = float(conf.JITTER or 0)
-    if fraction <= 0 or ttl <= 0:
+    try:
+        fraction = float(conf.JITTER or 0)
+    except (TypeError, ValueError):  # a bad setting is reported by a system check
         return ttl
-    return ttl + random.randint(0, int(ttl * fraction))
+    if not fraction > 0 or ttl <= 0:
+        return ttl
+    return ttl + random.randint(0, int(ttl * min(fraction, 1.0)))
 
 
 def effective_ttls() -> list[EffectiveTTL]:
@@ -94,90 +123,134 @@ def overrides() -> dict[str, int]:
 
 
 def reload() -> bool:
-    """Re-read overrides from the database; on failure keep the last known policy (C5)."""
-    from django.db import connection
+    """Re-read overrides from the database; on failure keep the last known policy (C5).
+
+    Callable from any thread: a request thread sees its own uncommitted rows, the poller
+    reads on a connection of its own that it closes again.
+    """
+    from django.db import connections
 
     from cache_admin.models import TTLOverride
 
-    try:
-        rows = dict(TTLOverride.objects.values_list("cache_type", "ttl"))
-    except Exception as exc:
-        logger.warning("TTL overrides could not be read, keeping the last known policy: %r", exc)
-        return False
-    finally:
-        if threading.current_thread() is _snapshot.thread:
-            connection.close()
-    _snapshot.overrides = rows
-    _snapshot.loaded = True
-    _snapshot.loaded_at = time.monotonic()
-    return True
+    with _snapshot.reload_lock:
+        using = TTLOverride.objects.db
+        try:
+            rows = {
+                name: int(ttl)
+                for name, ttl in TTLOverride.objects.using(using).values_list("cache_type", "ttl")
+            }
+        except Exception as exc:
+            logger.warning(
+                "TTL overrides could not be read, keeping the last known policy: %r", exc
+            )
+            return False
+        finally:
+            if threading.current_thread() is _snapshot.thread:
+                connections[using].close()
+        _snapshot.overrides = rows
+        _snapshot.loaded = True
+        _snapshot.loaded_at = time.monotonic()
+        return True
 
 
 def notify_changed() -> None:
-    """Tell every process that overrides changed: reload here, bump the shared version."""
+    """Tell every process that overrides changed: reload here, move the shared version."""
     reload()
-    breaker = breaker_for(backend.alias())
-    if not breaker.allow():
-        return
+    # A random token, not a counter: a version key lost to eviction and recreated can
+    # never repeat a value another process has already seen.
+    token = secrets.token_hex(8).encode()
     try:
         client = backend.client()
-        _snapshot.version = str(
-            client.incr(backend.stored_key(conf.NAMESPACE + VERSION_KEY))
-        ).encode()
-        breaker.success()
+    except Exception as exc:  # not a Redis cache: checks report it
+        logger.warning("TTL override change not announced: %r", exc)
+        return
+    breaker = breaker_for(backend.alias())
+    if not breaker.allow():
+        logger.warning("TTL override change not announced: Redis is unreachable")
+        return
+    try:
+        client.set(backend.stored_key(conf.NAMESPACE + VERSION_KEY), token)
     except backend.REDIS_ERRORS as exc:
         breaker.failure(exc)
         logger.warning("TTL override change not announced through Redis: %r", exc)
+        return
+    breaker.success()
+    _snapshot.version = token
 
 
 def _read_version() -> bytes | None:
+    try:
+        client = backend.client()
+    except Exception:  # not a Redis cache: only the slow reload applies
+        return _snapshot.version
     breaker = breaker_for(backend.alias())
     if not breaker.allow():
         return _snapshot.version
     try:
-        value = backend.client().get(backend.stored_key(conf.NAMESPACE + VERSION_KEY))
-        breaker.success()
+        value = client.get(backend.stored_key(conf.NAMESPACE + VERSION_KEY))
     except backend.REDIS_ERRORS as exc:
         breaker.failure(exc)
         return _snapshot.version
-    except Exception:
+    except redis.RedisError:  # the server answered (e.g. WRONGTYPE): it is reachable
+        breaker.success()
         return _snapshot.version
+    breaker.success()
     return value if isinstance(value, bytes) else None
 
 
+def poll_once() -> bool:
+    """One step of the poller: reload when the version moved, the snapshot is old or unloaded.
+
+    Returns whether a reload happened and succeeded.
+    """
+    version = _read_version()
+    stale = time.monotonic() - _snapshot.loaded_at >= float(conf.POLICY_RELOAD_INTERVAL)
+    if version == _snapshot.version and not stale and _snapshot.loaded:
+        return False
+    if not reload():
+        return False
+    _snapshot.version = version
+    return True
+
+
 def _poll_forever() -> None:
+    first = True
     while True:
-        interval = float(conf.POLICY_POLL_INTERVAL)
-        _snapshot.wake.wait(interval)
-        _snapshot.wake.clear()
+        if not first:
+            _snapshot.wake.wait(float(conf.POLICY_POLL_INTERVAL))
+            _snapshot.wake.clear()
         try:
-            version = _read_version()
-            stale = time.monotonic() - _snapshot.loaded_at >= float(conf.POLICY_RELOAD_INTERVAL)
-            if (version != _snapshot.version or stale or not _snapshot.loaded) and reload():
-                _snapshot.version = version
+            poll_once()
         except Exception:  # the poller must never die
             logger.exception("TTL policy poller failed")
+        if first:
+            first = False
+            _snapshot.first_load.set()
 
 
 def _ensure_started() -> None:
     pid = os.getpid()
     if _snapshot.pid == pid:
         return
-    with _snapshot.lock:
+    with _snapshot.start_lock:
         if _snapshot.pid == pid:
             return
         # A new process (or a fork): the parent's thread did not come along.
-        _snapshot.pid = pid
-        _snapshot.version = _read_version()
-        reload()
+        _snapshot.first_load.clear()
         thread = threading.Thread(target=_poll_forever, name="cache-admin-policy", daemon=True)
         _snapshot.thread = thread
         thread.start()
+        # Only a process's first lookups wait (other threads queue on the lock), and only
+        # for the poller's first read, so a new worker does not write default TTLs for
+        # types that staff have overridden. A hung database costs this wait once.
+        _snapshot.first_load.wait(FIRST_LOAD_WAIT)
+        _snapshot.pid = pid
 
 
 def reset_for_tests() -> None:
     """Forget the snapshot so the next lookup reloads (tests change overrides under it)."""
-    _snapshot.overrides = {}
-    _snapshot.loaded = False
-    _snapshot.version = None
+    with _snapshot.reload_lock:
+        _snapshot.overrides = {}
+        _snapshot.loaded = False
+        _snapshot.version = None
     _snapshot.wake.set()

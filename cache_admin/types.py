@@ -28,7 +28,7 @@ class InvalidType(ValueError):
 
 _code_types: dict[str, CacheType] = {}
 # all_types() sits on the hit path: it is rebuilt only when settings or code types change.
-_memo: tuple[object, int, dict[str, CacheType]] | None = None
+_memo: tuple[object, int, dict[str, CacheType], tuple[CacheType, ...]] | None = None
 _code_version = 0
 
 
@@ -77,16 +77,24 @@ def settings_types() -> dict[str, CacheType]:
     return found
 
 
-def all_types() -> dict[str, CacheType]:
+def _memoized() -> tuple[object, int, dict[str, CacheType], tuple[CacheType, ...]]:
     global _memo
     raw = conf.TYPES
     # Holding a reference to the settings dict keeps its id from being reused.
-    if _memo is not None and _memo[0] is raw and _memo[1] == _code_version:
-        return _memo[2]
+    memo = _memo
+    if memo is not None and memo[0] is raw and memo[1] == _code_version:
+        return memo
     types = settings_types()
     types.update(_code_types)
-    _memo = (raw, _code_version, types)
-    return types
+    # Longest prefix first: the first match is the key's type.
+    by_prefix = tuple(sorted(types.values(), key=lambda t: (-len(t.prefix), t.prefix)))
+    memo = (raw, _code_version, types, by_prefix)
+    _memo = memo
+    return memo
+
+
+def all_types() -> dict[str, CacheType]:
+    return _memoized()[2]
 
 
 def get_type(name: str) -> CacheType | None:
@@ -98,10 +106,7 @@ def iter_types() -> Iterator[CacheType]:
 
 
 def type_for_key(logical_key: str) -> CacheType | None:
-    best: CacheType | None = None
-    for cache_type in all_types().values():
-        if logical_key.startswith(cache_type.prefix) and (
-            best is None or len(cache_type.prefix) > len(best.prefix)
-        ):
-            best = cache_type
-    return best
+    for cache_type in _memoized()[3]:
+        if logical_key.startswith(cache_type.prefix):
+            return cache_type
+    return None
