@@ -9,6 +9,9 @@ from django.core.cache import caches
 
 from cache_admin import breaker, policy
 
+# Celery app and worker fixtures (tests/celery_fixtures.py).
+pytest_plugins = ["tests.celery_fixtures"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The console and browser suites run twice in CI (plain admin, then django-unfold).
