@@ -5,12 +5,27 @@ Deletions go through the breaker; during an outage they are queued and replayed 
 
 from __future__ import annotations
 
+from cache_admin.invalidation.invalidator import CacheInvalidator, model_keys
 from cache_admin.invalidation.outbox import CacheUnavailable, Deletion, delete_keys
 from cache_admin.invalidation.prefix import Progress
+from cache_admin.invalidation.registry import (
+    Registration,
+    register,
+    registered_models,
+    unregister,
+)
+from cache_admin.invalidation.results import InvalidationResult
 
 __all__ = [
+    "CacheInvalidator",
     "CacheUnavailable",
     "Deletion",
+    "InvalidationResult",
     "Progress",
+    "Registration",
     "delete_keys",
+    "model_keys",
+    "register",
+    "registered_models",
+    "unregister",
 ]

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import redis
 from django.core.cache import caches
 
 from cache_admin import backend
@@ -36,8 +37,13 @@ class Deletion:
     queued: bool = False
 
 
-class CacheUnavailable(Exception):
-    """Redis could not be reached (or the breaker is open)."""
+class CacheUnavailable(redis.exceptions.ConnectionError):
+    """Redis could not be reached (or the breaker is open).
+
+    A ConnectionError, so code that handles ``backend.REDIS_ERRORS`` handles it too.
+    """
+
+    queued = False  # set when the operation was queued for replay (R2)
 
 
 @dataclass
@@ -55,6 +61,17 @@ _replay_lock = threading.RLock()  # one replay at a time in this process
 _local = threading.local()
 _retry: dict[str, object] = {}
 _wake = threading.Event()
+
+
+def _after_fork_in_child() -> None:
+    # A lock held by another thread at fork time would stay held in the child for good.
+    global _lock, _replay_lock
+    _lock = threading.Lock()
+    _replay_lock = threading.RLock()
+    _retry.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def guarded(alias: str, call: Callable[[], T]) -> T:
@@ -92,8 +109,22 @@ def delete(logical_keys: Iterable[str], *, alias: str | None = None) -> Deletion
     except CacheUnavailable as exc:
         queue_keys(stored, alias=alias, reason=str(exc))
         return Deletion(0, logical, queued=True)
+    count_invalidations(logical)
     replay_if_pending(alias)
     return Deletion(deleted, logical)
+
+
+def count_invalidations(logical_keys: Iterable[str]) -> None:
+    from cache_admin import counters
+    from cache_admin.types import type_for_key
+
+    per_type: dict[str | None, int] = {}
+    for key in logical_keys:
+        found = type_for_key(key)
+        name = found.name if found else None
+        per_type[name] = per_type.get(name, 0) + 1
+    for name, n in per_type.items():
+        counters.record(name, "invalidations", n)
 
 
 def queue_keys(stored_keys: Iterable[str], *, alias: str, reason: str = "") -> None:

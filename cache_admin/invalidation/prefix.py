@@ -10,7 +10,7 @@ unless the prefix names it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.core.cache import caches
@@ -61,8 +61,12 @@ def iter_delete_prefix(
     dry_run: bool = False,
     batch: int | None = None,
     alias: str | None = None,
+    keep: Callable[[bytes], bool] | None = None,
 ) -> Iterator[Progress]:
     """Delete the site's keys under a logical prefix, yielding progress after each step.
+
+    ``keep(rest)`` narrows further: it gets what follows the prefix in each found key
+    and says whether that key is to be deleted.
 
     Raises ValueError for an unusable prefix (before any Redis call) and
     ``CacheUnavailable`` when Redis cannot be reached.
@@ -99,7 +103,9 @@ def iter_delete_prefix(
             found = [
                 key
                 for key in keys
-                if key.startswith(stored_prefix) and not (protected and key.startswith(protected))
+                if key.startswith(stored_prefix)
+                and not (protected and key.startswith(protected))
+                and (keep is None or keep(key[len(stored_prefix) :]))
             ]
             matched += len(found)
             if cursor == 0:
@@ -111,9 +117,14 @@ def iter_delete_prefix(
 
 
 def delete_prefix(
-    prefix: str, *, dry_run: bool = False, batch: int | None = None, alias: str | None = None
+    prefix: str,
+    *,
+    dry_run: bool = False,
+    batch: int | None = None,
+    alias: str | None = None,
+    keep: Callable[[bytes], bool] | None = None,
 ) -> Progress:
-    steps = iter_delete_prefix(prefix, dry_run=dry_run, batch=batch, alias=alias)
+    steps = iter_delete_prefix(prefix, dry_run=dry_run, batch=batch, alias=alias, keep=keep)
     last = next(steps)
     for last in steps:  # noqa: B007 (the last progress is the answer)
         pass

@@ -1,0 +1,235 @@
+"""CacheInvalidator: the spec's invalidation calls (strategies 2 to 4).
+
+A model invalidation names its keys exactly (detail, slug, attributes): never a SCAN per
+save. Lists are invalidated by bumping the model's generation, one write whatever the
+number of cached lists (P3). Only a prefix invalidation scans (P4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db import models
+
+from cache_admin import backend, keys
+from cache_admin.invalidation import outbox, pages
+from cache_admin.invalidation.prefix import Progress, iter_delete_prefix, validate_prefix
+from cache_admin.invalidation.results import InvalidationResult
+from cache_admin.types import type_for_key
+
+Model = models.Model
+
+
+def model_keys(instance: Model, previous: Model | None = None) -> list[str]:
+    """The logical keys an instance may be cached under, for its current and previous values."""
+    from cache_admin.invalidation.registry import registration_for
+
+    if instance.pk is None:
+        raise ValueError(f"{type(instance).__name__} instance has no primary key")
+    model = type(instance)
+    registration = registration_for(model)
+    found = [keys.detail_key(instance, instance.pk)]
+    slug_field = registration.slug_field if registration else _default_slug_field(model)
+    states = [instance] if previous is None else [instance, previous]
+    if slug_field:
+        for state in states:
+            value = getattr(state, slug_field, None)
+            if value not in (None, ""):
+                found.append(keys.slug_key(instance, value))
+    attributes = list(registration.attributes) if registration else []
+    attributes += [a for a in known_attributes(model) if a not in attributes]
+    found += [keys.attribute_key(instance, attr) for attr in attributes]
+    if registration and registration.extra_keys:
+        for state in states:
+            found += list(registration.extra_keys(state))
+    return list(dict.fromkeys(found))
+
+
+def _default_slug_field(model: type[Model]) -> str | None:
+    # An unregistered model: follow the spec's convention when it has a field named slug.
+    try:
+        model._meta.get_field("slug")
+    except Exception:
+        return None
+    return "slug"
+
+
+def known_attributes(model: type[Model]) -> list[str]:
+    """Attribute names CachedAttribute learned in this process."""
+    from cache_admin.caching.attribute import known_attributes as learned
+
+    return sorted(learned(model))
+
+
+def _list_type(model: type[Model]) -> str | None:
+    found = type_for_key(keys.list_prefix(model))
+    return found.name if found else None
+
+
+def _label(model: type[Model] | Model) -> str:
+    return keys.model_name(model)
+
+
+class CacheInvalidator:
+    @staticmethod
+    def invalidate_model(
+        instance: Model, *, previous: Model | None = None, alias: str | None = None
+    ) -> InvalidationResult:
+        """Delete the instance's detail, slug and attribute keys (``previous``: its old values)."""
+        named = model_keys(instance, previous)
+        done = outbox.delete(named, alias=alias)
+        return InvalidationResult(
+            "model",
+            f"{_label(instance)} {instance.pk}",
+            deleted=done.deleted,
+            keys=done.keys,
+            queued=done.queued,
+        )
+
+    @staticmethod
+    def invalidate_pks(
+        model: type[Model], pks: Iterable[Any], *, alias: str | None = None
+    ) -> InvalidationResult:
+        """For ``QuerySet.update()`` and ``bulk_*``, which send no signals.
+
+        Reads the rows (one query) to name their slug and extra keys; rows already gone
+        still get their detail and attribute keys deleted.
+        """
+        wanted = list(dict.fromkeys(pks))
+        rows = {obj.pk: obj for obj in model._base_manager.filter(pk__in=wanted)}
+        named: list[str] = []
+        for pk in wanted:
+            instance = rows.get(pk) or model(pk=pk)
+            named += model_keys(instance)
+        done = outbox.delete(list(dict.fromkeys(named)), alias=alias)
+        return InvalidationResult(
+            "model",
+            f"{_label(model)} ({len(wanted)} rows)",
+            deleted=done.deleted,
+            keys=done.keys,
+            queued=done.queued,
+        )
+
+    @staticmethod
+    def invalidate_list_cache(
+        model: type[Model] | Model, *, alias: str | None = None
+    ) -> InvalidationResult:
+        """A new generation for the model's lists: one write, however many are cached (P3)."""
+        from cache_admin import counters, generations
+
+        model_class = model if isinstance(model, type) else type(model)
+        alias = alias or backend.alias()
+        name = _label(model_class)
+        if alias != backend.alias():  # generations works on the configured alias only
+            # Deleting the token is a bump: a missing token is recreated at random (P3).
+            done = outbox.delete([generations.key(model_class)], alias=alias)
+            return InvalidationResult("lists", name, keys=done.keys, queued=done.queued)
+        try:
+            token = generations.bump(model_class)  # guarded by the breaker in generations
+        except backend.REDIS_ERRORS as exc:
+            # Replayed as a delete of the token: the next reader creates a new one.
+            stored = backend.stored_key(generations.key(model_class), backend.get_cache(alias))
+            outbox.queue_keys([stored], alias=alias, reason=repr(exc))
+            return InvalidationResult("lists", name, queued=True)
+        counters.record(_list_type(model_class), "invalidations")
+        outbox.replay_if_pending(alias)
+        return InvalidationResult("lists", name, generation=token)
+
+    @staticmethod
+    def invalidate_by_prefix(
+        prefix: str, dry_run: bool = False, *, alias: str | None = None
+    ) -> int:
+        """Delete (or with ``dry_run`` count) the site's keys under a logical prefix (P4, S2)."""
+        result = CacheInvalidator.invalidate_prefix(prefix, dry_run, alias=alias)
+        return result.matched if dry_run else result.deleted  # type: ignore[return-value]
+
+    @staticmethod
+    def invalidate_prefix(
+        prefix: str, dry_run: bool = False, *, alias: str | None = None
+    ) -> InvalidationResult:
+        """Like ``invalidate_by_prefix`` but says what it did; queued when Redis is out (R2).
+
+        A dry run during an outage raises ``CacheUnavailable``: there is nothing to count.
+        """
+        validate_prefix(prefix)
+        alias = alias or backend.alias()
+        last: Progress | None = None
+        try:
+            for last in iter_delete_prefix(prefix, dry_run=dry_run, alias=alias):  # noqa: B007
+                pass
+        except outbox.CacheUnavailable as exc:
+            if dry_run:
+                raise
+            outbox.queue_prefix(prefix, alias=alias, reason=str(exc))
+            deleted = last.deleted if last else 0
+            return InvalidationResult("prefix", prefix, deleted=deleted, queued=True)
+        assert last is not None
+        outbox.replay_if_pending(alias)
+        return InvalidationResult(
+            "prefix", prefix, deleted=last.deleted, matched=last.matched, dry_run=dry_run
+        )
+
+    @staticmethod
+    def iter_invalidate_prefix(
+        prefix: str,
+        batch: int | None = None,
+        *,
+        dry_run: bool = False,
+        alias: str | None = None,
+    ) -> Iterator[Progress]:
+        """Progress after each SCAN step (scanned, matched, deleted, done), for a progress bar.
+
+        ValueError for an unusable prefix (raised at once, before any Redis call).
+        ``CacheUnavailable`` when Redis goes out of reach; unless a dry run, the prefix is
+        then queued for replay (R2) and the exception says so (``queued``).
+        """
+        validate_prefix(prefix)
+        return _iter_queueing(prefix, batch, dry_run, alias or backend.alias())
+
+    @staticmethod
+    def invalidate_keys(*logical: str, alias: str | None = None) -> InvalidationResult:
+        named = [key for key in logical if isinstance(key, str) and key]
+        if not named:
+            raise ValueError("Give at least one key, for example 'product:123'.")
+        done = outbox.delete(named, alias=alias)
+        target = named[0] if len(named) == 1 else f"{len(named)} keys"
+        return InvalidationResult(
+            "keys", target, deleted=done.deleted, keys=done.keys, queued=done.queued
+        )
+
+    @staticmethod
+    def invalidate_fragment(
+        fragment_name: str,
+        vary_on: Iterable[Any] = (),
+        *,
+        all_variants: bool = False,
+        alias: str | None = None,
+    ) -> InvalidationResult:
+        return pages.invalidate_fragment(
+            fragment_name, vary_on, all_variants=all_variants, alias=alias
+        )
+
+    @staticmethod
+    def invalidate_cache_page(
+        path_or_url: str,
+        *,
+        hosts: Iterable[str] | None = None,
+        schemes: Iterable[str] = ("http", "https"),
+        key_prefix: str | None = None,
+        alias: str | None = None,
+    ) -> InvalidationResult:
+        return pages.invalidate_cache_page(
+            path_or_url, hosts=hosts, schemes=schemes, key_prefix=key_prefix, alias=alias
+        )
+
+
+def _iter_queueing(prefix: str, batch: int | None, dry_run: bool, alias: str) -> Iterator[Progress]:
+    try:
+        yield from iter_delete_prefix(prefix, dry_run=dry_run, batch=batch, alias=alias)
+    except outbox.CacheUnavailable as exc:
+        if not dry_run:
+            outbox.queue_prefix(prefix, alias=alias, reason=str(exc))
+            exc.queued = True
+        raise
+    outbox.replay_if_pending(alias)

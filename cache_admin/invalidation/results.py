@@ -1,0 +1,37 @@
+"""What an invalidation did, in a form the console, the audit log and callers can read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class InvalidationResult:
+    action: str  # model, lists, prefix, keys, fragment, page
+    target: str  # what was named: "product 12", "tests.product", "product:"
+    deleted: int = 0
+    keys: tuple[str, ...] = field(default=(), repr=False)  # logical keys that were named
+    matched: int | None = None  # prefix and page scans: keys found
+    queued: bool = False  # Redis was unreachable: queued for replay (R2)
+    dry_run: bool = False
+    generation: str | None = None  # lists: the new generation token
+
+    @property
+    def message(self) -> str:
+        if self.action == "lists":
+            if self.queued:
+                return f"{self.target} lists: Redis unreachable, new generation queued"
+            return f"{self.target} lists: new generation"
+        if self.queued:
+            return f"{self.target}: Redis unreachable, invalidation queued for replay"
+        if self.dry_run:
+            found = self.matched or 0
+            return f"{self.target}: {found} {_keys(found)} would be deleted (dry run)"
+        return f"{self.target}: {self.deleted} {_keys(self.deleted)} deleted"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _keys(n: int) -> str:
+    return "key" if n == 1 else "keys"

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import pytest
+import redis
+from django.core.cache import caches
+
+from cache_admin import CacheInvalidator, backend
+
+
+def _stored(cache_alias: str, logical: str) -> bytes:
+    return backend.stored_key(logical, caches[cache_alias]).encode()
+
+
+def _fill(client: redis.Redis, cache_alias: str, *logical: str) -> None:
+    for key in logical:
+        client.set(_stored(cache_alias, key), b"v")
+
+
+def _calls(client: redis.Redis, command: str) -> int:
+    found = client.info("commandstats").get(f"cmdstat_{command}")
+    return int(found["calls"]) if found else 0
+
+
+def test_deletes_only_the_prefix_inside_the_site_namespace(
+    cache_alias: str, redis_client: redis.Redis
+) -> None:
+    product_keys = [f"product:{n}" for n in range(2500)]
+    _fill(redis_client, cache_alias, *product_keys, "category:1", "productive", "cart:user:1")
+    neighbour = caches["neighbour"]
+    neighbour.set("product:1", "theirs")
+    redis_client.set(b"product:1", b"unprefixed")
+    keys_before = _calls(redis_client, "keys")
+    unlinks_before = _calls(redis_client, "unlink")
+
+    deleted = CacheInvalidator.invalidate_by_prefix("product:")
+
+    assert deleted == 2500
+    assert redis_client.exists(_stored(cache_alias, "product:1")) == 0
+    assert redis_client.exists(_stored(cache_alias, "category:1")) == 1
+    assert redis_client.exists(_stored(cache_alias, "productive")) == 1
+    assert redis_client.exists(_stored(cache_alias, "cart:user:1")) == 1
+    assert neighbour.get("product:1") == "theirs"  # S2
+    assert redis_client.get(b"product:1") == b"unprefixed"
+    assert _calls(redis_client, "keys") == keys_before  # never KEYS (P4)
+    # Batched: several UNLINKs of at most SCAN_COUNT keys, not one per key, not one huge one.
+    unlinks = _calls(redis_client, "unlink") - unlinks_before
+    assert 3 <= unlinks <= 40
+
+
+def test_dry_run_counts_and_deletes_nothing(cache_alias: str, redis_client: redis.Redis) -> None:
+    _fill(redis_client, cache_alias, "product:1", "product:2", "category:1")
+    assert CacheInvalidator.invalidate_by_prefix("product:", dry_run=True) == 2
+    assert redis_client.exists(_stored(cache_alias, "product:1")) == 1
+    result = CacheInvalidator.invalidate_prefix("product:", dry_run=True)
+    assert result.matched == 2 and result.deleted == 0 and result.dry_run
+    assert result.message == "product:: 2 keys would be deleted (dry run)"
+
+
+def test_glob_characters_are_literal(cache_alias: str, redis_client: redis.Redis) -> None:
+    _fill(redis_client, cache_alias, "a*b:1", "aXb:1", "a?c:1", "aYc:1", "[ab]:1", "a:1")
+    assert CacheInvalidator.invalidate_by_prefix("a*b") == 1
+    assert CacheInvalidator.invalidate_by_prefix("a?c") == 1
+    assert CacheInvalidator.invalidate_by_prefix("[ab]") == 1
+    assert redis_client.exists(_stored(cache_alias, "aXb:1")) == 1
+    assert redis_client.exists(_stored(cache_alias, "aYc:1")) == 1
+    assert redis_client.exists(_stored(cache_alias, "a:1")) == 1
+
+
+def test_keys_with_non_utf8_bytes(cache_alias: str, redis_client: redis.Redis) -> None:
+    site = backend.site_prefix(caches[cache_alias]).encode()
+    odd = site + b"blob:\xff\xfe\x00end"
+    redis_client.set(odd, b"v")
+    redis_client.set(site + b"blobby", b"v")
+    assert CacheInvalidator.invalidate_by_prefix("blob:", dry_run=True) == 1
+    assert CacheInvalidator.invalidate_by_prefix("blob:") == 1
+    assert redis_client.exists(odd) == 0
+    assert redis_client.exists(site + b"blobby") == 1
+
+
+def test_package_namespace_is_protected(cache_alias: str, redis_client: redis.Redis) -> None:
+    _fill(redis_client, cache_alias, "cache_admin:gen:tests.product", "cache_admin:stats:total")
+    _fill(redis_client, cache_alias, "cachex:1")
+    assert CacheInvalidator.invalidate_by_prefix("cache") == 1
+    assert redis_client.exists(_stored(cache_alias, "cache_admin:gen:tests.product")) == 1
+    # Named explicitly, the namespace can be cleared.
+    assert CacheInvalidator.invalidate_by_prefix("cache_admin:gen:") == 1
+    assert redis_client.exists(_stored(cache_alias, "cache_admin:stats:total")) == 1
+
+
+@pytest.mark.parametrize("bad", ["", None, 42, "x" * 5000])
+def test_unusable_prefixes_are_refused(cache_alias: str, bad: object) -> None:
+    with pytest.raises(ValueError):
+        CacheInvalidator.invalidate_by_prefix(bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        CacheInvalidator.iter_invalidate_prefix(bad)  # type: ignore[arg-type]
+
+
+def test_empty_prefix_message_says_what_to_do() -> None:
+    with pytest.raises(ValueError, match="empty prefix would delete every key"):
+        CacheInvalidator.invalidate_by_prefix("")
+
+
+def test_iter_reports_progress_until_done(cache_alias: str, redis_client: redis.Redis) -> None:
+    _fill(redis_client, cache_alias, *(f"search:product:{n}" for n in range(300)), "cart:1")
+    steps = list(CacheInvalidator.iter_invalidate_prefix("search:", batch=50))
+    assert steps[0].deleted == 0 and not steps[0].done
+    assert steps[0].total == 301
+    last = steps[-1]
+    assert last.done and last.deleted == 300 and last.matched == 300 and last.fraction == 1.0
+    assert len(steps) > 3
+    deleted = [s.deleted for s in steps]
+    assert deleted == sorted(deleted)
+    assert all(0.0 <= s.fraction <= 1.0 for s in steps)
+    assert redis_client.exists(_stored(cache_alias, "cart:1")) == 1
+
+
+def test_iter_dry_run(cache_alias: str, redis_client: redis.Redis) -> None:
+    _fill(redis_client, cache_alias, *(f"reco:{n}" for n in range(20)))
+    last = list(CacheInvalidator.iter_invalidate_prefix("reco:", dry_run=True))[-1]
+    assert (last.matched, last.deleted, last.dry_run) == (20, 0, True)
+    assert redis_client.exists(_stored(cache_alias, "reco:1")) == 1
