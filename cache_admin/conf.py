@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     # While invalidations are queued, a daemon thread retries them this often (seconds;
     # 0 disables it and leaves replay to the breaker's recovery and the next deletion).
     "OUTBOX_RETRY_INTERVAL": 5.0,
+    # Hosts ("www.example.com", "127.0.0.1:8000") a path's cache_page entries are looked up
+    # with; None: the concrete entries of ALLOWED_HOSTS. Cached pages are keyed by full URL.
+    "PAGE_HOSTS": None,
     # Console: SCAN budget per request (keys examined), page size, polling interval (ms).
     "CONSOLE_SCAN_BUDGET": 20000,
     "CONSOLE_PAGE_SIZE": 100,
