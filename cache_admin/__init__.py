@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from cache_admin.caching import (
+    CachedAttribute,
+    CachePattern,
+    cache_queryset,
+    cache_result,
+    cached_attribute,
+)
 from cache_admin.keys import (
     action_key,
     attribute_key,
@@ -14,9 +21,14 @@ from cache_admin.policy import ttl_for
 from cache_admin.types import CacheType, register_type
 
 __all__ = [
+    "CachePattern",
     "CacheType",
+    "CachedAttribute",
     "action_key",
     "attribute_key",
+    "cache_queryset",
+    "cache_result",
+    "cached_attribute",
     "detail_key",
     "list_key",
     "register_type",

@@ -1,0 +1,128 @@
+"""``CachedAttribute``: the spec's pattern 5, an instance's computed value under
+``{model}:{id}:{attr}``.
+
+Attribute names are recorded per model as they are used (and at class creation with the
+``cached_attribute`` descriptor), so ``CacheInvalidator.invalidate_model(instance)`` can
+delete them all: ``known_attributes(Model)``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, overload
+
+from django.db import models
+
+from cache_admin import keys
+from cache_admin.caching import fill
+from cache_admin.caching.decorators import TypeRef, check_timeout, evaluate, resolve_type
+
+T = TypeVar("T")
+
+_known: dict[str, set[str]] = {}
+_known_lock = threading.Lock()
+
+
+def _label(model: type[models.Model] | models.Model | str) -> str:
+    if isinstance(model, str):
+        return model.lower()
+    return model._meta.label_lower
+
+
+def remember(model: type[models.Model] | models.Model | str, attr_name: str) -> None:
+    label = _label(model)
+    names = _known.get(label)
+    if names is not None and attr_name in names:
+        return
+    with _known_lock:
+        _known[label] = {*_known.get(label, ()), attr_name}
+
+
+def known_attributes(model: type[models.Model] | models.Model | str) -> set[str]:
+    """The cached attribute names seen for a model in this process."""
+    return set(_known.get(_label(model), ()))
+
+
+class CachedAttribute(Generic[T]):
+    def __init__(
+        self,
+        instance: models.Model,
+        attr_name: str,
+        func: Callable[[], T],
+        timeout: float | None = None,
+        cache_type: TypeRef = None,
+    ) -> None:
+        if not isinstance(attr_name, str) or not attr_name or ":" in attr_name:
+            raise ValueError(f"attr_name must be a name such as 'related', not {attr_name!r}")
+        self.instance = instance
+        self.attr_name = attr_name
+        self.func = func
+        self.timeout = check_timeout(timeout)
+        self.cache_type = cache_type
+        remember(instance, attr_name)
+
+    @property
+    def key(self) -> str:
+        return keys.attribute_key(self.instance, self.attr_name)
+
+    def _slot(self) -> fill.Slot:
+        key = self.key
+        return fill.Slot(
+            key=key,
+            cache_type=resolve_type(self.cache_type, key),
+            timeout=self.timeout,
+            family=f"{_label(self.instance)}.{self.attr_name}",
+        )
+
+    @property
+    def value(self) -> T:
+        if self.instance.pk is None:  # unsaved: no key of its own, nothing to share
+            return evaluate(self.func())  # type: ignore[no-any-return]
+        return fill.fetch(self._slot(), lambda: evaluate(self.func()))  # type: ignore[no-any-return]
+
+    def refresh(self) -> T:
+        if self.instance.pk is None:
+            return evaluate(self.func())  # type: ignore[no-any-return]
+        return fill.refresh(self._slot(), lambda: evaluate(self.func()))  # type: ignore[no-any-return]
+
+    def invalidate(self) -> int:
+        from cache_admin.invalidation import delete_keys
+
+        return delete_keys([self.key])
+
+
+class cached_attribute(Generic[T]):
+    """``@cached_attribute(timeout=3600)`` on a model method: a read-only attribute backed
+    by ``CachedAttribute``, known to ``known_attributes()`` as soon as the class exists."""
+
+    def __init__(self, timeout: float | None = None, cache_type: TypeRef = None) -> None:
+        self.timeout = check_timeout(timeout)
+        self.cache_type = cache_type
+        self.func: Callable[[Any], T] | None = None
+        self.name = ""
+
+    def __call__(self, func: Callable[[Any], T]) -> cached_attribute[T]:
+        self.func = func
+        self.__doc__ = func.__doc__
+        return self
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        if issubclass(owner, models.Model) and not owner._meta.abstract:
+            remember(owner, name)
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> cached_attribute[T]: ...
+
+    @overload
+    def __get__(self, instance: models.Model, owner: type) -> T: ...
+
+    def __get__(self, instance: models.Model | None, owner: type) -> Any:
+        if instance is None:
+            return self
+        func = self.func
+        assert func is not None, "use as @cached_attribute(...) above a method"
+        return CachedAttribute(
+            instance, self.name, lambda: func(instance), self.timeout, self.cache_type
+        ).value

@@ -1,0 +1,261 @@
+"""Per-type hit/miss/fill/error/invalidation counters (P1).
+
+``record()`` only adds to an in-process tally; a daemon thread flushes the tally to Redis at
+most once per ``STATS_FLUSH_INTERVAL`` in one pipeline, and an ``atexit`` hook flushes what
+is left, so a cache hit never pays an extra round trip for its statistics.
+
+Storage (logical keys, inside the site's KEY_PREFIX):
+    cache_admin:stats:<epoch_minute>   hash <type>:<event> -> count, expires after 2 hours
+    cache_admin:stats:total            hash <type>:<event> -> count since the data began
+
+Counts from every process add up in Redis, so the console, ``cache_stats`` and the
+Prometheus collector see the whole site.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import math
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import TypeVar
+
+import redis
+
+from cache_admin import backend
+from cache_admin.breaker import breaker_for
+from cache_admin.conf import conf
+
+logger = logging.getLogger("cache_admin")
+
+EVENTS = ("hits", "misses", "fills", "errors", "invalidations")
+UNTYPED = "_untyped"
+HISTORY_SECONDS = 2 * 3600
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Counts:
+    hits: int = 0
+    misses: int = 0
+    fills: int = 0
+    errors: int = 0
+    invalidations: int = 0
+
+    @property
+    def hit_rate(self) -> float | None:
+        """Hits over lookups, from 0 to 1; None when there was no lookup."""
+        lookups = self.hits + self.misses
+        return self.hits / lookups if lookups else None
+
+    @property
+    def lookups(self) -> int:
+        return self.hits + self.misses
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        # (epoch minute, "<type>:<event>") -> count; the minute is taken when the event
+        # happens, so a late flush still files it under the right minute.
+        self.pending: Counter[tuple[int, str]] = Counter()
+        self.pid: int | None = None
+        self.wake = threading.Event()
+
+
+_tally = _Tally()
+
+
+def _after_fork_in_child() -> None:
+    # The parent flushes its own tally; the child starts from nothing with fresh locks.
+    global _tally
+    _tally = _Tally()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def stats_key(suffix: str | int) -> str:
+    return f"{conf.NAMESPACE}stats:{suffix}"
+
+
+def type_label(type_name: str | None) -> str:
+    return type_name or UNTYPED
+
+
+def record(type_name: str | None, event: str, n: int = 1) -> None:
+    if event not in EVENTS:
+        raise ValueError(f"unknown counter event {event!r}; expected one of {EVENTS}")
+    tally = _tally
+    minute = int(time.time()) // 60
+    with tally.lock:
+        tally.pending[(minute, f"{type_label(type_name)}:{event}")] += n
+    if tally.pid != os.getpid():
+        _start_flusher(tally)
+
+
+def _start_flusher(tally: _Tally) -> None:
+    with tally.lock:
+        if tally.pid == os.getpid():
+            return
+        tally.pid = os.getpid()
+    thread = threading.Thread(
+        target=_flush_forever, args=(tally,), name="cache-admin-counters", daemon=True
+    )
+    thread.start()
+
+
+def _flush_forever(tally: _Tally) -> None:
+    while tally is _tally:
+        tally.wake.wait(max(0.05, float(conf.STATS_FLUSH_INTERVAL)))
+        tally.wake.clear()
+        try:
+            flush()
+        except Exception:  # the flusher must never die
+            logger.exception("cache counters flush failed")
+
+
+def pending() -> dict[str, int]:
+    """This process's tally that is not in Redis yet, by ``<type>:<event>``."""
+    out: Counter[str] = Counter()
+    with _tally.lock:
+        for (_minute, field), count in _tally.pending.items():
+            out[field] += count
+    return dict(out)
+
+
+def flush() -> bool:
+    """Write this process's tally to Redis in one pipeline. False when Redis was unreachable
+    (the tally is kept for the next flush)."""
+    tally = _tally
+    with tally.lock:
+        batch, tally.pending = tally.pending, Counter()
+    if not batch:
+        return True
+    try:
+        client = backend.client()
+        cache = backend.get_cache()
+    except Exception as exc:  # not a Redis cache: a system check reports it
+        logger.debug("cache counters not flushed: %r", exc)
+        return False
+    breaker = breaker_for(backend.alias())
+    if not breaker.allow():
+        _put_back(tally, batch)
+        return False
+    total = backend.stored_key(stats_key("total"), cache)
+    pipe = client.pipeline(transaction=False)
+    minutes: set[int] = set()
+    for (minute, field), count in batch.items():
+        pipe.hincrby(backend.stored_key(stats_key(minute), cache), field, count)
+        pipe.hincrby(total, field, count)
+        minutes.add(minute)
+    for minute in minutes:
+        pipe.expire(backend.stored_key(stats_key(minute), cache), HISTORY_SECONDS)
+    try:
+        pipe.execute()
+    except backend.REDIS_ERRORS as exc:
+        breaker.failure(exc)
+        _put_back(tally, batch)
+        return False
+    except redis.RedisError as exc:  # e.g. WRONGTYPE: the server answered, the data is lost
+        breaker.success()
+        logger.warning("cache counters could not be written: %r", exc)
+        return False
+    breaker.success()
+    return True
+
+
+def _put_back(tally: _Tally, batch: Counter[tuple[int, str]]) -> None:
+    # Minutes older than the history window would expire at once: keep only their totals.
+    oldest = int(time.time()) // 60 - HISTORY_SECONDS // 60
+    with tally.lock:
+        for (minute, field), count in batch.items():
+            tally.pending[(max(minute, oldest), field)] += count
+
+
+def _guarded_read(read: Callable[[], T]) -> T:
+    breaker = breaker_for(backend.alias())
+    if not breaker.allow():
+        raise redis.exceptions.ConnectionError(
+            breaker.last_error or "Redis unreachable (circuit breaker open)"
+        )
+    try:
+        result = read()
+    except backend.REDIS_ERRORS as exc:
+        breaker.failure(exc)
+        raise
+    breaker.success()
+    return result
+
+
+def _parse(rows: list[dict[bytes, bytes]]) -> dict[str, Counts]:
+    sums: dict[str, Counter[str]] = {}
+    for row in rows:
+        for raw_field, raw_count in row.items():
+            type_name, _, event = raw_field.decode(errors="replace").rpartition(":")
+            if event not in EVENTS or not type_name:
+                continue
+            try:
+                count = int(raw_count)
+            except ValueError:
+                continue
+            sums.setdefault(type_name, Counter())[event] += count
+    return {name: Counts(**{e: c[e] for e in EVENTS}) for name, c in sorted(sums.items())}
+
+
+def type_stats(window_seconds: float = 300) -> dict[str, Counts]:
+    """Counts per type over the last ``window_seconds`` (whole minutes, at most 2 hours),
+    this process's pending tally included. Raises ``backend.REDIS_ERRORS`` when unreachable."""
+    flush()
+    cache = backend.get_cache()
+    client = backend.client(cache)
+    now = int(time.time()) // 60
+    span = min(max(1, math.ceil(float(window_seconds) / 60)), HISTORY_SECONDS // 60)
+
+    def read() -> list[dict[bytes, bytes]]:
+        pipe = client.pipeline(transaction=False)
+        for minute in range(now - span + 1, now + 1):
+            pipe.hgetall(backend.stored_key(stats_key(minute), cache))
+        return list(pipe.execute())
+
+    return _parse(_guarded_read(read))
+
+
+def totals() -> dict[str, Counts]:
+    """All-time counts per type (what Prometheus exports as counters)."""
+    flush()
+    cache = backend.get_cache()
+    client = backend.client(cache)
+    key = backend.stored_key(stats_key("total"), cache)
+    row: dict[bytes, bytes] = _guarded_read(lambda: client.hgetall(key))  # type: ignore[arg-type,return-value]
+    return _parse([row])
+
+
+def overall(stats: dict[str, Counts]) -> Counts:
+    total = Counts()
+    for counts in stats.values():
+        total = total + counts
+    return total
+
+
+def reset_for_tests() -> None:
+    with _tally.lock:
+        _tally.pending.clear()
+
+
+def _flush_at_exit() -> None:
+    # Settings gone or Redis away at shutdown: there is no one left to tell.
+    with contextlib.suppress(Exception):
+        flush()
+
+
+atexit.register(_flush_at_exit)
