@@ -19,3 +19,8 @@ class CacheAdminConfig(AppConfig):
 
         if importlib.util.find_spec("celery") is not None:
             from cache_admin.warming import tasks  # noqa: F401
+
+        # The admin console: URLs and "Cache" index entries on the configured admin site.
+        from cache_admin.console.site import install_configured
+
+        install_configured()

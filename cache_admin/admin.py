@@ -1,0 +1,142 @@
+"""Admin classes: TTL overrides (every type listed, with or without one), the audit log and
+warm runs (read-only). With django-unfold installed they use unfold's ModelAdmin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext as _
+
+from cache_admin import audit, policy
+from cache_admin.console.render import flavour_templates, unfold_active
+from cache_admin.console.ttl import LONG_TTL, TTLOverrideForm, try_apply
+from cache_admin.models import AuditEntry, TTLOverride, WarmRun
+
+if apps.is_installed("unfold"):
+    from unfold.admin import ModelAdmin as BaseAdmin
+else:
+    BaseAdmin = admin.ModelAdmin
+
+
+class ReadOnlyAdmin(BaseAdmin):  # type: ignore[misc,valid-type]
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(TTLOverride)
+class TTLOverrideAdmin(BaseAdmin):  # type: ignore[misc,valid-type]
+    form = TTLOverrideForm
+    list_display = ["cache_type", "ttl", "note", "updated_by", "updated_at"]
+    readonly_fields = ["updated_by", "created_at", "updated_at"]
+    change_list_template = "cache_admin/ttloverride/change_list.html"
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> TemplateResponse:
+        ids = dict(TTLOverride.objects.values_list("cache_type", "pk"))
+        rows = [
+            {
+                "name": row.cache_type.name,
+                "label": row.cache_type.label,
+                "prefix": row.cache_type.prefix,
+                "default": row.default,
+                "override": row.override,
+                "effective": row.effective,
+                "override_id": ids.get(row.cache_type.name),
+            }
+            for row in policy.effective_ttls()
+        ]
+        context = {
+            **(extra_context or {}),
+            "cache_admin_type_rows": rows,
+            "cache_admin_types_template": flavour_templates("ttloverride/types.html"),
+            "cache_admin_unfold": unfold_active(),
+        }
+        return super().changelist_view(request, context)  # type: ignore[no-any-return]
+
+    def save_model(self, request: HttpRequest, obj: TTLOverride, form: Any, change: bool) -> None:
+        obj.updated_by = request.user if request.user.is_authenticated else None
+        super().save_model(request, obj, form, change)
+        audit.record(
+            request.user, "change_ttl" if change else "add_ttl", obj.cache_type, ttl=obj.ttl
+        )
+        if obj.ttl > LONG_TTL:
+            messages.warning(
+                request,
+                _(
+                    "%(type)s now keeps entries for more than 24 hours: long TTLs risk stale "
+                    "data and waste memory."
+                )
+                % {"type": obj.cache_type},
+            )
+        if form.cleaned_data.get("apply_to_existing"):
+            changed, finished, error = try_apply(obj.cache_type, obj.ttl)
+            audit.record(request.user, "apply_ttl", obj.cache_type, changed, ttl=obj.ttl)
+            if error:
+                messages.error(request, _("Existing keys were not changed: %s") % error)
+            elif finished:
+                messages.info(request, _("%d existing keys now expire sooner.") % changed)
+            else:
+                messages.warning(
+                    request,
+                    _("%d existing keys shortened; the scan stopped early, save again to go on.")
+                    % changed,
+                )
+
+    def delete_model(self, request: HttpRequest, obj: TTLOverride) -> None:
+        audit.record(request.user, "delete_ttl", obj.cache_type, ttl=obj.ttl)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            audit.record(request.user, "delete_ttl", obj.cache_type, ttl=obj.ttl)
+        super().delete_queryset(request, queryset)
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "user", "action", "target", "keys_affected"]
+    list_filter = ["action"]
+    search_fields = ["target", "action"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["created_at", "user", "action", "target", "keys_affected", "detail"]
+
+
+@admin.register(WarmRun)
+class WarmRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "warmer",
+        "status",
+        "trigger",
+        "user",
+        "queued_at",
+        "finished_at",
+        "keys_written",
+    ]
+    list_filter = ["status", "warmer"]
+    search_fields = ["warmer", "task_id", "error"]
+    readonly_fields = [
+        "warmer",
+        "trigger",
+        "user",
+        "task_id",
+        "status",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "current",
+        "total",
+        "keys_written",
+        "error",
+    ]

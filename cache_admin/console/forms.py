@@ -1,0 +1,108 @@
+"""Forms for console input: every field bounded, so bad input becomes a message, not a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cache_admin.types import MAX_TTL
+
+MAX_PREFIX = 1000
+MAX_PAGE_SIZE = 1000
+REDIS_TYPES = [
+    ("", _("any type")),
+    ("string", "string"),
+    ("hash", "hash"),
+    ("list", "list"),
+    ("set", "set"),
+    ("zset", "zset"),
+    ("stream", "stream"),
+]
+
+
+class BrowseForm(forms.Form):
+    prefix = forms.CharField(  # type: ignore[assignment]  # a field, not the form's prefix
+        label=_("Prefix"),
+        required=False,
+        strip=False,
+        max_length=MAX_PREFIX,
+        help_text=_("A literal logical key prefix; * ? [ ] and \\ match themselves."),
+    )
+    type = forms.ChoiceField(label=_("Redis type"), choices=REDIS_TYPES, required=False)
+    # Checked by the toolkit (it knows the cursor's node.position form).
+    cursor = forms.CharField(required=False, max_length=40)
+    page_size = forms.IntegerField(
+        label=_("Page size"), min_value=1, max_value=MAX_PAGE_SIZE, required=False
+    )
+
+
+class TTLForm(forms.Form):
+    ttl = forms.IntegerField(
+        label=_("TTL (seconds)"),
+        min_value=1,
+        max_value=MAX_TTL,
+        required=False,
+        help_text=_("Whole seconds from 1 to 30 days; leave empty and choose remove to persist."),
+    )
+    remove = forms.BooleanField(label=_("Remove the TTL (keep forever)"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.errors and not data.get("remove") and data.get("ttl") is None:
+            raise forms.ValidationError(_("Enter a TTL in seconds, or choose to remove it."))
+        return data
+
+
+class PrefixForm(forms.Form):
+    prefix = forms.CharField(  # type: ignore[assignment]  # a field, not the form's prefix
+        label=_("Prefix"), strip=False, max_length=MAX_PREFIX
+    )
+
+    def clean_prefix(self) -> str:
+        prefix: str = self.cleaned_data["prefix"]
+        if not prefix.strip():
+            raise forms.ValidationError(
+                _("Enter a prefix: deleting every key of the site is not offered here.")
+            )
+        return prefix
+
+
+class ModelActionForm(forms.Form):
+    ACTIONS = [
+        ("instance", _("One instance (by pk or slug)")),
+        ("lists", _("All of its lists")),
+        ("prefix", _("Everything under its prefix")),
+    ]
+    model = forms.ChoiceField(label=_("Model"), choices=[])
+    action = forms.ChoiceField(label=_("What"), choices=ACTIONS)
+    lookup = forms.CharField(
+        label=_("pk or slug"), required=False, max_length=200, help_text=_("For one instance.")
+    )
+
+    def __init__(self, *args: Any, models: list[tuple[str, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = list(models)  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") == "instance" and not (data.get("lookup") or "").strip():
+            self.add_error("lookup", _("Enter the pk or slug of the instance."))
+        return data
+
+
+class FragmentForm(forms.Form):
+    name = forms.CharField(label=_("Fragment name"), max_length=200)
+    vary_on = forms.CharField(
+        label=_("Vary-on values"),
+        required=False,
+        max_length=1000,
+        help_text=_("Comma-separated, in the order of the {% cache %} tag."),
+    )
+
+
+class CachePageForm(forms.Form):
+    path = forms.CharField(
+        label=_("URL path"), max_length=2000, help_text=_("For example /products/ or a full URL.")
+    )

@@ -1,0 +1,89 @@
+"""Key browser data from the toolkit (``cache_admin.keyspace``), shaped for the templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cache_admin.console.figures import number, size
+from cache_admin.console.toolkit import call
+
+
+def ttl_text(ttl: int | None, state: str) -> str:
+    if state == "persistent":
+        return "no expiry"
+    if state == "missing" or ttl is None:
+        return "gone"
+    return f"{ttl:,} s"
+
+
+@dataclass
+class KeyRow:
+    token: str
+    logical: str
+    stored: str
+    cache_type: str
+    redis_type: str
+    ttl: str
+    size: str
+
+
+@dataclass
+class Listing:
+    rows: list[KeyRow] = field(default_factory=list)
+    cursor: str = "0"
+    scanned: int = 0
+    done: bool = True
+
+
+@dataclass
+class Tree:
+    nodes: list[dict[str, Any]]
+    complete: bool
+    scanned: int
+    more: int
+
+
+def key_row(info: Any) -> KeyRow:
+    return KeyRow(
+        token=info.token,
+        logical=info.logical,
+        stored=info.stored_text,
+        cache_type=info.cache_type.label if info.cache_type else "",
+        redis_type=info.redis_type,
+        ttl=ttl_text(info.ttl, info.ttl_state),
+        size=size(info.size),
+    )
+
+
+def scan(prefix: str, cursor: str, redis_type: str, page_size: int | None) -> Listing:
+    """ValueError (bad prefix or cursor) is passed through for the form to show."""
+    page = call(
+        "keyspace",
+        "scan_page",
+        prefix,
+        cursor=cursor or "0",
+        redis_type=redis_type or None,
+        page_size=page_size,
+        passthrough=(ValueError,),
+    )
+    return Listing(
+        rows=[key_row(info) for info in page.keys],
+        cursor=str(page.cursor),
+        scanned=int(page.scanned),
+        done=bool(page.done),
+    )
+
+
+def tree(prefix: str) -> Tree:
+    found = call("keyspace", "namespace_tree", prefix, passthrough=(ValueError,))
+    nodes = [
+        {
+            "prefix": node.prefix,
+            "label": node.segment,
+            "count": number(node.count),
+            "leaf": node.is_leaf,
+        }
+        for node in found.children
+    ]
+    return Tree(nodes, bool(found.complete), int(found.scanned), int(found.more_children))

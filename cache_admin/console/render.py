@@ -1,0 +1,54 @@
+"""Render console pages inside the admin's chrome, on plain admin and on django-unfold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.contrib.admin import AdminSite
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from cache_admin.conf import conf
+
+# Sent with an action's response so that the dashboard (and anything listening) refreshes at once.
+REFRESH_EVENT = "cacheAdminRefresh"
+
+
+def unfold_active() -> bool:
+    return apps.is_installed("unfold")
+
+
+def flavour_templates(name: str) -> list[str]:
+    """The unfold variant first when unfold is installed, then the plain admin template."""
+    plain = f"cache_admin/{name}"
+    return [f"cache_admin/unfold/{name}", plain] if unfold_active() else [plain]
+
+
+def page(
+    request: HttpRequest,
+    site: AdminSite,
+    template: str,
+    context: dict[str, Any],
+    *,
+    title: str,
+    status: int = 200,
+) -> TemplateResponse:
+    full = {
+        **site.each_context(request),
+        "title": title,
+        "cache_admin_unfold": unfold_active(),
+        "cache_admin_base": "cache_admin/unfold/base.html"
+        if unfold_active()
+        else "cache_admin/base.html",
+        "refresh_ms": int(conf.CONSOLE_REFRESH_MS),
+        **context,
+    }
+    return TemplateResponse(request, flavour_templates(template), full, status=status)
+
+
+def fragment(
+    request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
+) -> TemplateResponse:
+    full = {"cache_admin_unfold": unfold_active(), **context}
+    return TemplateResponse(request, flavour_templates(template), full, status=status)

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.contrib.admin import AdminSite
+from django.utils.module_loading import import_string
+
+from cache_admin.conf import conf
+from cache_admin.console.install import install
+
+
+def configured_site() -> AdminSite | None:
+    dotted = conf.ADMIN_SITE
+    if not dotted:
+        return None
+    site = import_string(dotted) if isinstance(dotted, str) else dotted
+    return site if isinstance(site, AdminSite) else None
+
+
+def install_configured() -> None:
+    site = configured_site()
+    if site is not None:
+        install(site)

@@ -1,0 +1,63 @@
+"""The key browser: a literal prefix, a namespace tree, a Redis-type filter, cursor paging (P5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.admin import AdminSite
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.utils.translation import gettext as _
+
+from cache_admin import audit
+from cache_admin.console import keyrows
+from cache_admin.console.access import require
+from cache_admin.console.forms import BrowseForm
+from cache_admin.console.render import fragment, page
+from cache_admin.console.toolkit import Unavailable
+
+
+def _query(prefix: str, redis_type: str, page_size: int | None, cursor: str) -> str:
+    query = QueryDict(mutable=True)
+    query["prefix"] = prefix
+    if redis_type:
+        query["type"] = redis_type
+    if page_size:
+        query["page_size"] = str(page_size)
+    query["cursor"] = cursor
+    return query.urlencode()
+
+
+def browse(request: HttpRequest, *, with_tree: bool) -> dict[str, Any]:
+    form = BrowseForm(request.GET or None)
+    context: dict[str, Any] = {"form": form, "listing": None, "tree": [], "error": ""}
+    if request.GET and not form.is_valid():
+        return context
+    data = form.cleaned_data if request.GET else {}
+    prefix = data.get("prefix") or ""
+    redis_type = data.get("type") or ""
+    page_size = data.get("page_size")
+    cursor = data.get("cursor") or "0"
+    context.update(prefix=prefix, redis_type=redis_type, started=cursor)
+    try:
+        listing = keyrows.scan(prefix, cursor, redis_type, page_size)
+        context["listing"] = listing
+        context["more_query"] = _query(prefix, redis_type, page_size, listing.cursor)
+        if with_tree:
+            context["tree"] = keyrows.tree(prefix)
+    except ValueError as exc:
+        form.add_error(None, str(exc))
+    except Unavailable as exc:
+        context["error"] = str(exc)
+    return context
+
+
+@require(audit.BROWSE_KEYS)
+def keys_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
+    context = browse(request, with_tree=True)
+    context["can_delete"] = request.user.has_perm(audit.DELETE_KEYS)
+    return page(request, site, "keys.html", context, title=_("Cache keys"))
+
+
+@require(audit.BROWSE_KEYS)
+def more_fragment(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
+    return fragment(request, "keys_more.html", browse(request, with_tree=False))
