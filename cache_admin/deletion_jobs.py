@@ -1,0 +1,201 @@
+"""Prefix deletions in the background, with progress every process can read.
+
+``start()`` runs ``CacheInvalidator.iter_invalidate_prefix`` in a daemon thread and writes
+its progress to a hash in the package namespace (``cache_admin:jobs:<id>``, expiring a day
+after the last write), so several staff on several web processes can watch one job.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from cache_admin import backend
+from cache_admin.conf import conf
+from cache_admin.keyspace.guard import guarded
+
+logger = logging.getLogger("cache_admin")
+
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
+EXPIRE_SECONDS = 24 * 3600
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+_threads: dict[str, threading.Thread] = {}
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    job_id: str
+    prefix: str
+    state: str  # RUNNING | DONE | FAILED
+    user: str
+    started: float  # epoch seconds
+    finished: float | None
+    scanned: int
+    total: int  # an estimate of the keys to look at (for a progress bar)
+    matched: int
+    deleted: int
+    error: str | None
+
+    @property
+    def done(self) -> bool:
+        return self.state != RUNNING
+
+    @property
+    def fraction(self) -> float:
+        if self.state == DONE:
+            return 1.0
+        return min(0.99, self.scanned / self.total) if self.total > 0 else 0.0
+
+    @property
+    def percent(self) -> int:
+        return int(self.fraction * 100)
+
+
+def job_key(job_id: str) -> str:
+    return backend.stored_key(f"{conf.NAMESPACE}jobs:{job_id}")
+
+
+def validate_job_id(job_id: Any) -> str:
+    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
+        raise ValueError("Not a deletion job id (32 hexadecimal characters expected).")
+    return job_id
+
+
+def _write(job_id: str, fields: dict[str, Any]) -> None:
+    """Progress is best effort: a lost write must not stop the deletion itself."""
+
+    def run() -> None:
+        pipe = backend.client().pipeline(transaction=False)
+        pipe.hset(
+            job_key(job_id), mapping={k: "" if v is None else str(v) for k, v in fields.items()}
+        )
+        pipe.expire(job_key(job_id), EXPIRE_SECONDS)
+        pipe.execute()
+
+    try:
+        guarded(run)
+    except Exception as exc:
+        logger.warning("progress of deletion job %s not saved: %r", job_id, exc)
+
+
+def _progress(step: Any) -> dict[str, int]:
+    found = {}
+    for name in ("scanned", "total", "matched", "deleted"):
+        value = step.get(name) if isinstance(step, dict) else getattr(step, name, None)
+        if isinstance(value, int):
+            found[name] = value
+    if isinstance(step, int):
+        found["deleted"] = step
+    return found
+
+
+def _run(job_id: str, prefix: str, user: Any) -> None:
+    from django.db import connection
+
+    from cache_admin import audit
+    from cache_admin.invalidation import CacheInvalidator
+
+    deleted = 0
+    try:
+        for step in CacheInvalidator.iter_invalidate_prefix(prefix):
+            found = _progress(step)
+            deleted = found.get("deleted", deleted)
+            _write(job_id, found)
+        _write(job_id, {"state": DONE, "finished": time.time()})
+        audit.record(user, "delete_prefix", prefix, keys_affected=deleted, job=job_id)
+    except Exception as exc:
+        logger.exception("deletion job %s under %r failed", job_id, prefix)
+        _write(job_id, {"state": FAILED, "finished": time.time(), "error": str(exc)[:500]})
+        audit.record(
+            user, "delete_prefix", prefix, keys_affected=deleted, job=job_id, error=str(exc)[:500]
+        )
+    finally:
+        connection.close()  # this thread's database connection
+
+
+def start(prefix: str, user: Any = None) -> str:
+    """Start deleting the site's keys under a logical prefix; returns the job id.
+
+    ValueError for an unusable prefix (empty, too long), before anything starts;
+    RedisUnavailable when the job cannot even be recorded.
+    """
+    from cache_admin.invalidation.prefix import validate_prefix
+
+    prefix = validate_prefix(prefix)
+    job_id = uuid.uuid4().hex
+    who = str(getattr(user, "get_username", lambda: "")() or "") if user is not None else ""
+    fields = {"prefix": prefix, "state": RUNNING, "user": who, "started": time.time()}
+
+    def record() -> None:
+        pipe = backend.client().pipeline(transaction=False)
+        pipe.hset(job_key(job_id), mapping={k: str(v) for k, v in fields.items()})
+        pipe.expire(job_key(job_id), EXPIRE_SECONDS)
+        pipe.execute()
+
+    guarded(record)
+    thread = threading.Thread(
+        target=_run, args=(job_id, prefix, user), name=f"cache-admin-delete-{job_id[:8]}"
+    )
+    thread.daemon = True
+    _threads[job_id] = thread
+    thread.start()
+    return job_id
+
+
+def status(job_id: str) -> JobStatus | None:
+    """The job's progress, from any process; None when unknown or expired."""
+    job_id = validate_job_id(job_id)
+    raw = guarded(lambda: backend.client().hgetall(job_key(job_id)))
+    if not raw:
+        return None
+    data = {
+        (k.decode() if isinstance(k, bytes) else str(k)): (
+            v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+        )
+        for k, v in raw.items()
+    }
+
+    def number(name: str) -> int:
+        try:
+            return int(data.get(name) or 0)
+        except ValueError:
+            return 0
+
+    def moment(name: str) -> float | None:
+        try:
+            return float(data[name]) if data.get(name) else None
+        except ValueError:
+            return None
+
+    return JobStatus(
+        job_id=job_id,
+        prefix=data.get("prefix", ""),
+        state=data.get("state", RUNNING),
+        user=data.get("user", ""),
+        started=moment("started") or 0.0,
+        finished=moment("finished"),
+        scanned=number("scanned"),
+        total=number("total"),
+        matched=number("matched"),
+        deleted=number("deleted"),
+        error=data.get("error") or None,
+    )
+
+
+def join(job_id: str, timeout: float | None = None) -> bool:
+    """Wait for a job started by this process; True when it has ended (commands, tests)."""
+    thread = _threads.get(validate_job_id(job_id))
+    if thread is None:
+        return True
+    thread.join(timeout)
+    if thread.is_alive():
+        return False
+    _threads.pop(job_id, None)
+    return True
