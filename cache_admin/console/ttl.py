@@ -7,7 +7,6 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cache_admin.console.figures import pick
 from cache_admin.console.toolkit import Unavailable, call
 from cache_admin.models import TTLOverride
 from cache_admin.types import MAX_TTL, all_types
@@ -59,21 +58,18 @@ def apply_to_existing(type_name: str, ttl: int) -> tuple[int, bool]:
     if cache_type is None:
         return 0, True
     changed = 0
-    cursor = 0
+    cursor = "0"
     for _page in range(MAX_APPLY_PAGES):
         page = call("keyspace", "scan_page", cache_type.prefix, cursor=cursor, page_size=1000)
-        for info in pick(page, "keys", "rows", "items", default=[]) or []:
-            found = pick(info, "cache_type", "type_name")
-            if str(pick(found, "name", default=found)) != type_name:
+        for info in page.keys:
+            if info.cache_type is None or info.cache_type.name != type_name:
                 continue  # a longer prefix belongs to another type
-            current = pick(info, "ttl")
-            if isinstance(current, int) and (current == -1 or current > ttl):
-                stored = pick(info, "stored", "stored_key", "key")
-                if call("keyspace", "set_ttl", stored, ttl):
-                    changed += 1
-        cursor = int(pick(page, "cursor", "next_cursor", default=0) or 0)
-        if pick(page, "done", default=not cursor):
+            longer = info.ttl_state == "persistent" or (info.ttl is not None and info.ttl > ttl)
+            if longer and call("keyspace", "set_ttl", info.stored, ttl):
+                changed += 1
+        if page.done:
             return changed, True
+        cursor = page.cursor
     return changed, False
 
 

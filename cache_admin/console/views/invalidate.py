@@ -5,135 +5,124 @@ page with what it did and writes an audit entry.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.contrib.admin import AdminSite
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from cache_admin import audit
 from cache_admin.console.access import require
-from cache_admin.console.figures import pick
 from cache_admin.console.forms import CachePageForm, FragmentForm, ModelActionForm, PrefixForm
 from cache_admin.console.render import REFRESH_EVENT, page
 from cache_admin.console.toolkit import Unavailable, call
 
 
 def registrations() -> tuple[dict[str, Any], str]:
-    """{"app_label.model_name": registration}, and an error when the registry is unavailable."""
+    """{"app_label.model_name": Registration}, and an error when the registry is unavailable."""
     try:
-        found = call("invalidation", "registered_models") or []
+        found = call("invalidation", "registered_models")
     except Unavailable as exc:
         return {}, str(exc)
-    items = found.items() if isinstance(found, dict) else ((pick(r, "model"), r) for r in found)
-    out = {}
-    for model, registration in items:
-        found = model if isinstance(model, type) else pick(registration, "model")
-        out[_model(found)._meta.label_lower] = registration
-    return out, ""
-
-
-def _model(registration: Any) -> type[models.Model]:
-    found = pick(registration, "model", default=registration)
-    return found  # type: ignore[no-any-return]
+    return {reg.model_label: reg for reg in found}, ""
 
 
 def find_instance(registration: Any, lookup: str) -> models.Model | None:
-    model = _model(registration)
-    manager = model._default_manager
-    try:
+    manager = registration.model._default_manager
+    found = None
+    # Not a pk of this model's type: the slug may still match.
+    with contextlib.suppress(ValueError, TypeError, ValidationError):
         found = manager.filter(pk=lookup).first()
-    except (ValueError, TypeError, ValidationError):
-        found = None
-    slug_field = pick(registration, "slug_field")
-    if found is None and slug_field:
-        found = manager.filter(**{slug_field: lookup}).first()
-    return found
+    if found is None and registration.slug_field:
+        found = manager.filter(**{registration.slug_field: lookup}).first()
+    return found  # type: ignore[no-any-return]
 
 
-def model_prefix(registration: Any) -> str:
-    model = _model(registration)
-    return str(pick(registration, "prefix", default=None) or f"{model._meta.model_name}:")
+def invalidator(method: str, *args: Any) -> Any:
+    return call("invalidation", f"CacheInvalidator.{method}", *args, passthrough=(ValueError,))
 
 
-def _model_action(request: HttpRequest, form: ModelActionForm, regs: dict[str, Any]) -> Any:
+def _model_action(form: ModelActionForm, regs: dict[str, Any]) -> Any:
     registration = regs[form.cleaned_data["model"]]
-    model = _model(registration)
     action = form.cleaned_data["action"]
     if action == "lists":
-        return call("invalidation", "CacheInvalidator.invalidate_list_cache", model)
+        return invalidator("invalidate_list_cache", registration.model)
     if action == "prefix":
-        prefix = model_prefix(registration)
-        return call("invalidation", "CacheInvalidator.invalidate_by_prefix", prefix)
+        return invalidator("invalidate_prefix", registration.prefix)
     lookup = form.cleaned_data["lookup"].strip()
     instance = find_instance(registration, lookup)
     if instance is None:
         form.add_error(
             "lookup",
-            _("No %(model)s with pk or slug %(lookup)s.")
-            % {"model": model._meta.verbose_name, "lookup": lookup},
+            _("No %(model)s with pk or slug “%(lookup)s”.")
+            % {"model": registration.model._meta.verbose_name, "lookup": lookup},
         )
         return None
-    return call("invalidation", "CacheInvalidator.invalidate_model", instance)
+    return invalidator("invalidate_model", instance)
 
 
-def _run(request: HttpRequest, kind: str, form: Any, regs: dict[str, Any]) -> Any:
+def _run(kind: str, form: Any, regs: dict[str, Any]) -> Any:
     data = form.cleaned_data
     if kind == "model":
-        return _model_action(request, form, regs)
+        return _model_action(form, regs)
     if kind == "prefix":
-        return call("invalidation", "CacheInvalidator.invalidate_by_prefix", data["prefix"])
+        return invalidator("invalidate_prefix", data["prefix"])
     if kind == "fragment":
         vary_on = tuple(v.strip() for v in data["vary_on"].split(",") if v.strip())
-        return call("invalidation", "CacheInvalidator.invalidate_fragment", data["name"], vary_on)
-    return call("invalidation", "CacheInvalidator.invalidate_cache_page", data["path"])
+        return invalidator("invalidate_fragment", data["name"], vary_on)
+    return invalidator("invalidate_cache_page", data["path"])
+
+
+def _forms(request: HttpRequest, kind: str, regs: dict[str, Any]) -> dict[str, Form]:
+    choices = [(label, reg.label) for label, reg in regs.items()]
+
+    def data(name: str) -> Any:
+        return request.POST if kind == name else None
+
+    return {
+        "model": ModelActionForm(data("model"), models=choices, prefix="model"),
+        "prefix": PrefixForm(data("prefix"), prefix="prefix"),
+        "fragment": FragmentForm(data("fragment"), prefix="fragment"),
+        "page": CachePageForm(data("page"), prefix="page"),
+    }
 
 
 @require(audit.INVALIDATE)
 def invalidate_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
     regs, regs_error = registrations()
-    choices = [(label, str(_model(r)._meta.verbose_name).capitalize()) for label, r in regs.items()]
     kind = request.POST.get("kind", "") if request.method == "POST" else ""
-    bound = {
-        "model": ModelActionForm(
-            request.POST if kind == "model" else None, models=choices, prefix="model"
-        ),
-        "prefix": PrefixForm(request.POST if kind == "prefix" else None, prefix="prefix"),
-        "fragment": FragmentForm(request.POST if kind == "fragment" else None, prefix="fragment"),
-        "page": CachePageForm(request.POST if kind == "page" else None, prefix="page"),
-    }
+    forms = _forms(request, kind, regs)
     context: dict[str, Any] = {
-        "forms": bound,
-        "registrations": [
-            {"label": label, "name": _model(r)._meta.verbose_name, "prefix": model_prefix(r)}
-            for label, r in regs.items()
-        ],
+        "forms": forms,
+        "registrations": [{"name": r.label, "prefix": r.prefix} for r in regs.values()],
         "regs_error": regs_error,
         "result": None,
         "error": "",
+        "active": kind,
     }
-    response_trigger = False
-    if kind in bound and bound[kind].is_valid():
+    result = None
+    if kind in forms and forms[kind].is_valid():
         try:
-            result = _run(request, kind, bound[kind], regs)
+            result = _run(kind, forms[kind], regs)
+        except ValueError as exc:
+            forms[kind].add_error(None, str(exc))
         except Unavailable as exc:
             context["error"] = str(exc)
-            result = None
-        if result is not None:
-            message = str(pick(result, "message", default=result))
-            count = pick(result, "deleted", default=None)
-            audit.record(
-                request.user,
-                f"invalidate_{pick(result, 'action', default=kind)}",
-                str(pick(result, "target", default=kind)),
-                keys_affected=count if isinstance(count, int) else None,
-                message=message,
-            )
-            context["result"] = message
-            response_trigger = True
+    if result is not None:
+        audit.record(
+            request.user,
+            f"invalidate_{result.action}",
+            result.target,
+            keys_affected=result.deleted,
+            message=result.message,
+            queued=result.queued,
+        )
+        context["result"] = result.message
     response = page(request, site, "invalidate.html", context, title=_("Invalidate cache"))
-    if response_trigger:
+    if result is not None:
         response["HX-Trigger"] = REFRESH_EVENT
     return response
