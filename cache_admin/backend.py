@@ -6,6 +6,7 @@ built-in ``django.core.cache.backends.redis.RedisCache``.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import redis
@@ -40,8 +41,26 @@ def alias() -> str:
     return str(conf.CACHE_ALIAS)
 
 
+_local = threading.local()
+
+
 def get_cache(name: str | None = None) -> BaseCache:
-    return caches[name or alias()]
+    """``caches[name]`` (default: the configured alias), remembered per thread.
+
+    ``caches[...]`` goes through an asgiref Local on every call, which is a noticeable part
+    of a cache hit. The memo is tied to the handler's current Local: when CACHES changes
+    (override_settings), Django installs a new one and the memo starts over.
+    """
+    name = name or alias()
+    handler_local = caches._connections  # type: ignore[attr-defined]
+    memo: tuple[object, dict[str, BaseCache]] | None = getattr(_local, "memo", None)
+    if memo is None or memo[0] is not handler_local:
+        memo = (handler_local, {})
+        _local.memo = memo
+    found = memo[1].get(name)
+    if found is None:
+        found = memo[1][name] = caches[name]
+    return found
 
 
 _kinds: dict[type, str | None] = {}

@@ -68,10 +68,14 @@ DEFAULTS: dict[str, Any] = {
 
 class Settings:
     def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(name)
-        user = getattr(settings, "CACHE_ADMIN", {}) or {}
-        return user.get(name, DEFAULTS[name])
+        try:
+            default = DEFAULTS[name]
+        except KeyError:
+            raise AttributeError(name) from None
+        user = getattr(settings, "CACHE_ADMIN", None)
+        if not user:
+            return default
+        return user.get(name, default)
 
     @property
     def user_settings(self) -> dict[str, Any]:

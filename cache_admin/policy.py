@@ -55,6 +55,7 @@ class _Snapshot:
         self.loaded_at = 0.0
         self.pid: int | None = None
         self.thread: threading.Thread | None = None
+        self.read_failing = False
         self.fresh_locks()
 
     def fresh_locks(self) -> None:
@@ -140,13 +141,17 @@ def reload() -> bool:
                 for name, ttl in TTLOverride.objects.using(using).values_list("cache_type", "ttl")
             }
         except Exception as exc:
-            logger.warning(
-                "TTL overrides could not be read, keeping the last known policy: %r", exc
-            )
+            # Logged once per outage, not on every poll while the database is away.
+            log = logger.debug if _snapshot.read_failing else logger.warning
+            log("TTL overrides could not be read, keeping the last known policy: %r", exc)
+            _snapshot.read_failing = True
             return False
         finally:
             if threading.current_thread() is _snapshot.thread:
                 connections[using].close()
+        if _snapshot.read_failing:
+            logger.warning("TTL overrides readable again")
+            _snapshot.read_failing = False
         _snapshot.overrides = rows
         _snapshot.loaded = True
         _snapshot.loaded_at = time.monotonic()

@@ -28,7 +28,10 @@ class InvalidType(ValueError):
 
 _code_types: dict[str, CacheType] = {}
 # all_types() sits on the hit path: it is rebuilt only when settings or code types change.
-_memo: tuple[object, int, dict[str, CacheType], tuple[CacheType, ...]] | None = None
+_Memo = tuple[object, int, dict[str, CacheType], tuple[CacheType, ...], dict[str, CacheType | None]]
+_memo: _Memo | None = None
+# type_for_key() answers from a per-key memo of this many entries at most.
+KEY_MEMO_SIZE = 4096
 _code_version = 0
 
 
@@ -77,7 +80,7 @@ def settings_types() -> dict[str, CacheType]:
     return found
 
 
-def _memoized() -> tuple[object, int, dict[str, CacheType], tuple[CacheType, ...]]:
+def _memoized() -> _Memo:
     global _memo
     raw = conf.TYPES
     # Holding a reference to the settings dict keeps its id from being reused.
@@ -88,7 +91,7 @@ def _memoized() -> tuple[object, int, dict[str, CacheType], tuple[CacheType, ...
     types.update(_code_types)
     # Longest prefix first: the first match is the key's type.
     by_prefix = tuple(sorted(types.values(), key=lambda t: (-len(t.prefix), t.prefix)))
-    memo = (raw, _code_version, types, by_prefix)
+    memo = (raw, _code_version, types, by_prefix, {})
     _memo = memo
     return memo
 
@@ -106,7 +109,18 @@ def iter_types() -> Iterator[CacheType]:
 
 
 def type_for_key(logical_key: str) -> CacheType | None:
-    for cache_type in _memoized()[3]:
+    memo = _memoized()
+    known = memo[4]
+    try:
+        return known[logical_key]
+    except KeyError:
+        pass
+    found: CacheType | None = None
+    for cache_type in memo[3]:
         if logical_key.startswith(cache_type.prefix):
-            return cache_type
-    return None
+            found = cache_type
+            break
+    if len(known) >= KEY_MEMO_SIZE:
+        known.clear()
+    known[logical_key] = found
+    return found
