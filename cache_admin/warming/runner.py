@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Sized
 from typing import Any
 
@@ -45,7 +44,6 @@ def execute(run: WarmRun, *, listeners: Iterable[Listener] = ()) -> WarmRun:
     run.started_at = timezone.now()
     run.error = ""
     run.save(update_fields=["status", "started_at", "error"])
-    started = time.monotonic()
 
     def to_row(current: int, total: int) -> None:
         WarmRun.objects.filter(pk=run.pk).update(current=current, total=total)
@@ -55,35 +53,34 @@ def execute(run: WarmRun, *, listeners: Iterable[Listener] = ()) -> WarmRun:
         warmer = get_warmer(run.warmer)
         progress.flush()
         output = warmer.func(progress)
-        run.keys_written = keys_written(output, progress)
-        run.status = WarmRun.SUCCEEDED
+        count = keys_written(output, progress)
+    except KeyboardInterrupt:
+        _finish(run, progress, WarmRun.FAILED, "interrupted (Ctrl-C)")
+        raise
     except UnknownWarmer as exc:
-        run.status = WarmRun.FAILED
-        run.error = str(exc)
+        return _finish(run, progress, WarmRun.FAILED, str(exc))
     except Exception as exc:
         logger.exception("warmer %r failed", run.warmer)
-        run.status = WarmRun.FAILED
-        run.error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
-        run.keys_written = progress.keys_written
+        return _finish(run, progress, WarmRun.FAILED, f"{type(exc).__name__}: {exc}")
+    return _finish(run, progress, WarmRun.SUCCEEDED, "", count)
+
+
+def _finish(
+    run: WarmRun, progress: Progress, status: str, error: str, count: int | None = None
+) -> WarmRun:
     progress.flush()
+    run.status = status
+    run.error = error[:ERROR_MAX]
+    run.keys_written = progress.keys_written if count is None else count
     run.current, run.total = progress.current, progress.total
     run.finished_at = timezone.now()
-    run.save(
-        update_fields=[
-            "status",
-            "finished_at",
-            "keys_written",
-            "error",
-            "current",
-            "total",
-        ]
-    )
+    run.save(update_fields=["status", "finished_at", "keys_written", "error", "current", "total"])
     logger.info(
         "warmer %s %s: %d keys in %.2fs",
         run.warmer,
         run.status,
         run.keys_written,
-        time.monotonic() - started,
+        run.duration or 0.0,
     )
     return run
 
