@@ -9,6 +9,13 @@ from cache_admin.caching import (
     cache_result,
     cached_attribute,
 )
+from cache_admin.invalidation import (
+    CacheInvalidator,
+    InvalidationResult,
+    delete_keys,
+    register,
+    registered_models,
+)
 from cache_admin.keys import (
     action_key,
     attribute_key,
@@ -21,17 +28,22 @@ from cache_admin.policy import ttl_for
 from cache_admin.types import CacheType, register_type
 
 __all__ = [
+    "CacheInvalidator",
     "CachePattern",
     "CacheType",
     "CachedAttribute",
+    "InvalidationResult",
     "action_key",
     "attribute_key",
     "cache_queryset",
     "cache_result",
     "cached_attribute",
+    "delete_keys",
     "detail_key",
     "list_key",
+    "register",
     "register_type",
+    "registered_models",
     "slug_key",
     "ttl_for",
     "user_key",

@@ -251,6 +251,13 @@ def _start_retry() -> None:
     thread.start()
 
 
+def wake_retry() -> None:
+    """Retry what is queued now (the retry thread runs only while something is queued)."""
+    if pending_count():
+        _start_retry()
+    _wake.set()
+
+
 def _retry_loop() -> None:
     # Drains the outbox even when nothing else in this process talks to Redis again.
     while True:

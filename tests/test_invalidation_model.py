@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.core.cache import caches
+
+from cache_admin import CachedAttribute, CacheInvalidator, backend, generations, keys
+from cache_admin.invalidation import register, unregister
+from tests.testapp.models import Category, Product
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def product() -> Product:
+    category = Category.objects.create(name="Computers", slug="computers")
+    return Product.objects.create(name="Laptop", slug="laptop", category=category)
+
+
+@pytest.fixture
+def registered() -> Iterator[None]:
+    register(Product, slug_field="slug", attributes=("reviews",))
+    yield
+    unregister(Product)
+
+
+def test_invalidate_model_deletes_detail_slug_and_attribute_keys(
+    cache_alias: str, product: Product, registered: None
+) -> None:
+    cache = caches[cache_alias]
+    detail = keys.detail_key(Product, product.pk)
+    slug = keys.slug_key(Product, "laptop")
+    declared = keys.attribute_key(product, "reviews")
+    other = keys.detail_key(Product, product.pk + 1)
+    for key in (detail, slug, declared, other):
+        cache.set(key, "cached")
+
+    result = CacheInvalidator.invalidate_model(product)
+
+    assert result.deleted == 3
+    assert set(result.keys) == {detail, slug, declared}
+    assert not result.queued
+    assert result.message == f"product {product.pk}: 3 keys deleted"
+    assert cache.get(detail) is None and cache.get(slug) is None and cache.get(declared) is None
+    assert cache.get(other) == "cached"
+
+
+def test_invalidate_model_finds_attributes_learned_in_process(
+    cache_alias: str, product: Product
+) -> None:
+    calls = []
+
+    def related() -> list[str]:
+        calls.append(1)
+        return ["mouse"]
+
+    attribute = CachedAttribute(instance=product, attr_name="related_products", func=related)
+    assert attribute.value == ["mouse"]
+    assert caches[cache_alias].get(keys.attribute_key(product, "related_products")) is not None
+
+    result = CacheInvalidator.invalidate_model(product)
+
+    assert keys.attribute_key(product, "related_products") in result.keys
+    assert attribute.value == ["mouse"]
+    assert len(calls) == 2  # recomputed: the cached value was gone
+
+
+def test_unregistered_model_uses_its_slug_field(cache_alias: str, product: Product) -> None:
+    cache = caches[cache_alias]
+    cache.set(keys.slug_key(Product, "laptop"), "cached")
+    result = CacheInvalidator.invalidate_model(product)
+    assert keys.slug_key(Product, "laptop") in result.keys
+    assert cache.get(keys.slug_key(Product, "laptop")) is None
+
+
+def test_previous_values_are_covered(cache_alias: str, product: Product, registered: None) -> None:
+    cache = caches[cache_alias]
+    old = Product.objects.get(pk=product.pk)
+    product.slug = "notebook"
+    cache.set(keys.slug_key(Product, "laptop"), "old")
+    cache.set(keys.slug_key(Product, "notebook"), "new")
+    CacheInvalidator.invalidate_model(product, previous=old)
+    assert cache.get(keys.slug_key(Product, "laptop")) is None
+    assert cache.get(keys.slug_key(Product, "notebook")) is None
+
+
+def test_invalidate_model_refuses_an_unsaved_instance() -> None:
+    with pytest.raises(ValueError, match="no primary key"):
+        CacheInvalidator.invalidate_model(Product(name="x", slug="x"))
+
+
+def test_invalidate_pks_after_queryset_update(
+    cache_alias: str, product: Product, registered: None
+) -> None:
+    cache = caches[cache_alias]
+    second = Product.objects.create(name="Phone", slug="phone", category=product.category)
+    gone_pk = second.pk + 100
+    for key in (
+        keys.detail_key(Product, product.pk),
+        keys.detail_key(Product, second.pk),
+        keys.slug_key(Product, "phone"),
+        keys.detail_key(Product, gone_pk),
+    ):
+        cache.set(key, "cached")
+
+    Product.objects.update(price=5)  # sends no signal
+    result = CacheInvalidator.invalidate_pks(Product, [product.pk, second.pk, gone_pk])
+
+    assert result.deleted == 4
+    assert cache.get(keys.slug_key(Product, "phone")) is None
+    assert cache.get(keys.detail_key(Product, gone_pk)) is None
+
+
+def test_invalidate_keys(cache_alias: str) -> None:
+    cache = caches[cache_alias]
+    cache.set("featured_products", [1])
+    cache.set("active_categories", [2])
+    result = CacheInvalidator.invalidate_keys("featured_products", "missing")
+    assert (result.deleted, result.action, result.keys) == (
+        1,
+        "keys",
+        ("featured_products", "missing"),
+    )
+    assert cache.get("active_categories") == [2]
+    with pytest.raises(ValueError, match="at least one key"):
+        CacheInvalidator.invalidate_keys()
+
+
+def test_invalidate_list_cache_gives_a_new_generation(cache_alias: str) -> None:
+    before = generations.token(Product)
+    result = CacheInvalidator.invalidate_list_cache(Product)
+    assert result.generation and result.generation != before
+    assert generations.token(Product) == result.generation
+    assert result.message == "product lists: new generation"
+
+
+def _commands(client: redis.Redis) -> dict[str, int]:
+    stats = client.info("commandstats")
+    # The package's counters flush on their own thread: keep only what an invalidation sends.
+    background = {"info", "hincrby", "expire", "pexpire", "hset", "multi", "exec", "get", "ping"}
+    found = {}
+    for name, value in stats.items():
+        command = name.removeprefix("cmdstat_")
+        if command not in background:
+            found[command] = int(value["calls"])
+    return found
+
+
+def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+
+
+def test_list_invalidation_costs_the_same_with_10_and_10000_lists(
+    cache_alias: str, redis_client: redis.Redis
+) -> None:
+    # P3: one write whatever the number of cached lists.
+    cache = caches[cache_alias]
+    generations.token(Product)
+    deltas = []
+    for count in (10, 10_000):
+        client = backend.client(cache)
+        pipe = client.pipeline(transaction=False)
+        for n in range(count):
+            pipe.set(backend.stored_key(keys.list_key(Product, {"page": n}), cache), b"x")
+        pipe.execute()
+        before = _commands(redis_client)
+        CacheInvalidator.invalidate_list_cache(Product)
+        deltas.append(_delta(before, _commands(redis_client)))
+    assert deltas[0] == deltas[1] == {"set": 1}
+
+
+def test_cached_list_is_recomputed_after_invalidate_list_cache(
+    cache_alias: str, product: Product
+) -> None:
+    from cache_admin import CachePattern
+
+    first = CachePattern.cache_list_view(Product.objects.all(), timeout=300)
+    Product.objects.create(name="Phone", slug="phone", category=product.category)
+    assert CachePattern.cache_list_view(Product.objects.all(), timeout=300) == first  # cached
+
+    CacheInvalidator.invalidate_list_cache(Product)
+
+    fresh = CachePattern.cache_list_view(Product.objects.all(), timeout=300)
+    assert len(fresh) == len(first) + 1

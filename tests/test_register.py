@@ -1,0 +1,231 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models, transaction
+
+from cache_admin import generations, keys, registered_models
+from cache_admin.invalidation import register, unregister
+from tests.testapp.models import Category, Product
+
+
+@pytest.fixture
+def registered() -> Iterator[None]:
+    register(Product, slug_field="slug", attributes=("related",))
+    yield
+    unregister(Product)
+
+
+@pytest.fixture
+def category(db: None) -> Category:
+    return Category.objects.create(name="Computers", slug="computers")
+
+
+def _unlinks(client: redis.Redis) -> int:
+    found = client.info("commandstats").get("cmdstat_unlink")
+    return int(found["calls"]) if found else 0
+
+
+def test_nothing_before_commit_then_old_and_new_keys(
+    cache_alias: str,
+    category: Category,
+    registered: None,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+    redis_client: redis.Redis,
+) -> None:
+    cache = caches[cache_alias]
+    product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+    detail = keys.detail_key(Product, product.pk)
+    old_slug = keys.slug_key(Product, "laptop")
+    new_slug = keys.slug_key(Product, "notebook")
+    related = keys.attribute_key(product, "related")
+    for key in (detail, old_slug, new_slug, related):
+        cache.set(key, "stale")
+    unlinks = _unlinks(redis_client)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        product.slug = "notebook"
+        product.save()
+        assert cache.get(detail) == "stale"  # C2: nothing before commit
+        assert _unlinks(redis_client) == unlinks
+    assert len(callbacks) == 1
+
+    callbacks[0]()
+
+    for key in (detail, old_slug, new_slug, related):
+        assert cache.get(key) is None, key
+
+
+def test_a_stale_instance_still_invalidates_the_stored_slug(
+    cache_alias: str,
+    category: Category,
+    registered: None,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    # The old slug is the stored row's, not the one the instance was loaded with.
+    cache = caches[cache_alias]
+    product = Product.objects.create(name="Laptop", slug="v1", category=category)
+    stale = Product.objects.get(pk=product.pk)
+    Product.objects.filter(pk=product.pk).update(slug="v2")  # no signal
+    cache.set(keys.slug_key(Product, "v2"), "stale")
+    with django_capture_on_commit_callbacks(execute=True):
+        stale.slug = "v3"
+        stale.save()
+    assert cache.get(keys.slug_key(Product, "v2")) is None
+
+
+def test_keys_are_named_when_saved_not_when_committed(
+    cache_alias: str,
+    category: Category,
+    registered: None,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    cache = caches[cache_alias]
+    product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+    cache.set(keys.slug_key(Product, "saved"), "stale")
+    with django_capture_on_commit_callbacks(execute=True):
+        product.slug = "saved"
+        product.save()
+        product.slug = "changed-after-save"  # not saved
+    assert cache.get(keys.slug_key(Product, "saved")) is None
+
+
+def test_lists_get_a_new_generation_on_commit(
+    cache_alias: str,
+    category: Category,
+    registered: None,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+    before = generations.token(Product)
+    with django_capture_on_commit_callbacks() as callbacks:
+        product.name = "Laptop 2"
+        product.save()
+    assert generations.token(Product) == before
+    for callback in callbacks:
+        callback()
+    assert generations.token(Product) != before
+
+
+def test_lists_false_leaves_the_generation(
+    cache_alias: str, category: Category, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    register(Product, slug_field="slug", lists=False)
+    try:
+        before = generations.token(Product)
+        with django_capture_on_commit_callbacks(execute=True):
+            Product.objects.create(name="Laptop", slug="laptop", category=category)
+        assert generations.token(Product) == before
+    finally:
+        unregister(Product)
+
+
+def test_delete_invalidates_on_commit(
+    cache_alias: str,
+    category: Category,
+    registered: None,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    cache = caches[cache_alias]
+    with django_capture_on_commit_callbacks(execute=True):
+        product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+    pk = product.pk
+    cache.set(keys.detail_key(Product, pk), "stale")
+    cache.set(keys.slug_key(Product, "laptop"), "stale")
+    with django_capture_on_commit_callbacks() as callbacks:
+        product.delete()
+    assert cache.get(keys.detail_key(Product, pk)) == "stale"
+    for callback in callbacks:
+        callback()
+    assert cache.get(keys.detail_key(Product, pk)) is None
+    assert cache.get(keys.slug_key(Product, "laptop")) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_commit_and_rollback(cache_alias: str, registered: None) -> None:
+    cache = caches[cache_alias]
+    category = Category.objects.create(name="Computers", slug="computers")
+    product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+    detail = keys.detail_key(Product, product.pk)
+    cache.set(detail, "cached")
+    cache.set(keys.slug_key(Product, "rolled-back"), "cached")
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        product.slug = "rolled-back"
+        product.save()
+        raise RuntimeError("abort")
+    assert cache.get(detail) == "cached"  # nothing on rollback
+    assert cache.get(keys.slug_key(Product, "rolled-back")) == "cached"
+
+    with transaction.atomic():
+        product.slug = "laptop-2"
+        product.save()
+        assert cache.get(detail) == "cached"  # not yet: the row is not committed
+    assert cache.get(detail) is None
+
+
+def test_registered_models_describe_themselves(registered: None) -> None:
+    found = {r.model: r for r in registered_models()}
+    registration = found[Product]
+    assert registration.slug_field == "slug"
+    assert registration.prefix == "product:"
+    assert registration.label == "Product"
+    assert registration.model_label == "testapp.product"
+    assert registration.attributes == ("related",)
+
+
+def test_register_refuses_mistakes(db: None) -> None:
+    with pytest.raises(FieldDoesNotExist):
+        register(Product, slug_field="no_such_field")
+    assert Product not in {r.model for r in registered_models()}
+
+    class Abstract(models.Model):
+        class Meta:
+            abstract = True
+            app_label = "testapp"
+
+    with pytest.raises(TypeError, match="abstract"):
+        register(Abstract)
+    with pytest.raises(TypeError):
+        register("testapp.Product")  # type: ignore[arg-type]
+
+
+def test_extra_keys_cover_old_and_new_values(
+    cache_alias: str, category: Category, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    other = Category.objects.create(name="Phones", slug="phones")
+    register(
+        Product,
+        slug_field="slug",
+        extra_keys=lambda p: [f"category:{p.category_id}:products"],
+    )
+    try:
+        cache = caches[cache_alias]
+        product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+        cache.set(f"category:{category.pk}:products", "stale")
+        cache.set(f"category:{other.pk}:products", "stale")
+        with django_capture_on_commit_callbacks(execute=True):
+            product.category = other
+            product.save()
+        assert cache.get(f"category:{category.pk}:products") is None
+        assert cache.get(f"category:{other.pk}:products") is None
+    finally:
+        unregister(Product)
+
+
+def test_unregister_stops_invalidation(
+    cache_alias: str, category: Category, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    register(Product)
+    unregister(Product)
+    product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+    caches[cache_alias].set(keys.detail_key(Product, product.pk), "cached")
+    with django_capture_on_commit_callbacks() as callbacks:
+        product.save()
+    assert callbacks == []

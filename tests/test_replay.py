@@ -1,0 +1,198 @@
+"""R2: invalidations issued while Redis is unreachable take effect once it is back."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.test import override_settings
+
+from cache_admin import CacheInvalidator, backend, breaker, delete_keys, generations, keys
+from cache_admin.invalidation import outbox
+from cache_admin.testing import RedisServer
+from tests.testapp.models import Product
+
+BACKENDS = {
+    "django-redis": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+    },
+    "django-builtin": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    },
+}
+OLD_VALUES = ["product:1", "product:slug:laptop", "search:product:a", "search:product:b"]
+KEPT = ["category:1", "cart:user:7"]
+
+
+class Outage:
+    def __init__(self, server: RedisServer, alias: str) -> None:
+        self.server = server
+        self.alias = alias
+        self.port = server.port
+
+    @property
+    def cache(self) -> Any:
+        return caches[self.alias]
+
+    def raw(self) -> redis.Redis:
+        return redis.Redis(port=self.port)
+
+    def stored(self, logical: str) -> str:
+        return backend.stored_key(logical, self.cache)
+
+    def write_old_values(self) -> None:
+        client = self.raw()
+        for key in [*OLD_VALUES, *KEPT, generations.key(Product)]:
+            client.set(self.stored(key), b"old")
+        client.close()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def restart_with_old_values(self) -> None:
+        # A server that kept its data (persistence, a replica promoted): the stale
+        # values are still there when it comes back.
+        self.server = RedisServer(self.port).start()
+        self.write_old_values()
+
+    def exists(self, logical: str) -> bool:
+        client = self.raw()
+        try:
+            return bool(client.exists(self.stored(logical)))
+        finally:
+            client.close()
+
+
+@pytest.fixture(params=list(BACKENDS))
+def outage(request: pytest.FixtureRequest, settings: Any) -> Iterator[Outage]:
+    server = RedisServer().start()
+    alias = "outage"
+    caches_setting = {
+        **settings.CACHES,
+        alias: {**BACKENDS[request.param], "LOCATION": f"{server.url}/0", "KEY_PREFIX": "site"},
+    }
+    cache_admin = {
+        **settings.CACHE_ADMIN,
+        "CACHE_ALIAS": alias,
+        "BREAKER_THRESHOLD": 1,
+        "BREAKER_COOLDOWN": 0,
+        "OUTBOX_RETRY_INTERVAL": 0,
+    }
+    outbox.clear()
+    with override_settings(CACHES=caches_setting, CACHE_ADMIN=cache_admin):
+        found = Outage(server, alias)
+        found.write_old_values()
+        yield found
+        caches[alias].close()
+        found.server.stop()
+    outbox.clear()
+    breaker.breaker_for(alias).reset()
+
+
+def _invalidate_during_outage(outage: Outage) -> None:
+    outage.stop()
+    results = [
+        CacheInvalidator.invalidate_keys("product:1", "product:slug:laptop"),
+        CacheInvalidator.invalidate_list_cache(Product),
+        CacheInvalidator.invalidate_prefix("search:"),
+    ]
+    assert all(r.queued for r in results), results
+    assert results[1].message == "product lists: Redis unreachable, new generation queued"
+    assert outbox.pending_count(outage.alias) == 4
+
+
+def _assert_took_effect(outage: Outage) -> None:
+    for key in OLD_VALUES:
+        assert not outage.exists(key), key
+    for key in KEPT:
+        assert outage.exists(key), key
+    assert generations.token(Product) != "old"
+    assert outbox.pending_count() == 0
+
+
+def test_replayed_when_the_breaker_closes(outage: Outage) -> None:
+    _invalidate_during_outage(outage)
+    assert breaker.breaker_for(outage.alias).state != breaker.CLOSED
+    outage.restart_with_old_values()
+
+    # Any guarded call that succeeds closes the breaker and runs the recovery hooks.
+    outage.cache.close()
+    assert generations.token(Product) is not None
+
+    _assert_took_effect(outage)
+
+
+def test_replayed_on_the_next_successful_deletion(outage: Outage) -> None:
+    _invalidate_during_outage(outage)
+    outage.restart_with_old_values()
+    outage.cache.close()
+    breaker.breaker_for(outage.alias).reset()  # closed already: only the deletion can replay
+
+    assert delete_keys(["unrelated"]) == 0
+
+    _assert_took_effect(outage)
+
+
+def test_replayed_by_the_retry_thread(outage: Outage, settings: Any) -> None:
+    _invalidate_during_outage(outage)
+    outage.restart_with_old_values()
+    outage.cache.close()
+    recovered = threading.Event()
+
+    def hook(alias: str) -> None:
+        recovered.set()
+
+    breaker.on_recovery(hook)
+    try:
+        settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "OUTBOX_RETRY_INTERVAL": 0.05}
+        outbox.wake_retry()
+        assert recovered.wait(10)
+        assert outbox.replay() == 0  # waits for the thread's replay; nothing was left to do
+    finally:
+        breaker._recovery_hooks.remove(hook)
+    _assert_took_effect(outage)
+
+
+def test_a_second_outage_during_replay_keeps_the_rest(outage: Outage) -> None:
+    _invalidate_during_outage(outage)
+    assert outbox.replay() == 0  # still down: everything stays queued
+    assert outbox.pending_count(outage.alias) == 4
+    outage.restart_with_old_values()
+    outage.cache.close()
+    assert outbox.replay(outage.alias) == 4
+    _assert_took_effect(outage)
+
+
+def test_dry_run_during_an_outage_says_so(outage: Outage) -> None:
+    outage.stop()
+    with pytest.raises(outbox.CacheUnavailable):
+        CacheInvalidator.invalidate_by_prefix("search:", dry_run=True)
+    assert outbox.pending_count() == 0
+
+
+def test_iter_prefix_during_an_outage_queues_the_prefix(outage: Outage) -> None:
+    outage.stop()
+    with pytest.raises(outbox.CacheUnavailable) as raised:
+        list(CacheInvalidator.iter_invalidate_prefix("search:"))
+    assert raised.value.queued
+    assert outbox.pending_count(outage.alias) == 1
+
+
+def test_the_outbox_is_bounded(
+    outage: Outage, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "OUTBOX_MAX_KEYS": 3}
+    outage.stop()
+    with caplog.at_level(logging.ERROR, logger="cache_admin"):
+        result = CacheInvalidator.invalidate_keys(*(keys.detail_key(Product, n) for n in range(5)))
+    assert result.queued
+    assert outbox.pending_count(outage.alias) == 3
+    assert "outbox for cache 'outage' is full" in caplog.text
+    assert "2 invalidations dropped" in caplog.text
