@@ -12,6 +12,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,9 @@ FAILED = "failed"
 EXPIRE_SECONDS = 24 * 3600
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
 _threads: dict[str, threading.Thread] = {}
+# Called as hook(job_id, progress) after each progress write; tests use it to hold a job
+# mid-run and look at it from outside.
+progress_hooks: list[Callable[[str, dict[str, int]], None]] = []
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,8 @@ def _run(job_id: str, prefix: str, user: Any) -> None:
             found = _progress(step)
             deleted = found.get("deleted", deleted)
             _write(job_id, found)
+            for hook in list(progress_hooks):
+                hook(job_id, found)
         _write(job_id, {"state": DONE, "finished": time.time()})
         audit.record(user, "delete_prefix", prefix, keys_affected=deleted, job=job_id)
     except Exception as exc:

@@ -28,11 +28,18 @@ EXPIRE_SECONDS = 2 * 24 * 3600  # an abandoned history goes away by itself
 @dataclass(frozen=True)
 class HistoryPoint:
     time: float  # epoch seconds (Redis server clock)
-    hit_rate: float | None  # keyspace hits over lookups since the previous point, 0 to 1
+    # Hits over lookups since the previous point, 0 to 1: from the toolkit's per-type
+    # counters when the site made lookups through it (the package's own keys are not
+    # counted), else from the server's keyspace figures; ``source`` says which.
+    hit_rate: float | None
     ops_per_sec: float | None  # commands per second since the previous point
-    hits: int  # cumulative counters at this time, to compute the next interval
+    hits: int  # cumulative server counters at this time, to compute the next interval
     misses: int
     commands: int
+    app_hits: int = 0  # cumulative toolkit counters (all types, all processes)
+    app_misses: int = 0
+    server_hit_rate: float | None = None
+    source: str = "server"  # "application" | "server"
 
     @property
     def hit_rate_percent(self) -> float | None:
@@ -44,6 +51,8 @@ class HistoryPoint:
             "hit_rate": self.hit_rate,
             "hit_rate_percent": self.hit_rate_percent,
             "ops_per_sec": self.ops_per_sec,
+            "server_hit_rate": self.server_hit_rate,
+            "source": self.source,
         }
 
 
@@ -60,36 +69,73 @@ def _now(client: redis.Redis) -> float:
     return float(seconds) + float(micros) / 1e6
 
 
+_FIELDS = ("time", "hit_rate", "ops_per_sec", "hits", "misses", "commands")
+_OPTIONAL = ("app_hits", "app_misses", "server_hit_rate", "source")
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _point(raw: Any) -> HistoryPoint | None:
     try:
         data = json.loads(raw)
         return HistoryPoint(
             float(data["time"]),
-            None if data["hit_rate"] is None else float(data["hit_rate"]),
-            None if data["ops_per_sec"] is None else float(data["ops_per_sec"]),
+            _optional_float(data["hit_rate"]),
+            _optional_float(data["ops_per_sec"]),
             int(data["hits"]),
             int(data["misses"]),
             int(data["commands"]),
+            int(data.get("app_hits", 0)),
+            int(data.get("app_misses", 0)),
+            _optional_float(data.get("server_hit_rate")),
+            str(data.get("source", "server")),
         )
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None  # a foreign or damaged entry is skipped, not fatal
 
 
+def _rate(hits: int, misses: int) -> float | None:
+    return hits / (hits + misses) if hits + misses > 0 else None
+
+
 def next_point(
-    previous: HistoryPoint | None, now: float, infos: list[dict[str, Any]]
+    previous: HistoryPoint | None,
+    now: float,
+    infos: list[dict[str, Any]],
+    app: tuple[int, int] = (0, 0),
 ) -> HistoryPoint:
     status = merge(infos)
     hits, misses = status.keyspace_hits or 0, status.keyspace_misses or 0
     commands = status.total_commands or 0
-    rate = ops = None
+    app_hits, app_misses = app
+    server = rate = ops = None
+    source = "server"
     if previous is not None and now > previous.time:
         d_hits, d_misses = hits - previous.hits, misses - previous.misses
         d_commands = commands - previous.commands
         # Negative deltas: Redis restarted or CONFIG RESETSTAT ran; that interval is unknown.
         if d_hits >= 0 and d_misses >= 0 and d_commands >= 0:
-            rate = d_hits / (d_hits + d_misses) if d_hits + d_misses else None
+            server = rate = _rate(d_hits, d_misses)
             ops = round(d_commands / (now - previous.time), 1)
-    return HistoryPoint(now, rate, ops, hits, misses, commands)
+        d_app_hits, d_app_misses = app_hits - previous.app_hits, app_misses - previous.app_misses
+        if d_app_hits >= 0 and d_app_misses >= 0 and d_app_hits + d_app_misses > 0:
+            rate, source = _rate(d_app_hits, d_app_misses), "application"
+    return HistoryPoint(
+        now, rate, ops, hits, misses, commands, app_hits, app_misses, server, source
+    )
+
+
+def _app_totals() -> tuple[int, int]:
+    """Hits and misses counted by the toolkit, all types and processes (0, 0 if unknown)."""
+    try:
+        from cache_admin import counters
+
+        total = counters.overall(counters.totals())
+    except Exception:
+        return 0, 0
+    return int(total.hits), int(total.misses)
 
 
 def sample(force: bool = False) -> HistoryPoint | None:
@@ -110,17 +156,9 @@ def sample(force: bool = False) -> HistoryPoint | None:
         (seconds, micros), last = pipe.execute()
         now = float(seconds) + float(micros) / 1e6
         infos = [dict(node.info()) for node in backend.primary_clients()]
-        point = next_point(_point(last[0]) if last else None, now, infos)
-        member = json.dumps(
-            {
-                "time": point.time,
-                "hit_rate": point.hit_rate,
-                "ops_per_sec": point.ops_per_sec,
-                "hits": point.hits,
-                "misses": point.misses,
-                "commands": point.commands,
-            }
-        )
+        previous = _point(last[0]) if last else None
+        point = next_point(previous, now, infos, _app_totals())
+        member = json.dumps({name: getattr(point, name) for name in _FIELDS + _OPTIONAL})
         pipe = client.pipeline(transaction=False)
         pipe.zadd(key, {member: now})
         pipe.zremrangebyscore(key, "-inf", now - KEEP_SECONDS)
