@@ -51,6 +51,10 @@ class _Printer:
         stack = (*stack, id(obj))
         self.write(head + "\n")
         pad = " " * (indent + 2)
+        if not isinstance(obj, Mapping) and _opening(obj) is not None and _all_scalars(obj):
+            self._packed(obj, pad)
+            self.write(" " * indent + tail)
+            return
         for key, item in items:
             self.write(pad)
             if key is not _NO_KEY:
@@ -59,8 +63,26 @@ class _Printer:
             self.write(",\n")
         self.write(" " * indent + tail)
 
+    def _packed(self, items: Any, pad: str) -> None:
+        """Scalars of a sequence several to a line, as pprint does with compact=True."""
+        line = ""
+        for item in items:
+            text = _scalar(item) + ","
+            if line and len(pad) + len(line) + 1 + len(text) > _INLINE:
+                self.write(pad + line + "\n")
+                line = ""
+            line = f"{line} {text}" if line else text
+        if line:
+            self.write(pad + line + "\n")
+
 
 _NO_KEY = object()
+
+
+def _all_scalars(obj: Any) -> bool:
+    if getattr(obj, "_meta", None) is not None:
+        return False
+    return all(_opening(item) is None for item in obj)
 
 
 def _opening(obj: Any) -> tuple[str, str, Any] | None:
@@ -76,6 +98,10 @@ def _opening(obj: Any) -> tuple[str, str, Any] | None:
             head, tail = "[", "]"
         elif isinstance(obj, tuple):
             head, tail = "(", ")"
+        elif type(obj) is set:
+            if not obj:
+                return None  # repr: set()
+            head, tail = "{", "}"
         else:
             head, tail = f"{type(obj).__name__}({{", "})"
         return head, tail, ((_NO_KEY, item) for item in obj)
