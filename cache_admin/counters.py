@@ -70,6 +70,8 @@ class _Tally:
         self.pending: Counter[tuple[int, str]] = Counter()
         self.pid: int | None = None
         self.wake = threading.Event()
+        # One flush at a time; record() never waits for it, readers of pending() do.
+        self.flushing = threading.Lock()
 
 
 _tally = _Tally()
@@ -127,7 +129,7 @@ def _flush_forever(tally: _Tally) -> None:
 def pending() -> dict[str, int]:
     """This process's tally that is not in Redis yet, by ``<type>:<event>``."""
     out: Counter[str] = Counter()
-    with _tally.lock:
+    with _tally.flushing, _tally.lock:
         for (_minute, field), count in _tally.pending.items():
             out[field] += count
     return dict(out)
@@ -137,6 +139,11 @@ def flush() -> bool:
     """Write this process's tally to Redis in one pipeline. False when Redis was unreachable
     (the tally is kept for the next flush)."""
     tally = _tally
+    with tally.flushing:
+        return _flush(tally)
+
+
+def _flush(tally: _Tally) -> bool:
     with tally.lock:
         batch, tally.pending = tally.pending, Counter()
     if not batch:

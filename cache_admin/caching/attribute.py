@@ -109,8 +109,13 @@ class cached_attribute(Generic[T]):
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
-        if issubclass(owner, models.Model) and not owner._meta.abstract:
-            remember(owner, name)
+
+    def contribute_to_class(self, cls: type[models.Model], name: str) -> None:
+        # Django calls this once the model's _meta exists (__set_name__ runs too early).
+        self.name = name
+        setattr(cls, name, self)
+        if not cls._meta.abstract:
+            remember(cls, name)
 
     @overload
     def __get__(self, instance: None, owner: type) -> cached_attribute[T]: ...

@@ -127,8 +127,26 @@ class _Cached(Generic[P, R]):
         self.cache_type = cache_type
         self.early_refresh = float(early_refresh)
         self.signature = inspect.signature(func)
+        params = self.signature.parameters.values()
+        # Without defaults or *args/**kwargs, a call with every argument given by position
+        # binds to exactly those values: the key skips Signature.bind (on the hit path).
+        self.plain_names: tuple[str, ...] | None = (
+            tuple(p.name for p in params)
+            if all(
+                p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+                for p in params
+            )
+            else None
+        )
 
     def key_for(self, *args: P.args, **kwargs: P.kwargs) -> str:
+        names = self.plain_names
+        if names is not None and not kwargs and len(args) == len(names):
+            if not names:
+                return self.prefix
+            if len(names) == 1:
+                return f"{self.prefix}:{keys.part(args[0])}"
+            return f"{self.prefix}:{keys.digest(dict(zip(names, args, strict=True)))}"
         return call_key(self.prefix, self.signature, args, kwargs)
 
     def slot(self, key: str, models_: tuple[type[models.Model], ...] = ()) -> fill.Slot:

@@ -38,7 +38,7 @@ from django.db import models
 from redis.commands.core import Script
 
 from cache_admin import backend, cachelog, counters, generations, policy
-from cache_admin.breaker import Breaker, breaker_for
+from cache_admin.breaker import Breaker
 from cache_admin.conf import conf
 from cache_admin.types import CacheType
 
@@ -102,10 +102,11 @@ class _Link:
     __slots__ = ("breaker", "cache", "client", "stored")
 
     def __init__(self, slot: Slot) -> None:
-        self.cache: BaseCache = backend.get_cache()
-        self.breaker: Breaker = breaker_for(backend.alias())
-        self.client: redis.Redis = backend.client(self.cache)
-        self.stored: str = backend.stored_key(slot.key, self.cache)
+        current = backend.current()  # memoized per thread: the hit path skips the look-ups
+        self.cache: BaseCache = current.cache
+        self.breaker: Breaker = current.breaker
+        self.client: redis.Redis = current.client
+        self.stored: str = current.stored_key(slot.key)
 
     def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if not self.breaker.allow():

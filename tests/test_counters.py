@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from cache_admin import backend, counters
+from cache_admin.counters import Counts
+
+
+@pytest.fixture(autouse=True)
+def _fresh_counters() -> Iterator[None]:
+    counters.reset_for_tests()
+    yield
+    counters.reset_for_tests()
+
+
+def stored(logical: str) -> str:
+    return backend.stored_key(logical)
+
+
+def test_counts_and_hit_rate() -> None:
+    assert Counts().hit_rate is None
+    assert Counts(hits=9, misses=1).hit_rate == 0.9
+    assert Counts(hits=1) + Counts(hits=2, errors=1) == Counts(hits=3, errors=1)
+    with pytest.raises(ValueError, match="unknown counter event"):
+        counters.record("product_detail", "hit")
+
+
+def test_record_batches_in_process_and_flush_writes_one_pipeline(
+    cache_alias: str, redis_client: redis.Redis
+) -> None:
+    before = redis_client.info("commandstats")
+    for _ in range(1000):
+        counters.record("product_detail", "hits")
+    counters.record(None, "misses", 3)
+    assert counters.flush() is True
+    after = redis_client.info("commandstats")
+    issued = {
+        name: row["calls"] - before.get(name, {}).get("calls", 0)
+        for name, row in after.items()
+        if name not in ("cmdstat_info", "cmdstat_get")  # get: the policy poller's
+    }
+    # 2 fields: a minute hash and the total each, plus one EXPIRE per minute hash.
+    assert sum(v for v in issued.values() if v) <= 6
+    minute = int(time.time()) // 60
+    key = stored(f"cache_admin:stats:{minute}")
+    if not redis_client.exists(key):  # the minute turned between record and this read
+        key = stored(f"cache_admin:stats:{minute - 1}")
+    expected = {b"product_detail:hits": b"1000", b"_untyped:misses": b"3"}
+    assert redis_client.hgetall(key) == expected
+    assert redis_client.hgetall(stored("cache_admin:stats:total")) == expected
+    assert 7000 < redis_client.ttl(key) <= 7200
+    assert counters.pending() == {}
+
+
+def test_readers_add_up_flushes_from_several_processes(cache_alias: str) -> None:
+    counters.record("cart", "hits", 5)
+    counters.flush()
+    # Another process's flush lands in the same hashes.
+    counters.record("cart", "hits", 4)
+    counters.record("cart", "misses", 1)
+    counters.record("cart", "invalidations", 2)
+    stats = counters.type_stats(300)  # flushes this process's tally first
+    assert stats["cart"] == Counts(hits=9, misses=1, invalidations=2)
+    assert stats["cart"].hit_rate == 0.9
+    assert counters.totals()["cart"].hits == 9
+    assert counters.overall(stats).lookups == 10
+
+
+def test_window_excludes_older_minutes(cache_alias: str, redis_client: redis.Redis) -> None:
+    now = int(time.time()) // 60
+    redis_client.hset(stored(f"cache_admin:stats:{now - 30}"), "product_detail:hits", 7)
+    redis_client.hset(stored(f"cache_admin:stats:{now}"), "product_detail:hits", 1)
+    assert counters.type_stats(60)["product_detail"].hits == 1
+    assert counters.type_stats(3600)["product_detail"].hits == 8
+
+
+def test_garbage_fields_are_ignored(cache_alias: str, redis_client: redis.Redis) -> None:
+    redis_client.hset(
+        stored("cache_admin:stats:total"),
+        mapping={"x:hits": "2", "nonsense": "1", "y:hits": "NaN", "x:unknown": "5"},
+    )
+    assert counters.totals() == {"x": Counts(hits=2)}
+
+
+def test_unreachable_redis_keeps_the_tally(cache_alias: str, settings: Any) -> None:
+    counters.record("cart", "hits", 2)
+    settings.CACHES = {
+        **settings.CACHES,
+        cache_alias: {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        },
+    }
+    assert counters.flush() is False
+    assert counters.pending() == {"cart:hits": 2}

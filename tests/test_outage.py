@@ -1,0 +1,167 @@
+"""R1: with Redis unreachable the patterns fail open, and once the breaker is open they stop
+trying (no socket timeout per call).
+
+Two kinds of outage: a port where nothing listens (connection refused), and a server that
+accepts connections and never answers (every call would wait for the socket timeout).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.db.models import QuerySet
+
+from cache_admin import (
+    CachedAttribute,
+    CachePattern,
+    cache_queryset,
+    cache_result,
+    counters,
+    generations,
+)
+from cache_admin.breaker import OPEN, breaker_for
+from cache_admin.testing import free_port
+from tests.testapp.models import Category, Product
+
+TIMEOUT = 0.2
+
+
+class SilentServer:
+    """Accepts TCP connections and never sends a byte; counts what it accepted."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(128)
+        self.listener.settimeout(0.05)
+        self.port = self.listener.getsockname()[1]
+        self.accepted = 0
+        self.connections: list[socket.socket] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            self.connections.append(conn)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(5)
+        for conn in self.connections:
+            conn.close()
+        self.listener.close()
+
+
+@pytest.fixture(params=["refused", "silent"])
+def unreachable(request: pytest.FixtureRequest) -> Iterator[SilentServer | None]:
+    if request.param == "refused":
+        yield None
+        return
+    server = SilentServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def outage(cache_alias: str, settings: Any, unreachable: SilentServer | None) -> str:
+    """Point both test aliases at the unreachable server; the breaker stays open once open."""
+    port = unreachable.port if unreachable is not None else free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "testsite",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": TIMEOUT, "SOCKET_TIMEOUT": TIMEOUT},
+        },
+        "builtin": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "testbuiltin",
+            "OPTIONS": {"socket_connect_timeout": TIMEOUT, "socket_timeout": TIMEOUT},
+        },
+    }
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "BREAKER_COOLDOWN": 3600}
+    return cache_alias
+
+
+def open_the_breaker(alias: str, call: Any) -> int:
+    """Call until the breaker opens; every call must still return its real result."""
+    breaker = breaker_for(alias)
+    n = 0
+    while breaker.state != OPEN:
+        assert n < 20, "the breaker never opened"
+        assert call(n) == n * 10
+        n += 1
+    return n
+
+
+def test_cache_result_fails_open_and_stops_trying(
+    outage: str, unreachable: SilentServer | None
+) -> None:
+    calls: list[int] = []
+
+    @cache_result(timeout=60, key_prefix="product")
+    def product(pk: int) -> int:
+        calls.append(pk)
+        return pk * 10
+
+    opened_after = open_the_breaker(outage, product)
+    breaker = breaker_for(outage)
+    failures = breaker.failures
+    accepted = unreachable.accepted if unreachable is not None else 0
+    if unreachable is not None:
+        assert accepted >= 1  # the client did reach the silent server before
+
+    for pk in range(100):
+        assert product(pk) == pk * 10
+    assert product.refresh(5) == 50
+    assert product.invalidate(5) == 0  # queued for replay, not raised
+
+    # Nothing went to the socket once the breaker was open.
+    assert breaker.failures == failures
+    assert breaker.state == OPEN
+    if unreachable is not None:
+        assert unreachable.accepted == accepted
+    assert len(calls) == opened_after + 101
+
+
+@pytest.mark.django_db
+def test_every_pattern_fails_open(outage: str, unreachable: SilentServer | None) -> None:
+    category = Category.objects.create(name="c", slug="c")
+    product = Product.objects.create(name="a", slug="a", category=category, is_featured=True)
+
+    @cache_queryset(timeout=60, key_prefix="featured_products")
+    def featured() -> QuerySet[Product]:
+        return Product.objects.filter(is_featured=True)
+
+    # Before and after the breaker opens, each pattern returns the real data.
+    for state in ("closed", "open"):
+        assert featured() == [product]
+        assert CachePattern.cache_list_view(Product.objects.all()) == [product]
+        page = CachePattern.cache_list_view(Product.objects.all(), page=1, per_page=5)
+        assert isinstance(page, dict) and page["items"] == [product]
+        attribute = CachedAttribute(product, "label", lambda: "A", 60)
+        assert attribute.value == "A"
+        assert featured.refresh() == [product]
+        assert counters.flush() is False  # kept for later, not raised
+        # The failures above opened it (BREAKER_THRESHOLD is 3).
+        assert state == "open" or breaker_for(outage).state == OPEN
+
+    with pytest.raises(redis.exceptions.ConnectionError):
+        generations.bump(Product)  # a write that cannot be done says so
+    counters.reset_for_tests()
