@@ -10,9 +10,11 @@ import threading
 from typing import Any
 
 import redis
+from django.conf import settings
 from django.core.cache import BaseCache, caches
-from django.core.cache.backends.base import InvalidCacheBackendError
+from django.core.cache.backends.base import InvalidCacheBackendError, default_key_func
 
+from cache_admin.breaker import Breaker, breaker_for
 from cache_admin.conf import conf
 
 DJANGO_REDIS = "django_redis"
@@ -60,6 +62,46 @@ def get_cache(name: str | None = None) -> BaseCache:
     found = memo[1].get(name)
     if found is None:
         found = memo[1][name] = caches[name]
+    return found
+
+
+class Current:
+    """The configured cache, its raw client and breaker: what one cache hit needs."""
+
+    __slots__ = ("_handler", "_prefix", "_user", "alias", "breaker", "cache", "client")
+
+    def __init__(self, name: str, user: object, handler: object) -> None:
+        self.alias = name
+        self.cache: BaseCache = get_cache(name)
+        self.client: redis.Redis = client(self.cache)
+        self.breaker: Breaker = breaker_for(name)
+        self._user = user
+        self._handler = handler
+        # With Django's default key function the stored key is a plain concatenation.
+        self._prefix: str | None = (
+            f"{self.cache.key_prefix}:{self.cache.version}:"
+            if self.cache.key_func is default_key_func
+            else None
+        )
+
+    def stored_key(self, logical: str) -> str:
+        prefix = self._prefix
+        return prefix + logical if prefix is not None else self.cache.make_key(logical)
+
+
+def current() -> Current:
+    """The configured cache with its client and breaker, remembered per thread.
+
+    The memo holds while ``settings.CACHE_ADMIN`` and Django's cache handler are the same
+    objects (override_settings replaces either), so a hit skips the alias, handler and
+    client look-ups. Raises NotRedisBackend like :func:`client`.
+    """
+    user = getattr(settings, "CACHE_ADMIN", None)
+    handler = caches._connections  # type: ignore[attr-defined]
+    found: Current | None = getattr(_local, "current", None)
+    if found is None or found._user is not user or found._handler is not handler:
+        found = Current(alias(), user, handler)
+        _local.current = found
     return found
 
 

@@ -66,12 +66,17 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+_MISSING = object()
+
+
 class Settings:
-    def __getattr__(self, name: str) -> Any:
-        try:
-            default = DEFAULTS[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    # __getattribute__ rather than __getattr__: a setting is then found without Python
+    # first failing the normal lookup and building an AttributeError (the hit path reads
+    # settings on every call).
+    def __getattribute__(self, name: str) -> Any:
+        default = DEFAULTS.get(name, _MISSING)
+        if default is _MISSING:
+            return object.__getattribute__(self, name)
         user = getattr(settings, "CACHE_ADMIN", None)
         if not user:
             return default

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from cache_admin.conf import conf
+from django.conf import settings
+
+from cache_admin.conf import DEFAULTS, conf
 
 MAX_TTL = 30 * 24 * 3600
 
@@ -82,7 +84,10 @@ def settings_types() -> dict[str, CacheType]:
 
 def _memoized() -> _Memo:
     global _memo
-    raw = conf.TYPES
+    # Read straight from settings: this runs on every cache hit, and conf's generic
+    # lookup costs a few times more.
+    user = getattr(settings, "CACHE_ADMIN", None)
+    raw = user.get("TYPES", DEFAULTS["TYPES"]) if user else DEFAULTS["TYPES"]
     # Holding a reference to the settings dict keeps its id from being reused.
     memo = _memo
     if memo is not None and memo[0] is raw and memo[1] == _code_version:

@@ -89,3 +89,28 @@ def test_glob_escape_matches_only_the_literal_text(redis_client: redis.Redis) ->
         assert found == {literal}
     prefix = {k.decode() for k in redis_client.scan_iter(backend.glob_escape("a*b") + "*")}
     assert prefix == {"a*b", "a*bc"}
+
+
+def test_current_follows_the_configured_alias(cache_alias: str) -> None:
+    current = backend.current()
+    assert current.alias == cache_alias
+    assert current.cache is caches[cache_alias]
+    assert backend.current() is current  # remembered while the settings stay the same
+    assert current.stored_key("product:1") == caches[cache_alias].make_key("product:1")
+    current.client.set(current.stored_key("x"), b"1")
+    assert caches[cache_alias].get("x") == 1
+
+
+def test_current_uses_a_custom_key_function(settings: Any) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            **settings.CACHES["default"],
+            "KEY_FUNCTION": "tests.test_backend.reversed_key",
+        },
+    }
+    assert backend.current().stored_key("abc") == "cba|testsite|1"
+
+
+def reversed_key(key: str, key_prefix: str, version: int) -> str:
+    return f"{key[::-1]}|{key_prefix}|{version}"
