@@ -5,8 +5,8 @@ Hit rates are fractions from 0 to 1 (``*_percent`` properties give percentages).
 
 from __future__ import annotations
 
-from cache_admin.stats.history import HistoryPoint, history, sample
 from cache_admin.stats.server import ServerStatus, hit_rate_level, server_status
+from cache_admin.stats.timeline import HistoryPoint, history, sample
 from cache_admin.stats.type_rows import KeyCounts, TypeRow, key_counts, type_rows
 
 __all__ = [
