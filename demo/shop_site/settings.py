@@ -28,9 +28,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "cache_admin",
+    "shop",
 ]
 
 MIDDLEWARE = [
+    "shop.bypass.CacheBypassMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,7 +59,19 @@ TEMPLATES = [
 
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "shop.sqlite3"}}
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379")
+
+def _redis_url() -> str:
+    # demo/run.py records the server it picked, so that a second terminal
+    # (`manage.py loadgen`, `manage.py cache_stats`) reaches the same one.
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"].rstrip("/")
+    recorded = VAR_DIR / "redis_url"
+    if recorded.exists():
+        return recorded.read_text().strip()
+    return "redis://127.0.0.1:6379"
+
+
+REDIS_URL = _redis_url()
 
 # The spec's production settings, on the demo's Redis.
 CACHES = {
@@ -84,11 +98,38 @@ CACHE_ADMIN = {
         "category": {"label": "Category data", "prefix": "category:", "ttl": 60 * 60},
         "user_session": {"label": "User session", "prefix": "session:", "ttl": 30 * 60},
         "search_results": {"label": "Search results", "prefix": "search:", "ttl": 10 * 60},
-        "recommendations": {"label": "AI recommendations", "prefix": "reco:", "ttl": 60 * 60},
+        # Rendered by {% cache 3600 recommendations product.pk %}: Django names the key.
+        "recommendations": {
+            "label": "AI recommendations",
+            "prefix": "template.cache.recommendations.",
+            "ttl": 60 * 60,
+        },
         "cart": {"label": "Cart data", "prefix": "cart:", "ttl": 30 * 60},
     },
 }
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+
+# Storefront sign-in (the console keeps the admin's own login page).
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+# Sessions live in the cache under the "session:" type; their TTL is the policy's.
+SESSION_ENGINE = "shop.sessions"
+SESSION_COOKIE_AGE = 30 * 60
+
+# request.user comes from the cached profile lookup (the spec's Pattern 1 example).
+AUTHENTICATION_BACKENDS = ["shop.auth.CachedUserBackend"]
+
+# The load generator's second pass sends X-Shop-Cache: off to measure the site without
+# its caches; any other client may do so only when this is true.
+SHOP_ALLOW_CACHE_BYPASS = DEBUG
+
+# Celery: broker and results on databases 1 and 2 of the same Redis.
+CELERY_BROKER_URL = f"{REDIS_URL}/1"
+CELERY_RESULT_BACKEND = f"{REDIS_URL}/2"
+CELERY_TASK_TRACK_STARTED = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

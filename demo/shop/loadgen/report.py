@@ -1,0 +1,116 @@
+"""Figures of a load run: hit rates, queries per request, latency percentiles."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+from django.conf import settings
+from shop.loadgen.runner import PassResult
+
+from cache_admin.counters import Counts
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def pass_figures(result: PassResult) -> dict[str, Any]:
+    samples = result.samples
+    n = len(samples)
+    latencies = [s.seconds * 1000 for s in samples]
+    return {
+        "requests": n,
+        "seconds": round(result.wall_seconds, 2),
+        "requests_per_second": round(n / result.wall_seconds, 1) if result.wall_seconds else 0,
+        "queries_per_request": round(sum(s.queries for s in samples) / n, 3) if n else None,
+        "p50_ms": round(percentile(latencies, 0.50), 2),
+        "p95_ms": round(percentile(latencies, 0.95), 2),
+        "errors": sum(1 for s in samples if s.status >= 500),
+        "statuses": sorted({s.status for s in samples}),
+        "edits": result.edits,
+    }
+
+
+def delta(after: dict[str, Counts], before: dict[str, Counts]) -> dict[str, Counts]:
+    out = {}
+    for name, counts in after.items():
+        old = before.get(name, Counts())
+        out[name] = Counts(
+            *(getattr(counts, f.name) - getattr(old, f.name) for f in fields(Counts))
+        )
+    return out
+
+
+def type_label(name: str) -> str:
+    spec = settings.CACHE_ADMIN.get("TYPES", {}).get(name)
+    if isinstance(spec, dict) and spec.get("label"):
+        return str(spec["label"])
+    return "Untyped (no cache type)" if name == "_untyped" else name
+
+
+def hit_rates(counts: dict[str, Counts]) -> dict[str, Any]:
+    lookups = {name: c for name, c in counts.items() if c.lookups}
+    hits = sum(c.hits for c in lookups.values())
+    misses = sum(c.misses for c in lookups.values())
+    return {
+        "overall": round(hits / (hits + misses), 4) if hits + misses else None,
+        "hits": hits,
+        "misses": misses,
+        "per_type": {
+            name: {
+                "label": type_label(name),
+                "hits": c.hits,
+                "misses": c.misses,
+                "hit_rate": round(c.hit_rate, 4) if c.hit_rate is not None else None,
+            }
+            for name, c in sorted(lookups.items())
+        },
+    }
+
+
+def _pct(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate * 100:.1f}%"
+
+
+def render_text(report: dict[str, Any]) -> list[str]:
+    cfg = report["config"]
+    lines = [
+        f"Load: {cfg['duration']:g} s with the cache, {cfg['bypass_duration']:g} s without, "
+        f"{cfg['concurrency']} concurrent clients, Zipf s={cfg['zipf']:g}, "
+        f"{cfg['signed_in_share'] * 100:.0f}% signed in, {cfg['products']} products",
+        "",
+        f"{'':18} {'requests':>9} {'req/s':>8} {'queries/req':>12} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'5xx':>5}",
+    ]
+    for key, title in (("cached", "with the cache"), ("bypass", "caching disabled")):
+        figures = report.get(key)
+        if not figures:
+            continue
+        qpr = figures["queries_per_request"]
+        lines.append(
+            f"{title:18} {figures['requests']:>9} {figures['requests_per_second']:>8} "
+            f"{'n/a' if qpr is None else f'{qpr:.3f}':>12} {figures['p50_ms']:>8} "
+            f"{figures['p95_ms']:>8} {figures['errors']:>5}"
+        )
+    if report.get("query_reduction") is not None:
+        lines.append(
+            f"DB queries per request: {report['query_reduction']:.1f}x fewer with the cache"
+        )
+    rates = report["hit_rate"]
+    lines += ["", f"Hit rate (cache_admin counters, this run): {_pct(rates['overall'])}"]
+    for row in rates["per_type"].values():
+        lines.append(
+            f"  {row['label']:28} {_pct(row['hit_rate']):>7}  "
+            f"{row['hits']:>8} hits {row['misses']:>7} misses"
+        )
+    if report.get("redis_hit_rate") is not None:
+        lines.append(
+            f"Redis keyspace hit rate (INFO, every command): {_pct(report['redis_hit_rate'])}"
+        )
+    lines.append(f"Product edits during the cached pass: {report['cached']['edits']}")
+    return lines

@@ -1,0 +1,163 @@
+"""Send Zipf-distributed storefront traffic and print what the cache does for it.
+
+Two passes over the same visitor model: one with the cache (after warming), then one
+with ``X-Shop-Cache: off``, which serves the same pages from the same code without the
+cache layer. Hit rates come from ``cache_admin.counters`` (the numbers the console
+shows); queries per request are counted per thread with ``connection.execute_wrapper``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from shop.loadgen import report
+from shop.loadgen.runner import run_pass
+from shop.loadgen.traffic import Traffic
+
+from cache_admin import counters
+from cache_admin.warming import all_warmers, run_inline
+
+MAX_DURATION = 24 * 3600
+MAX_CONCURRENCY = 64
+
+
+def bounded(kind: type, low: float, high: float) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low:g} and {high:g}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def redis_stats() -> tuple[int, int] | None:
+    try:
+        client = redis.Redis.from_url(f"{settings.REDIS_URL}/0")
+        stats = client.info("stats")
+        client.close()
+    except (redis.RedisError, OSError):
+        return None
+    return int(stats.get("keyspace_hits", 0)), int(stats.get("keyspace_misses", 0))
+
+
+class Command(BaseCommand):
+    help = "Send Zipf-distributed traffic to the storefront; report hit rate, queries, latency."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--duration",
+            type=bounded(float, 1, MAX_DURATION),
+            default=30.0,
+            help="seconds of traffic with the cache (default 30)",
+        )
+        parser.add_argument(
+            "--bypass-duration",
+            type=bounded(float, 0, MAX_DURATION),
+            default=None,
+            help="seconds with caching disabled (default: a third of "
+            "--duration, at least 2; 0 skips that pass)",
+        )
+        parser.add_argument("--concurrency", type=bounded(int, 1, MAX_CONCURRENCY), default=4)
+        parser.add_argument(
+            "--zipf", type=bounded(float, 0.5, 3), default=1.1, help="Zipf exponent s (default 1.1)"
+        )
+        parser.add_argument(
+            "--signed-in",
+            type=bounded(float, 0, 1),
+            default=0.3,
+            help="share of requests from signed-in shoppers (default 0.3)",
+        )
+        parser.add_argument(
+            "--edit-interval",
+            type=bounded(float, 0, 3600),
+            default=20.0,
+            help="seconds between product edits (default 20; 0: none)",
+        )
+        parser.add_argument("--seed", type=bounded(int, 0, 2**31), default=1)
+        parser.add_argument("--no-warm", action="store_true", help="skip warming first")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            traffic = Traffic(options["zipf"], options["signed_in"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        duration = options["duration"]
+        bypass_duration = options["bypass_duration"]
+        if bypass_duration is None:
+            bypass_duration = max(2.0, duration / 3)
+        say = self.stderr.write if options["json"] else self.stdout.write
+        if not options["no_warm"]:
+            for warmer in all_warmers():
+                run = run_inline(warmer.name, trigger="loadgen")
+                say(f"warmed {warmer.name}: {run.status}, {run.keys_written} keys")
+        common = {"concurrency": options["concurrency"], "seed": options["seed"]}
+        try:
+            before, info_before = counters.totals(), redis_stats()
+        except (redis.RedisError, OSError) as exc:
+            raise CommandError(f"Redis at {settings.REDIS_URL} is not reachable: {exc}") from None
+        say(f"sending traffic with the cache for {duration:g} s ...")
+        cached = run_pass(
+            "cached", traffic, duration=duration, edit_interval=options["edit_interval"], **common
+        )
+        after, info_after = counters.totals(), redis_stats()
+        bypass = None
+        if bypass_duration > 0:
+            say(f"sending the same traffic with caching disabled for {bypass_duration:g} s ...")
+            bypass = run_pass("bypass", traffic, duration=bypass_duration, bypass=True, **common)
+        out = self.build(options, traffic, cached, bypass, before, after, info_before, info_after)
+        out["config"]["bypass_duration"] = bypass_duration
+        if options["json"]:
+            self.stdout.write(json.dumps(out, indent=2, default=str))
+        else:
+            self.stdout.write("\n".join(report.render_text(out)))
+
+    def build(
+        self,
+        options: dict[str, Any],
+        traffic: Traffic,
+        cached: Any,
+        bypass: Any,
+        before: Any,
+        after: Any,
+        info_before: Any,
+        info_after: Any,
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "config": {
+                "duration": options["duration"],
+                "concurrency": options["concurrency"],
+                "zipf": options["zipf"],
+                "signed_in_share": options["signed_in"],
+                "edit_interval": options["edit_interval"],
+                "seed": options["seed"],
+                "products": len(traffic.product_slugs),
+                "warmed": not options["no_warm"],
+            },
+            "cached": report.pass_figures(cached),
+            "bypass": report.pass_figures(bypass) if bypass is not None else None,
+            "hit_rate": report.hit_rates(report.delta(after, before)),
+            "redis_hit_rate": None,
+            "query_reduction": None,
+        }
+        if info_before and info_after:
+            hits, misses = (a - b for a, b in zip(info_after, info_before, strict=True))
+            out["redis_hit_rate"] = round(hits / (hits + misses), 4) if hits + misses else None
+        if bypass is not None:
+            with_cache = out["cached"]["queries_per_request"]
+            without = out["bypass"]["queries_per_request"]
+            if with_cache is not None and without is not None:
+                # With no query at all per cached request, report against one query in the run.
+                floor = 1 / max(1, out["cached"]["requests"])
+                out["query_reduction"] = round(without / max(with_cache, floor), 1)
+        return out
