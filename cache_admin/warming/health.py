@@ -104,7 +104,8 @@ def _check_broker(app: Any) -> str | None:
 def _check_workers(app: Any) -> str | None:
     timeout = min(float(conf.CELERY_CHECK_TIMEOUT), 2.0)
     try:
-        replies = app.control.ping(timeout=timeout)
+        # limit=1: the first reply is enough, no need to wait out the timeout.
+        replies = app.control.ping(timeout=timeout, limit=1)
     except Exception as exc:
         return _("Celery workers could not be asked: %(error)s") % {"error": exc}
     if not replies:

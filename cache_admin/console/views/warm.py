@@ -1,20 +1,100 @@
-"""The warm page. Placeholder until warmers exist: it says that none are registered.
+"""The warm page: every warmer with its latest run, Warm / Warm all buttons, live progress.
 
-Views here are called as ``view(request, site=site)`` by console/urls.py; extra partial
-endpoints may be listed in a module-level ``urlpatterns`` and are mounted under ``warm/``.
+Progress comes from the WarmRun rows (written by whichever worker runs the job), so every
+staff member watching sees the same bars. A request to warm says within a few seconds
+when there is no broker or no worker (R3).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.admin import AdminSite
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
 from cache_admin import audit
+from cache_admin.conf import conf
 from cache_admin.console.access import require
-from cache_admin.console.render import page
+from cache_admin.console.render import fragment, page
+from cache_admin.console.toolkit import Unavailable, call
+
+ALL = "__all__"
+
+
+def _rows_context() -> dict[str, Any]:
+    try:
+        rows = call("warming.status", "warmer_rows")
+    except Unavailable as exc:
+        return {"rows": [], "rows_error": str(exc), "poll_ms": int(conf.CONSOLE_REFRESH_MS)}
+    active = any(row.active for row in rows)
+    poll = int(conf.WARM_POLL_MS) if active else int(conf.CONSOLE_REFRESH_MS)
+    return {"rows": rows, "active": active, "poll_ms": max(250, poll)}
 
 
 @require(audit.WARM)
 def warm_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
-    return page(request, site, "warm_placeholder.html", {}, title=_("Warming"))
+    if request.method == "POST":
+        return _start(request, site)
+    context = _rows_context()
+    context["problem"] = call("warming.health", "broker_problem")
+    return page(request, site, "warm/page.html", context, title=_("Cache warming"))
+
+
+@require(audit.WARM)
+def warm_status(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
+    return fragment(request, "warm/runs.html", _rows_context())
+
+
+def _start(request: HttpRequest, site: AdminSite) -> HttpResponse:
+    from cache_admin.warming.dispatch import CeleryUnavailable
+    from cache_admin.warming.registry import UnknownWarmer
+
+    wanted = request.POST.get("warmer", "")
+    context = _rows_context()
+    rows = context["rows"]
+    known = {row.warmer.name: row for row in rows}
+    if wanted == ALL:
+        names = list(known)
+    elif wanted in known:
+        names = [wanted]
+    else:
+        context["problem"] = _("Choose a registered warmer to run.")
+        return page(request, site, "warm/page.html", context, title=_("Cache warming"), status=400)
+    busy = [name for name in names if known[name].active]
+    names = [name for name in names if not known[name].active]
+    if busy:
+        labels = ", ".join(str(known[n].warmer.label) for n in busy)
+        messages.info(request, _("Already queued or running: %(labels)s.") % {"labels": labels})
+    if names:
+        user = request.user
+        try:
+            runs = call(
+                "warming.dispatch",
+                "enqueue",
+                names,
+                trigger=f"console: {user.get_username()}",
+                user=user,
+                passthrough=(CeleryUnavailable, UnknownWarmer),
+            )
+        except (CeleryUnavailable, UnknownWarmer, Unavailable) as exc:
+            messages.error(request, str(exc))
+        else:
+            audit.record(
+                user,
+                "warm",
+                "all warmers" if wanted == ALL else wanted,
+                warmers=names,
+                task_ids=[run.task_id for run in runs],
+            )
+            labels = ", ".join(str(known[n].warmer.label) for n in names)
+            messages.success(request, _("Queued: %(labels)s.") % {"labels": labels})
+            worker = call("warming.health", "worker_problem")
+            if worker:
+                messages.warning(request, worker)
+    return HttpResponseRedirect(reverse(f"{site.name}:cache_admin_warm"))
+
+
+urlpatterns = [path("status/", warm_status, name="cache_admin_warm_status")]

@@ -12,13 +12,13 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Max
 from django.utils import timezone
 
 from cache_admin.conf import conf
 from cache_admin.management.terminal import LiveBlock, bar, raw
 from cache_admin.models import WarmRun
 from cache_admin.warming.registry import UnknownWarmer, Warmer, all_warmers, get_warmer
+from cache_admin.warming.status import latest_runs
 
 DEST_PREFIX = "warm__"
 POLL_SECONDS = 0.2
@@ -146,7 +146,7 @@ class Command(BaseCommand):
         if not warmers:
             self.stdout.write("No warmers are registered.")
             return
-        last = _last_runs([w.name for w in warmers])
+        last = latest_runs([w.name for w in warmers])
         for warmer in warmers:
             run = last.get(warmer.name)
             self.stdout.write(f"{warmer.flag:<22} {warmer.label:<24} {_describe(run)}")
@@ -250,16 +250,6 @@ def _who() -> str:
         return getpass.getuser()
     except Exception:
         return "unknown user"
-
-
-def _last_runs(names: list[str]) -> dict[str, WarmRun]:
-    latest = (
-        WarmRun.objects.filter(warmer__in=names)
-        .values("warmer")
-        .annotate(last=Max("pk"))
-        .values_list("last", flat=True)
-    )
-    return {run.warmer: run for run in WarmRun.objects.filter(pk__in=list(latest))}
 
 
 def _describe(run: WarmRun | None) -> str:

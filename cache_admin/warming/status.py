@@ -1,0 +1,78 @@
+"""What the warm page and ``warm_cache --list`` show: each warmer with its latest run.
+
+Everything is read from the WarmRun table, the store every process writes progress to,
+so any number of staff watch the same job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cache_admin.conf import conf
+from cache_admin.models import WarmRun
+from cache_admin.warming.health import broker_problem, worker_problem
+from cache_admin.warming.registry import Warmer, all_warmers
+
+ACTIVE = (WarmRun.QUEUED, WarmRun.RUNNING)
+
+
+@dataclass(frozen=True)
+class WarmerRow:
+    warmer: Warmer
+    run: WarmRun | None
+    # Set when a queued run has waited longer than WARM_PICKUP_TIMEOUT (R3).
+    stalled: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.run is not None and self.run.status in ACTIVE
+
+    @property
+    def percent(self) -> int | None:
+        run = self.run
+        if run is None:
+            return None
+        if run.status == WarmRun.SUCCEEDED:
+            return 100
+        if run.total <= 0:
+            return None
+        return min(100, 100 * run.current // run.total)
+
+
+def latest_runs(names: list[str]) -> dict[str, WarmRun]:
+    latest = (
+        WarmRun.objects.filter(warmer__in=names)
+        .values("warmer")
+        .annotate(last=Max("pk"))
+        .values_list("last", flat=True)
+    )
+    return {run.warmer: run for run in WarmRun.objects.filter(pk__in=list(latest))}
+
+
+def warmer_rows() -> list[WarmerRow]:
+    warmers = all_warmers()
+    runs = latest_runs([w.name for w in warmers])
+    return [WarmerRow(w, runs.get(w.name), stall_notice(runs.get(w.name))) for w in warmers]
+
+
+def any_active(rows: list[WarmerRow]) -> bool:
+    return any(row.active for row in rows)
+
+
+def stall_notice(run: WarmRun | None) -> str:
+    """Why a run still waits for a worker, once it has waited longer than it should."""
+    if run is None or run.status != WarmRun.QUEUED:
+        return ""
+    waited = (timezone.now() - run.queued_at).total_seconds()
+    if waited < float(conf.WARM_PICKUP_TIMEOUT):
+        return ""
+    problem = broker_problem() or worker_problem()
+    if problem:
+        return problem
+    return _("Queued for %(seconds)d s: the workers are busy with other tasks.") % {
+        "seconds": waited
+    }
