@@ -1,0 +1,130 @@
+"""Shared set-up for the benchmarks: a private Redis, Django configured in-process, JSON output.
+
+Each script prints one JSON object per measurement on stdout and compares against a
+baseline measured in the same run, because absolute times on a shared machine are noise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from cache_admin.testing import RedisServer  # noqa: E402
+
+KEY_PREFIX = "bench"
+
+# Writes COUNT keys named ARGV[1]..i (i from ARGV[2]) holding ARGV[4], in one call.
+# Keys are built inside the script: this is a set-up shortcut for a single server, not
+# something the package itself does.
+_POPULATE = """
+local prefix, first, count, value = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+for i = first, first + count - 1 do
+  redis.call('SET', prefix .. i, value)
+end
+return count
+"""
+
+
+def start_redis() -> RedisServer:
+    return RedisServer().start()
+
+
+def configure(server: RedisServer, types: dict[str, dict[str, Any]] | None = None) -> None:
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    db = os.path.join(tempfile.mkdtemp(prefix="cache-admin-bench-"), "db.sqlite3")
+    settings.configure(
+        SECRET_KEY="bench-only",
+        USE_TZ=True,
+        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+        INSTALLED_APPS=[
+            "django.contrib.contenttypes",
+            "django.contrib.auth",
+            "cache_admin",
+        ],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": db}},
+        CACHES={
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": f"{server.url}/0",
+                "KEY_PREFIX": KEY_PREFIX,
+                "TIMEOUT": 600,
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 5, "SOCKET_TIMEOUT": 60},
+            }
+        },
+        CACHE_ADMIN={"CACHE_ALIAS": "default", "ADMIN_SITE": None, "TYPES": types or {}},
+    )
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def client(server: RedisServer) -> redis.Redis:
+    return redis.Redis.from_url(f"{server.url}/0")
+
+
+def populate(r: redis.Redis, prefix: str, count: int, value: bytes, first: int = 0) -> None:
+    """``count`` keys ``<prefix><i>``, in Lua batches of 50,000 (one round trip each)."""
+    script = r.register_script(_POPULATE)
+    step = 50_000
+    for start in range(first, first + count, step):
+        script(args=[prefix, start, min(step, first + count - start), value])
+
+
+def timed(call: Callable[[], Any], repeat: int) -> list[float]:
+    """Seconds per call, ``repeat`` samples."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def per_call(loop: Callable[[int], Any], calls: int) -> tuple[float, float]:
+    """Seconds per call of a loop of ``calls`` calls: wall clock, and this process's CPU.
+
+    CPU time leaves out the wait for Redis and the time other processes hold the CPU, so
+    it shows the client-side cost of each contender even on a busy machine.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    loop(calls)
+    return (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
+
+
+def median(values: Iterable[float]) -> float:
+    return float(statistics.median(list(values)))
+
+
+def emit(benchmark: str, **fields: Any) -> None:
+    record = {"benchmark": benchmark, **fields}
+    print(json.dumps(record, sort_keys=False), flush=True)
+
+
+def environment(r: redis.Redis) -> dict[str, Any]:
+    import django
+    import django_redis
+
+    r_version = r.info("server").get("redis_version", "?")
+    return {
+        "python": sys.version.split()[0],
+        "django": django.get_version(),
+        "django_redis": ".".join(map(str, django_redis.VERSION)),
+        "redis_py": redis.__version__,
+        "redis_server": r_version,
+        "cpus": os.cpu_count(),
+    }
