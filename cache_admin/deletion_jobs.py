@@ -26,6 +26,8 @@ RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
 EXPIRE_SECONDS = 24 * 3600
+# A running job not heard from for this long has probably died with its process.
+STALE_SECONDS = 120
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
 _threads: dict[str, threading.Thread] = {}
 # Called as hook(job_id, progress) after each progress write; tests use it to hold a job
@@ -46,6 +48,13 @@ class JobStatus:
     matched: int
     deleted: int
     error: str | None
+    updated: float | None = None  # epoch seconds of the last progress write
+
+    @property
+    def stale(self) -> bool:
+        """Running on paper, but silent: its process died or lost Redis mid-way."""
+        last = self.updated or self.started
+        return self.state == RUNNING and time.time() - last > STALE_SECONDS
 
     @property
     def done(self) -> bool:
@@ -75,10 +84,12 @@ def validate_job_id(job_id: Any) -> str:
 def _write(job_id: str, fields: dict[str, Any]) -> None:
     """Progress is best effort: a lost write must not stop the deletion itself."""
 
+    values = {**fields, "updated": time.time()}
+
     def run() -> None:
         pipe = backend.client().pipeline(transaction=False)
         pipe.hset(
-            job_key(job_id), mapping={k: "" if v is None else str(v) for k, v in fields.items()}
+            job_key(job_id), mapping={k: "" if v is None else str(v) for k, v in values.items()}
         )
         pipe.expire(job_key(job_id), EXPIRE_SECONDS)
         pipe.execute()
@@ -192,6 +203,7 @@ def status(job_id: str) -> JobStatus | None:
         matched=number("matched"),
         deleted=number("deleted"),
         error=data.get("error") or None,
+        updated=moment("updated"),
     )
 
 
