@@ -229,3 +229,46 @@ def test_unregister_stops_invalidation(
     with django_capture_on_commit_callbacks() as callbacks:
         product.save()
     assert callbacks == []
+
+
+def test_queryset_delete_sends_signals_per_row(
+    cache_alias: str,
+    category: Category,
+    registered: None,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    # Documented: QuerySet.delete() is covered (no fast delete while a receiver listens).
+    cache = caches[cache_alias]
+    with django_capture_on_commit_callbacks(execute=True):
+        product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+    cache.set(keys.slug_key(Product, "laptop"), "stale")
+    with django_capture_on_commit_callbacks(execute=True):
+        Product.objects.filter(pk=product.pk).delete()
+    assert cache.get(keys.slug_key(Product, "laptop")) is None
+
+
+def test_queryset_update_is_not_seen_and_the_documented_calls_fix_it(
+    cache_alias: str,
+    category: Category,
+    registered: None,
+    django_capture_on_commit_callbacks: Callable[..., Any],
+) -> None:
+    from cache_admin import CacheInvalidator, delete_keys
+    from cache_admin.invalidation import model_keys
+
+    cache = caches[cache_alias]
+    with django_capture_on_commit_callbacks(execute=True):
+        product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+    for key in (keys.slug_key(Product, "laptop"), keys.detail_key(Product, product.pk)):
+        cache.set(key, "stale")
+    rows = list(Product.objects.filter(pk=product.pk))
+    old_keys = [key for row in rows for key in model_keys(row)]
+    with django_capture_on_commit_callbacks() as callbacks:
+        Product.objects.filter(pk=product.pk).update(slug="notebook")
+    assert callbacks == []  # no signal, nothing scheduled
+    assert cache.get(keys.slug_key(Product, "laptop")) == "stale"
+
+    delete_keys(old_keys)
+    CacheInvalidator.invalidate_pks(Product, [product.pk])
+    assert cache.get(keys.slug_key(Product, "laptop")) is None
+    assert cache.get(keys.detail_key(Product, product.pk)) is None
