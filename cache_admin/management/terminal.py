@@ -8,6 +8,19 @@ from typing import Any, Protocol
 BAR_WIDTH = 30
 
 
+def positive_seconds(text: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    from argparse import ArgumentTypeError
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value < float("inf"):
+        raise ArgumentTypeError(f"{text!r}: give a positive number of seconds")
+    return value
+
+
 def bar(label: str, current: int, total: int, width: int = BAR_WIDTH) -> str:
     if total > 0:
         done = min(current, total)

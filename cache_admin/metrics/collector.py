@@ -2,15 +2,15 @@
 
 Per-type counters come from ``counters.totals()``, the all-time hash in Redis that every
 process flushes into, so the figures add up across web processes and workers. Warm runs
-come from the WarmRun table. Redis figures come from INFO on each primary node (summed),
-under the names redis_exporter uses, so the spec's PromQL works against either.
+come from the WarmRun table. Redis figures come from ``stats.server_status()`` (INFO of
+each primary node, summed), under the names redis_exporter uses, so the spec's PromQL
+works against either.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
 
 from django.db.models import Count, Max, Sum
 from prometheus_client.core import (
@@ -22,8 +22,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from cache_admin import backend, counters
-from cache_admin.breaker import breaker_for
 from cache_admin.models import WarmRun
+from cache_admin.stats import ServerStatus, server_status
 
 logger = logging.getLogger("cache_admin")
 
@@ -38,69 +38,35 @@ EVENT_HELP = {
 
 class CacheAdminCollector(Collector):
     def collect(self) -> Iterator[Metric]:
-        info = redis_info()
+        server = server_status()
         up = GaugeMetricFamily("redis_up", "Whether the cache's Redis answered INFO.")
-        up.add_metric([], 1 if info is not None else 0)
+        up.add_metric([], 1 if server.connected else 0)
         yield up
-        if info is not None:
-            yield from redis_families(info)
+        if server.connected:
+            yield from redis_families(server)
             yield from counter_families()
         yield from warm_families()
 
 
-def redis_info() -> dict[str, Any] | None:
-    """INFO of every primary node, numbers summed (keyspace per db); None when unreachable."""
-    breaker = breaker_for(backend.alias())
-    if not breaker.allow():
-        return None
-    merged: dict[str, Any] = {"keyspace": {}}
-    try:
-        for client in backend.primary_clients():
-            info = client.info()
-            for field in (
-                "used_memory",
-                "maxmemory",
-                "total_commands_processed",
-                "keyspace_hits",
-                "keyspace_misses",
-                "connected_clients",
-                "evicted_keys",
-                "expired_keys",
-            ):
-                merged[field] = merged.get(field, 0) + int(info.get(field, 0) or 0)
-            for name, value in info.items():
-                if name.startswith("db") and isinstance(value, dict):
-                    merged["keyspace"][name] = merged["keyspace"].get(name, 0) + int(
-                        value.get("keys", 0)
-                    )
-    except backend.REDIS_ERRORS as exc:
-        breaker.failure(exc)
-        return None
-    except backend.NotRedisBackend:
-        return None
-    breaker.success()
-    return merged
-
-
-def redis_families(info: dict[str, Any]) -> Iterator[Metric]:
+def redis_families(server: ServerStatus) -> Iterator[Metric]:
     gauges = [
-        ("redis_memory_used_bytes", "used_memory", "Memory used by Redis."),
-        ("redis_memory_max_bytes", "maxmemory", "Redis maxmemory (0: no limit)."),
-        ("redis_connected_clients", "connected_clients", "Connected clients."),
+        ("redis_memory_used_bytes", server.used_memory, "Memory used by Redis."),
+        ("redis_memory_max_bytes", server.maxmemory or 0, "Redis maxmemory (0: no limit)."),
+        ("redis_connected_clients", server.connected_clients, "Connected clients."),
     ]
-    for name, field, text in gauges:
-        yield GaugeMetricFamily(name, text, value=info[field])
+    for name, value, text in gauges:
+        yield GaugeMetricFamily(name, text, value=value or 0)
     totals = [
-        ("redis_commands_processed", "total_commands_processed", "Commands processed."),
-        ("redis_keyspace_hits", "keyspace_hits", "Successful key lookups (all clients)."),
-        ("redis_keyspace_misses", "keyspace_misses", "Failed key lookups (all clients)."),
-        ("redis_evicted_keys", "evicted_keys", "Keys evicted because of maxmemory."),
-        ("redis_expired_keys", "expired_keys", "Keys removed on expiry."),
+        ("redis_commands_processed", server.total_commands, "Commands processed."),
+        ("redis_keyspace_hits", server.keyspace_hits, "Successful key lookups (all clients)."),
+        ("redis_keyspace_misses", server.keyspace_misses, "Failed key lookups (all clients)."),
+        ("redis_evicted_keys", server.evicted_keys, "Keys evicted because of maxmemory."),
+        ("redis_expired_keys", server.expired_keys, "Keys removed on expiry."),
     ]
-    for name, field, text in totals:
-        yield CounterMetricFamily(name, text, value=info[field])
+    for name, value, text in totals:
+        yield CounterMetricFamily(name, text, value=value or 0)
     keys = GaugeMetricFamily("redis_db_keys", "Keys per Redis database.", labels=["db"])
-    for db, count in sorted(info["keyspace"].items()):
+    for db, count in server.keys_per_db.items():
         keys.add_metric([db], count)
     yield keys
 

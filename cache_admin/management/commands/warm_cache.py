@@ -15,25 +15,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from cache_admin.conf import conf
-from cache_admin.management.terminal import LiveBlock, bar, raw
+from cache_admin.management.terminal import LiveBlock, bar, positive_seconds, raw
 from cache_admin.models import WarmRun
 from cache_admin.warming.registry import UnknownWarmer, Warmer, all_warmers, get_warmer
 from cache_admin.warming.status import latest_runs
 
 DEST_PREFIX = "warm__"
 POLL_SECONDS = 0.2
-
-
-def positive_seconds(text: str) -> float:
-    from argparse import ArgumentTypeError
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0 or value == float("inf"):
-        raise ArgumentTypeError(f"{text!r}: give a positive number of seconds")
-    return value
 
 
 class Command(BaseCommand):
