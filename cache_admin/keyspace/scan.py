@@ -99,14 +99,13 @@ class Walk:
                     self.node += 1
                 else:
                     self.done = True
-            keys = []
-            for key in batch:
-                raw = key if isinstance(key, bytes) else str(key).encode()
-                if self.hidden is not None and raw.startswith(self.hidden):
-                    continue
-                if raw not in self.seen:  # SCAN may repeat a key while Redis rehashes
-                    self.seen.add(raw)
-                    keys.append(raw)
+            raw = [k if isinstance(k, bytes) else str(k).encode() for k in batch]
+            if self.hidden is not None:
+                hidden = self.hidden
+                raw = [k for k in raw if not k.startswith(hidden)]
+            # SCAN may return a key twice while Redis rehashes: each is kept once.
+            keys = [k for k in dict.fromkeys(raw) if k not in self.seen]
+            self.seen.update(keys)
             found += len(keys)
             if wanted is not None and found < wanted:
                 count = min(count * 2, scan_count)

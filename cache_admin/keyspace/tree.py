@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from dataclasses import dataclass
 
@@ -52,33 +53,31 @@ def namespace_tree(
 
     def run() -> NamespaceTree:
         walk = start_walk(prefix, limit, include_internal=include_internal)
-        site = names.site_prefix_bytes() + prefix.encode()
+        cut = len(names.site_prefix_bytes() + prefix.encode())
         sep = delimiter.encode()
         branches: Counter[bytes] = Counter()
-        leaves: Counter[bytes] = Counter()
-        for _node, keys in walk.batches(max(1, int(conf.SCAN_COUNT))):
+        leaves: list[bytes] = []  # keys are unique (the walk drops repeats): one count each
+        for _where, keys in walk.batches(max(1, int(conf.SCAN_COUNT))):
             for key in keys:
-                rest = key[len(site) :]
-                head, found, _tail = rest.partition(sep)
-                if found:
-                    branches[head + sep] += 1
+                rest = key[cut:]
+                end = rest.find(sep)
+                if end >= 0:
+                    branches[rest[: end + len(sep)]] += 1
                 else:
-                    leaves[rest] += 1
-        rows = [
-            TreeNode(names.text(s), prefix + names.text(s), n, False) for s, n in branches.items()
-        ]
-        rows += [
-            TreeNode(names.text(s), prefix + names.text(s), n, True) for s, n in leaves.items()
-        ]
-        rows.sort(key=lambda node: (-node.count, node.segment))
-        kept = sorted(rows[:MAX_CHILDREN], key=lambda node: (node.is_leaf, node.segment))
+                    leaves.append(rest)
+        # Only the shown children become objects: a flat prefix can hold thousands of keys.
+        top = heapq.nlargest(MAX_CHILDREN, branches.items(), key=lambda item: item[1])
+        kept = [_node(prefix, segment, count, False) for segment, count in top]
+        room = MAX_CHILDREN - len(kept)
+        kept += [_node(prefix, leaf, 1, True) for leaf in heapq.nsmallest(room, leaves)]
+        kept.sort(key=lambda node: (node.is_leaf, node.segment))
         return NamespaceTree(
             prefix=prefix,
             delimiter=delimiter,
             children=kept,
             scanned=walk.scanned,
             complete=walk.done,
-            more_children=max(0, len(rows) - MAX_CHILDREN),
+            more_children=len(branches) + len(leaves) - len(kept),
         )
 
     return guarded(run)

@@ -1,0 +1,238 @@
+"""Key browser: time of one key page on 10,000 vs 1,000,000 keys, against dj-redis-panel.
+
+Both are driven in-process through Django's test client (middleware, session, login,
+templates: a whole request), on the same Redis in the same run, and through their toolkit
+calls (no HTML). Two queries: a dense prefix (``product:``, every key matches) and a rare
+one (``rare:``, one key in the whole keyspace). Rounds alternate the contenders and the
+median is reported; SCAN commands per request come from INFO commandstats.
+
+    python bench/key_browser.py [--sizes 10000 1000000] [--rounds 7]
+
+dj-redis-panel is a peer for comparison only: ``pip install dj-redis-panel``. Without it
+the peer rows are skipped and the output says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+from _common import emit, environment, median, populate, start_redis, timed
+
+SITE = "bench:1:"  # KEY_PREFIX "bench", version 1
+PAGE = 100
+HAS_PANEL = importlib.util.find_spec("dj_redis_panel") is not None
+urlpatterns: list[Any] = []  # filled in configure(): this module is the ROOT_URLCONF
+
+
+def configure(url: str) -> None:
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    db = os.path.join(tempfile.mkdtemp(prefix="cache-admin-bench-"), "db.sqlite3")
+    host, port = url.removeprefix("redis://").split(":")
+    panel_apps = ["dj_control_room_base", "dj_redis_panel"] if HAS_PANEL else []
+    settings.configure(
+        SECRET_KEY="bench-only",
+        DEBUG=False,
+        ALLOWED_HOSTS=["*"],
+        USE_TZ=True,
+        ROOT_URLCONF=__name__,
+        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+        INSTALLED_APPS=[
+            "django.contrib.admin",
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "django.contrib.staticfiles",
+            "django_htmx",
+            "cache_admin",
+            *panel_apps,
+        ],
+        MIDDLEWARE=[
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.middleware.common.CommonMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+            "django_htmx.middleware.HtmxMiddleware",
+        ],
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
+        STATIC_URL="/static/",
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": db}},
+        CACHES={
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": f"{url}/0",
+                "KEY_PREFIX": "bench",
+                "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 5, "SOCKET_TIMEOUT": 60},
+            }
+        },
+        CACHE_ADMIN={
+            "CACHE_ALIAS": "default",
+            "TYPES": {"product_detail": {"prefix": "product:", "ttl": 900}},
+        },
+        DJ_REDIS_PANEL_SETTINGS={
+            "INSTANCES": {"bench": {"type": "single", "host": host, "port": int(port)}}
+        },
+    )
+    django.setup()
+    from django.contrib import admin
+    from django.urls import include, path
+
+    urlpatterns.append(path("admin/", admin.site.urls))
+    if HAS_PANEL:
+        urlpatterns.append(path("redis-panel/", include("dj_redis_panel.urls")))
+    call_command("migrate", verbosity=0)
+
+
+def scan_calls(r: Any) -> int:
+    return int(r.info("commandstats").get("cmdstat_scan", {}).get("calls", 0))
+
+
+def contenders(client: Any) -> dict[str, Callable[[], Any]]:
+    from django.urls import reverse
+
+    from cache_admin import keyspace
+
+    keys_url = reverse("admin:cache_admin_keys")
+
+    def get(url: str, **query: Any) -> Callable[[], Any]:
+        def call() -> Any:
+            response = client.get(url, query)
+            assert response.status_code == 200, (url, response.status_code)
+            return response
+
+        return call
+
+    found: dict[str, Callable[[], Any]] = {
+        "toolkit scan_page product:": lambda: keyspace.scan_page("product:", page_size=PAGE),
+        "toolkit scan_page rare:": lambda: keyspace.scan_page("rare:", page_size=PAGE),
+        "console request product:": get(keys_url, prefix="product:", page_size=PAGE),
+        "console request rare:": get(keys_url, prefix="rare:", page_size=PAGE),
+    }
+    if HAS_PANEL:
+        from dj_redis_panel.redis_utils import RedisPanelUtils
+
+        panel_url = "/redis-panel/bench/db/0/keys/"
+        found.update(
+            {
+                "dj-redis-panel paginated_scan product:": lambda: RedisPanelUtils.paginated_scan(
+                    "bench", 0, f"{SITE}product:*", 1, PAGE
+                ),
+                "dj-redis-panel request product:": get(
+                    panel_url, q=f"{SITE}product:*", per_page=PAGE
+                ),
+                "dj-redis-panel request rare:": get(panel_url, q=f"{SITE}rare:*", per_page=PAGE),
+            }
+        )
+    return found
+
+
+def rare_found(size: int) -> dict[str, Any]:
+    """Whether one page finds the single rare key, and how many pages it takes."""
+    from cache_admin import keyspace
+
+    page = keyspace.scan_page("rare:", page_size=PAGE)
+    pages = 1
+    while not page.keys and not page.done:
+        page = keyspace.scan_page("rare:", cursor=page.cursor, page_size=PAGE)
+        pages += 1
+    result: dict[str, Any] = {"toolkit_found": bool(page.keys), "toolkit_requests": pages}
+    if HAS_PANEL:
+        from dj_redis_panel.redis_utils import RedisPanelUtils
+
+        full = RedisPanelUtils.paginated_scan("bench", 0, f"{SITE}rare:*", 1, PAGE)
+        cursor = RedisPanelUtils.cursor_paginated_scan("bench", 0, f"{SITE}rare:*", PAGE)
+        result.update(
+            panel_paginated_found=bool(full["keys"]),
+            panel_paginated_total=full["total_keys"],
+            panel_cursor_first_page_found=bool(cursor["keys"]),
+        )
+        dense = RedisPanelUtils.paginated_scan("bench", 0, f"{SITE}product:*", 1, PAGE)
+        result["panel_reported_total_product"] = dense["total_keys"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+
+    with start_redis() as server:
+        configure(server.url)
+        from django.contrib.auth import get_user_model
+        from django.test import Client
+
+        from cache_admin.backend import client as raw_client
+
+        r = raw_client()
+        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "x")
+        http = Client()
+        http.force_login(user)
+        emit("environment", **environment(r), dj_redis_panel=HAS_PANEL)
+        if not HAS_PANEL:
+            emit(
+                "skipped",
+                peer="dj-redis-panel",
+                reason="not installed (pip install dj-redis-panel)",
+            )
+        results: dict[str, dict[int, float]] = {}
+        for size in args.sizes:
+            r.flushdb()
+            populate(r, f"{SITE}product:", size - 1, b"\x80\x05K\x01.")
+            r.set(f"{SITE}rare:needle", b"\x80\x05K\x01.")
+            calls = contenders(http)
+            for call in calls.values():  # warm-up: connections, templates, imports
+                call()
+            samples: dict[str, list[float]] = {name: [] for name in calls}
+            names = list(calls)
+            for round_no in range(args.rounds):
+                order = names if round_no % 2 == 0 else names[::-1]
+                for name in order:
+                    samples[name] += timed(calls[name], 1)
+            for name in names:
+                before = scan_calls(r)
+                calls[name]()
+                scans = scan_calls(r) - before
+                ms = median(samples[name]) * 1000
+                results.setdefault(name, {})[size] = ms
+                emit(
+                    "key_page", keys=size, contender=name, median_ms=round(ms, 2), scan_calls=scans
+                )
+            emit("rare_key", keys=size, **rare_found(size))
+        if len(args.sizes) >= 2:
+            low, high = min(args.sizes), max(args.sizes)
+            for name, by_size in results.items():
+                emit(
+                    "ratio",
+                    contender=name,
+                    keys=f"{high} vs {low}",
+                    ratio=round(by_size[high] / by_size[low], 2),
+                    target="< 2" if not name.startswith("dj-redis-panel") else "peer",
+                )
+
+
+if __name__ == "__main__":
+    sys.modules.setdefault("key_browser", sys.modules[__name__])
+    main()
