@@ -80,7 +80,8 @@ def _pct(rate: float | None) -> str:
 def render_text(report: dict[str, Any]) -> list[str]:
     cfg = report["config"]
     lines = [
-        f"Load: {cfg['duration']:g} s with the cache, {cfg['bypass_duration']:g} s without, "
+        f"Load: {report['cached']['requests']} requests in {report['cached']['seconds']:g} s "
+        f"with the cache, {(report.get('bypass') or {}).get('requests', 0)} without, "
         f"{cfg['concurrency']} concurrent clients, Zipf s={cfg['zipf']:g}, "
         f"{cfg['signed_in_share'] * 100:.0f}% signed in, {cfg['products']} products",
         "",
@@ -112,5 +113,5 @@ def render_text(report: dict[str, Any]) -> list[str]:
         lines.append(
             f"Redis keyspace hit rate (INFO, every command): {_pct(report['redis_hit_rate'])}"
         )
-    lines.append(f"Product edits during the cached pass: {report['cached']['edits']}")
+    lines.append(f"Product edits during the pass with the cache: {report['cached']['edits']}")
     return lines

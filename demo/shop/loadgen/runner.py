@@ -8,10 +8,11 @@ DEBUG needed), so a request's count is exactly the statements it ran.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -63,13 +64,50 @@ def _clients(index: int) -> tuple[Client, Client]:
     return anonymous, signed_in
 
 
+@dataclass
+class Plan:
+    """When a pass ends (a duration or a number of requests) and how often staff edit."""
+
+    duration: float | None = None
+    requests: int | None = None
+    edit_every: int = 0
+    deadline: float = float("inf")
+    tickets: Iterator[int] = field(default_factory=itertools.count)
+    edits: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_ticket(self) -> int | None:
+        with self.lock:
+            ticket = next(self.tickets)
+        if self.requests is not None and ticket >= self.requests:
+            return None
+        if time.monotonic() >= self.deadline:
+            return None
+        return ticket
+
+    def edit_due(self, ticket: int) -> bool:
+        return self.edit_every > 0 and ticket % self.edit_every == self.edit_every - 1
+
+
+def _edit(traffic: Traffic, rng: random.Random) -> bool:
+    """A staff member changes a popular product's price; the signals invalidate."""
+    product = Product.objects.filter(slug=traffic.product_slug(rng)).first()
+    if product is None:
+        return False
+    with transaction.atomic():
+        cents = Decimal(rng.choice([-100, -50, 50, 100])) / 100
+        product.price = max(Decimal("1.00"), product.price + cents)
+        product.save(update_fields=["price", "updated_at"])
+    return True
+
+
 def _visit_loop(
     index: int,
     traffic: Traffic,
     seed: int,
     bypass: bool,
+    plan: Plan,
     start: threading.Barrier,
-    deadline: list[float],
     out: list[Sample],
 ) -> None:
     try:
@@ -83,7 +121,7 @@ def _visit_loop(
             raise
         start.wait()
         with connection.execute_wrapper(counter):
-            while time.monotonic() < deadline[0]:
+            while (ticket := plan.next_ticket()) is not None:
                 visit = traffic.next(rng)
                 client = signed_in if visit.signed_in else anonymous
                 before = counter.count
@@ -93,25 +131,9 @@ def _visit_loop(
                 out.append(
                     Sample(visit.kind, response.status_code, seconds, counter.count - before)
                 )
-    finally:
-        connections.close_all()
-
-
-def _edit_loop(
-    traffic: Traffic, seed: int, interval: float, stop: threading.Event, result: PassResult
-) -> None:
-    """Staff editing products now and then: each save invalidates through the signals."""
-    rng = random.Random(seed)
-    try:
-        while not stop.wait(interval):
-            product = Product.objects.filter(slug=traffic.product_slug(rng)).first()
-            if product is None:
-                continue
-            with transaction.atomic():
-                cents = Decimal(rng.choice([-100, -50, 50, 100])) / 100
-                product.price = max(Decimal("1.00"), product.price + cents)
-                product.save(update_fields=["price", "updated_at"])
-            result.edits += 1
+                if plan.edit_due(ticket) and _edit(traffic, random.Random(seed + ticket)):
+                    with plan.lock:
+                        plan.edits += 1
     finally:
         connections.close_all()
 
@@ -120,46 +142,38 @@ def run_pass(
     name: str,
     traffic: Traffic,
     *,
-    duration: float,
     concurrency: int,
     seed: int,
+    duration: float | None = None,
+    requests: int | None = None,
     bypass: bool = False,
-    edit_interval: float = 0.0,
+    edit_every: int = 0,
 ) -> PassResult:
+    """Run until ``requests`` were sent (when given), else for ``duration`` seconds."""
+    plan = Plan(duration=duration, requests=requests, edit_every=edit_every)
     result = PassResult(name)
     per_thread: list[list[Sample]] = [[] for _ in range(concurrency)]
     start = threading.Barrier(concurrency + 1)
-    deadline = [float("inf")]
     threads = [
         threading.Thread(
             target=_visit_loop,
-            args=(i, traffic, seed, bypass, start, deadline, per_thread[i]),
+            args=(i, traffic, seed, bypass, plan, start, per_thread[i]),
             name=f"loadgen-{i}",
         )
         for i in range(concurrency)
     ]
     for thread in threads:
         thread.start()
-    stop_edits = threading.Event()
-    editor = None
     try:
         start.wait()
         began = time.monotonic()
-        deadline[0] = began + duration
-        if edit_interval > 0:
-            editor = threading.Thread(
-                target=_edit_loop,
-                args=(traffic, seed, edit_interval, stop_edits, result),
-                name="loadgen-editor",
-            )
-            editor.start()
+        if requests is None and duration is not None:
+            plan.deadline = began + duration
+    finally:
         for thread in threads:
             thread.join()
-        result.wall_seconds = time.monotonic() - began
-    finally:
-        stop_edits.set()
-        if editor is not None:
-            editor.join()
+    result.wall_seconds = time.monotonic() - began
+    result.edits = plan.edits
     for samples in per_thread:
         result.samples.extend(samples)
     return result

@@ -40,6 +40,10 @@ def bounded(kind: type, low: float, high: float) -> Any:
     return parse
 
 
+def describe(duration: float | None, requests: int | None) -> str:
+    return f"{requests} requests" if requests is not None else f"{duration:g} s"
+
+
 def redis_stats() -> tuple[int, int] | None:
     try:
         client = redis.Redis.from_url(f"{settings.REDIS_URL}/0")
@@ -78,10 +82,22 @@ class Command(BaseCommand):
             help="share of requests from signed-in shoppers (default 0.3)",
         )
         parser.add_argument(
-            "--edit-interval",
-            type=bounded(float, 0, 3600),
-            default=20.0,
-            help="seconds between product edits (default 20; 0: none)",
+            "--requests",
+            type=bounded(int, 1, 10_000_000),
+            default=None,
+            help="send this many requests with the cache instead of running for --duration",
+        )
+        parser.add_argument(
+            "--bypass-requests",
+            type=bounded(int, 0, 10_000_000),
+            default=None,
+            help="requests with caching disabled (default: a fifth of --requests; 0 skips)",
+        )
+        parser.add_argument(
+            "--edit-every",
+            type=bounded(int, 0, 10_000_000),
+            default=500,
+            help="a staff edit of a popular product after every N requests (default 500; 0: none)",
         )
         parser.add_argument("--seed", type=bounded(int, 0, 2**31), default=1)
         parser.add_argument("--no-warm", action="store_true", help="skip warming first")
@@ -92,10 +108,15 @@ class Command(BaseCommand):
             traffic = Traffic(options["zipf"], options["signed_in"])
         except ValueError as exc:
             raise CommandError(str(exc)) from None
-        duration = options["duration"]
-        bypass_duration = options["bypass_duration"]
-        if bypass_duration is None:
+        duration, requests = options["duration"], options["requests"]
+        bypass_duration, bypass_requests = options["bypass_duration"], options["bypass_requests"]
+        if requests is not None:
+            duration = None
+            if bypass_requests is None:
+                bypass_requests = max(1, requests // 5)
+        elif bypass_duration is None:
             bypass_duration = max(2.0, duration / 3)
+        skip_bypass = bypass_requests == 0 or (bypass_requests is None and bypass_duration == 0)
         say = self.stderr.write if options["json"] else self.stdout.write
         if not options["no_warm"]:
             for warmer in all_warmers():
@@ -106,17 +127,30 @@ class Command(BaseCommand):
             before, info_before = counters.totals(), redis_stats()
         except (redis.RedisError, OSError) as exc:
             raise CommandError(f"Redis at {settings.REDIS_URL} is not reachable: {exc}") from None
-        say(f"sending traffic with the cache for {duration:g} s ...")
+        say(f"sending traffic with the cache ({describe(duration, requests)}) ...")
         cached = run_pass(
-            "cached", traffic, duration=duration, edit_interval=options["edit_interval"], **common
+            "cached",
+            traffic,
+            duration=duration,
+            requests=requests,
+            edit_every=options["edit_every"],
+            **common,
         )
         after, info_after = counters.totals(), redis_stats()
         bypass = None
-        if bypass_duration > 0:
-            say(f"sending the same traffic with caching disabled for {bypass_duration:g} s ...")
-            bypass = run_pass("bypass", traffic, duration=bypass_duration, bypass=True, **common)
+        if not skip_bypass:
+            say(
+                f"the same traffic, caching disabled ({describe(bypass_duration, bypass_requests)})"
+            )
+            bypass = run_pass(
+                "bypass",
+                traffic,
+                duration=bypass_duration,
+                requests=bypass_requests,
+                bypass=True,
+                **common,
+            )
         out = self.build(options, traffic, cached, bypass, before, after, info_before, info_after)
-        out["config"]["bypass_duration"] = bypass_duration
         if options["json"]:
             self.stdout.write(json.dumps(out, indent=2, default=str))
         else:
@@ -135,11 +169,12 @@ class Command(BaseCommand):
     ) -> dict[str, Any]:
         out: dict[str, Any] = {
             "config": {
-                "duration": options["duration"],
+                "duration": options["duration"] if options["requests"] is None else None,
+                "requests": options["requests"],
                 "concurrency": options["concurrency"],
                 "zipf": options["zipf"],
                 "signed_in_share": options["signed_in"],
-                "edit_interval": options["edit_interval"],
+                "edit_every": options["edit_every"],
                 "seed": options["seed"],
                 "products": len(traffic.product_slugs),
                 "warmed": not options["no_warm"],

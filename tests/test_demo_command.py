@@ -1,0 +1,304 @@
+"""The README's first command, run as a user would: ``demo/run.py`` in the background.
+
+It is started with the current interpreter (``--no-install``), a free port, a small
+catalogue and its own Redis; the test reads the storefront and the console over HTTP,
+edits a product through the admin, then stops it with SIGTERM and checks that every
+process it started is gone.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from cache_admin.testing import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+READY = "Ctrl-C stops everything."
+START_TIMEOUT = 180.0
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class RunningDemo:
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+    pids: dict[str, int]
+    admin: tuple[str, str]
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` is a process that has not exited (zombies count as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def processes_in_groups(groups: set[int]) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, pgid = fields[0], int(fields[2])
+        if pgid in groups and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def wait_until_ready(process: subprocess.Popen[bytes], log: Path) -> str:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if READY in text:
+            return text
+        if process.poll() is not None:
+            pytest.fail(f"demo/run.py exited with {process.returncode}:\n{text[-4000:]}")
+        time.sleep(0.2)  # polling a log for readiness, not ordering a race
+    pytest.fail(f"demo/run.py was not ready in {START_TIMEOUT:.0f}s:\n{text[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
+    var = tmp_path_factory.mktemp("demo-var")
+    log = var / "run.log"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    command = [
+        sys.executable, str(ROOT / "demo" / "run.py"), "--no-install", "--port", str(port),
+        "--products", "60", "--var-dir", str(var),
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    pids: dict[str, int] = {}
+    try:
+        text = wait_until_ready(process, log)
+        line = re.search(r"^Processes:\s+(.*)$", text, re.M)
+        assert line, text
+        pids = {name: int(pid) for name, pid in re.findall(r"(\w+)=(\d+)", line.group(1))}
+        credentials = re.search(r"^Admin user: (\S+) / password: (\S+)$", text, re.M)
+        assert credentials, text
+        base = re.search(r"^Storefront: (http://\S+?)/?$", text, re.M)
+        assert base, text
+        yield RunningDemo(
+            process, base.group(1), log, pids, (credentials.group(1), credentials.group(2))
+        )
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        for pid in pids.values():  # whatever a failed test left behind
+            if alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+
+
+class Browser:
+    """urllib with cookies; never raises on HTTP status codes."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        req = urllib.request.Request(self.base + path, data=body)
+        if body is not None:
+            req.add_header("Referer", self.base + path)
+        try:
+            with self.opener.open(req, timeout=30) as response:
+                return response.status, response.geturl(), response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.geturl(), exc.read().decode(errors="replace")
+
+    def get(self, path: str) -> tuple[int, str]:
+        status, _, html = self.request(path)
+        return status, html
+
+    def cookie(self, name: str) -> str:
+        return next(c.value for c in self.jar if c.name == name and c.value is not None)
+
+
+class FormFields(HTMLParser):
+    """The submitted values of the first form with a ``name`` field (a change form)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, str]] = []
+        self.current: dict[str, str] | None = None
+        self.select: str | None = None
+        self.textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.current = {}
+            self.forms.append(self.current)
+        if self.current is None or ("name" not in a and tag != "option"):
+            return
+        if tag == "input":
+            kind = a.get("type", "text")
+            if kind in {"checkbox", "radio"}:
+                if "checked" in a:
+                    self.current[a["name"]] = a.get("value", "on")
+            elif kind not in {"submit", "button", "file"}:
+                self.current[a["name"]] = a.get("value", "")
+        elif tag == "select":
+            self.select = a["name"]
+        elif tag == "option" and self.select and "selected" in a:
+            self.current[self.select] = a.get("value", "")
+        elif tag == "textarea":
+            self.textarea = a["name"]
+            self.current[self.textarea] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea and self.current is not None:
+            self.current[self.textarea] += (
+                data.lstrip("\n") if not self.current[self.textarea] else data
+            )
+
+
+def change_form(html: str) -> dict[str, str]:
+    parser = FormFields()
+    parser.feed(html)
+    return next(f for f in parser.forms if "name" in f and "slug" in f)
+
+
+def first_product_slug(html: str) -> str:
+    found = re.search(r'href="/products/([\w-]+)/"', html)
+    assert found, "the product list shows no product"
+    return found.group(1)
+
+
+def test_storefront_pages_answer(demo: RunningDemo) -> None:
+    browser = Browser(demo.base)
+    status, listing = browser.get("/products/")
+    assert status == 200
+    slug = first_product_slug(listing)
+    status, detail = browser.get(f"/products/{slug}/")
+    assert status == 200
+    category = re.search(r'href="/categories/([\w-]+)/"', detail)
+    assert category
+    for path in [
+        "/",
+        "/products/?page=2&sort=price",
+        f"/categories/{category.group(1)}/",
+        "/search/?q=lamp",
+        "/login/",
+    ]:
+        assert browser.get(path)[0] == 200, path
+    # Bad input gets a page that says so, never a server error.
+    assert browser.get("/products/?page=abc")[0] == 400
+    assert browser.get("/products/no-such-product/")[0] == 404
+    assert browser.get("/search/?q=" + "%FF" * 300)[0] == 200
+
+
+def admin_login(demo: RunningDemo) -> Browser:
+    browser = Browser(demo.base)
+    login = reverse("admin:login")
+    assert browser.get(login)[0] == 200
+    user, password = demo.admin
+    status, url, _ = browser.request(
+        login,
+        {
+            "csrfmiddlewaretoken": browser.cookie("csrftoken"),
+            "username": user,
+            "password": password,
+            "next": reverse("admin:index"),
+        },
+    )
+    assert status == 200 and url.endswith(reverse("admin:index")), url
+    return browser
+
+
+def test_console_pages_answer_for_the_printed_admin(demo: RunningDemo) -> None:
+    browser = admin_login(demo)
+    for name in [
+        "admin:index",
+        "admin:cache_admin_dashboard",
+        "admin:cache_admin_keys",
+        "admin:cache_admin_invalidate",
+        "admin:cache_admin_warm",
+        "admin:cache_admin_ttloverride_changelist",
+    ]:
+        status, html = browser.get(reverse(name))
+        assert status == 200, (name, html[-2000:])
+    assert browser.get("/admin/shop/product/")[0] == 200
+
+
+def test_product_edited_in_the_admin_shows_on_the_storefront(demo: RunningDemo) -> None:
+    shopper = Browser(demo.base)
+    # Both pages are cached by these first visits (the list as a whole page, for an
+    # anonymous visitor), so the edit has to invalidate them.
+    status, listing = shopper.get("/products/")
+    assert status == 200
+    slug = first_product_slug(listing)
+    status, before = shopper.get(f"/products/{slug}/")
+    assert status == 200
+
+    browser = admin_login(demo)
+    _, changelist = browser.get("/admin/shop/product/?q=" + slug)
+    found = re.search(r"/admin/shop/product/(\d+)/change/", changelist)
+    assert found, changelist[-2000:]
+    change_url = found.group(0)
+    status, html = browser.get(change_url)
+    assert status == 200
+    fields = change_form(html)
+    new_price = "98765.43"  # the seed's prices stay under 2,000
+    assert new_price not in before and new_price not in listing
+    fields.update(price=new_price, _save="Save")
+    status, url, _ = browser.request(change_url, fields)
+    assert status == 200 and not url.endswith(change_url), "the admin refused the edit"
+
+    status, after = shopper.get(f"/products/{slug}/")
+    assert status == 200 and f"${new_price}" in after
+    status, listing_after = shopper.get("/products/")
+    assert status == 200 and f"${new_price}" in listing_after
+
+
+def test_sigterm_stops_every_process_it_started(demo: RunningDemo) -> None:
+    expected = {"web", "worker", "beat", "redis"}
+    assert expected <= set(demo.pids), demo.pids
+    assert all(alive(pid) for pid in demo.pids.values())
+    groups = set(demo.pids.values())
+    # Celery's prefork pool runs in the worker's group: more processes than the pids printed.
+    assert len(processes_in_groups(groups)) > len(groups)
+
+    demo.process.send_signal(signal.SIGTERM)
+    assert demo.process.wait(60) == 0
+    assert "Demo stopped" in demo.output()
+    assert [name for name, pid in demo.pids.items() if alive(pid)] == []
+    assert processes_in_groups(groups | {demo.process.pid}) == []
