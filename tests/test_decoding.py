@@ -214,3 +214,14 @@ def test_shared_references_cannot_blow_up_the_output() -> None:
 def test_corrupt_pickle_is_shown_raw() -> None:
     shown = decoding.decode(pickle.dumps({"a": 1})[:-3])
     assert shown.kind == "binary" and shown.note and "Not a readable pickle" in shown.note
+
+
+def test_cached_pages_are_shown() -> None:
+    from django.http import HttpResponse
+
+    response = HttpResponse("<p>cached page</p>", headers={"X-Thing": "1"})
+    response.set_cookie("seen", "yes")
+    shown = decoding.decode(pickle.dumps(response))
+    assert shown.kind == "pickle", shown.text
+    assert "'<p>cached page</p>'" in shown.text and "'X-Thing': '1'" in shown.text
+    assert "'seen': 'yes'" in shown.text and "'status_code': 200" in shown.text

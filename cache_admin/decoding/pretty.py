@@ -51,7 +51,7 @@ class _Printer:
         stack = (*stack, id(obj))
         self.write(head + "\n")
         pad = " " * (indent + 2)
-        if not isinstance(obj, Mapping) and _opening(obj) is not None and _all_scalars(obj):
+        if _is_sequence(obj) and _all_scalars(obj):
             self._packed(obj, pad)
             self.write(" " * indent + tail)
             return
@@ -79,13 +79,33 @@ class _Printer:
 _NO_KEY = object()
 
 
+def _is_sequence(obj: Any) -> bool:
+    return isinstance(obj, (list, tuple, set, frozenset)) or type(obj).__name__ == "deque"
+
+
 def _all_scalars(obj: Any) -> bool:
-    if getattr(obj, "_meta", None) is not None:
-        return False
     return all(_opening(item) is None for item in obj)
 
 
+def _response_fields(obj: Any) -> dict[str, Any]:
+    charset = getattr(obj, "charset", None) or "utf-8"
+    try:
+        content: Any = obj.content.decode(charset, errors="replace")
+    except Exception:  # a response without a readable body
+        content = "<unreadable content>"
+    return {
+        "status_code": getattr(obj, "status_code", None),
+        "headers": dict(getattr(obj, "headers", {}).items()),
+        "cookies": {name: morsel.value for name, morsel in getattr(obj, "cookies", {}).items()},
+        "content": content,
+    }
+
+
 def _opening(obj: Any) -> tuple[str, str, Any] | None:
+    from django.http import HttpResponse
+
+    if type(obj) is HttpResponse:
+        return "<HttpResponse> {", "}", _response_fields(obj).items()
     meta = getattr(obj, "_meta", None)
     if meta is not None and hasattr(meta, "label") and hasattr(obj, "__dict__"):
         fields = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
@@ -93,7 +113,7 @@ def _opening(obj: Any) -> tuple[str, str, Any] | None:
     if isinstance(obj, Mapping):
         name = "" if type(obj) is dict else type(obj).__name__
         return f"{name}{{", "}", obj.items()
-    if isinstance(obj, (list, tuple, set, frozenset)) or type(obj).__name__ == "deque":
+    if _is_sequence(obj):
         if isinstance(obj, list):
             head, tail = "[", "]"
         elif isinstance(obj, tuple):

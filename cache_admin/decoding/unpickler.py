@@ -20,6 +20,9 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "zoneinfo": frozenset({"ZoneInfo", "ZoneInfo._unpickle"}),
     "django.db.models.base": frozenset({"ModelState"}),
     "django.utils.safestring": frozenset({"SafeString"}),
+    # What cache_page stores: a rendered response with its headers and cookies.
+    "django.http.response": frozenset({"HttpResponse", "ResponseHeaders"}),
+    "http.cookies": frozenset({"SimpleCookie", "Morsel"}),
 }
 
 
