@@ -19,6 +19,8 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "collections": frozenset({"OrderedDict", "defaultdict", "deque", "Counter"}),
     "zoneinfo": frozenset({"ZoneInfo", "ZoneInfo._unpickle"}),
     "django.db.models.base": frozenset({"ModelState"}),
+    # Django 6.1+: a model instance's state refers to one of these constants by name.
+    "django.db.models.fetch_modes": frozenset({"FETCH_ONE", "FETCH_PEERS", "FETCH_RAISE"}),
     "django.utils.safestring": frozenset({"SafeString"}),
     # What cache_page stores: a rendered response with its headers and cookies.
     "django.http.response": frozenset({"HttpResponse", "ResponseHeaders"}),
