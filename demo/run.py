@@ -94,6 +94,8 @@ class Demo:
         if os.environ.get("REDIS_URL"):
             print(f"Redis: REDIS_URL={os.environ['REDIS_URL']}", flush=True)
             return
+        if str(ROOT) not in sys.path:  # a checkout that is not installed (--no-install)
+            sys.path.append(str(ROOT))
         from cache_admin.testing import RedisServer
 
         server = RedisServer(self.args.redis_port or None).start()
