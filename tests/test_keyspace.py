@@ -233,3 +233,17 @@ def test_namespace_tree_is_bounded_and_says_so(redis_client: redis.Redis, settin
     assert 0 < tree.total < 5000
     with pytest.raises(ValueError, match="delimiter"):
         keyspace.namespace_tree(delimiter="")
+
+
+def test_a_key_gone_between_scan_and_metadata_is_marked_missing(
+    redis_client: redis.Redis,
+) -> None:
+    from cache_admin.keyspace.scan import key_infos
+
+    redis_client.set(stored("here"), b"1")
+    infos = key_infos(backend.primary_clients(), [(0, stored("here")), (0, stored("gone"))])
+    assert [(i.logical, i.exists, i.ttl_state) for i in infos] == [
+        ("here", True, "persistent"),
+        ("gone", False, "missing"),
+    ]
+    assert infos[1].redis_type == "none" and infos[1].size is None
