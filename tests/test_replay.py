@@ -219,3 +219,36 @@ def test_list_generation_of_the_site_alias(outage: Outage, settings: Any) -> Non
     outbox.replay()  # waits for a replay another thread may have started on recovery
     assert generations.token(Product) != "old"
     assert outbox.pending_count() == 0
+
+
+@pytest.mark.django_db
+def test_a_save_during_the_outage_is_replayed(
+    outage: Outage, django_capture_on_commit_callbacks: Any
+) -> None:
+    from cache_admin.invalidation import register, unregister
+    from tests.testapp.models import Category
+
+    register(Product, slug_field="slug", alias=outage.alias)
+    try:
+        category = Category.objects.create(name="Computers", slug="computers")
+        with django_capture_on_commit_callbacks(execute=True):
+            product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+        stale = [keys.detail_key(Product, product.pk), keys.slug_key(Product, "laptop")]
+        client = outage.raw()
+        for key in stale:
+            client.set(outage.stored(key), b"old")
+        client.close()
+        outage.stop()
+
+        with django_capture_on_commit_callbacks(execute=True):
+            product.name = "Laptop Pro"
+            product.save()  # must not raise: the invalidation is queued
+
+        assert outbox.pending_count(outage.alias) == 3  # detail, slug, generation token
+        outage.restart_with_old_values()
+        assert all(outage.exists(key) for key in stale)
+        outage.cache.close()
+        outbox.replay(outage.alias)
+        assert not any(outage.exists(key) for key in stale)
+    finally:
+        unregister(Product)
