@@ -24,6 +24,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import redis
 from django.urls import reverse
 
 from cache_admin.testing import free_port
@@ -147,7 +148,7 @@ class Browser:
 
 
 class FormFields(HTMLParser):
-    """The submitted values of the first form with a ``name`` field (a change form)."""
+    """The values each form on a page would submit, as a browser sends them."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -191,10 +192,14 @@ class FormFields(HTMLParser):
             )
 
 
-def change_form(html: str) -> dict[str, str]:
+def parse_forms(html: str) -> list[dict[str, str]]:
     parser = FormFields()
     parser.feed(html)
-    return next(f for f in parser.forms if "name" in f and "slug" in f)
+    return parser.forms
+
+
+def change_form(html: str) -> dict[str, str]:
+    return next(f for f in parse_forms(html) if "name" in f and "slug" in f)
 
 
 def first_product_slug(html: str) -> str:
@@ -287,6 +292,35 @@ def test_product_edited_in_the_admin_shows_on_the_storefront(demo: RunningDemo) 
     assert status == 200 and f"${new_price}" in after
     status, listing_after = shopper.get("/products/")
     assert status == 200 and f"${new_price}" in listing_after
+
+
+def search_ttl(demo: RunningDemo, word: str) -> int:
+    found = re.search(r"^Redis: started \S+ on (redis://\S+)$", demo.output(), re.M)
+    assert found, demo.output()
+    client = redis.Redis.from_url(found.group(1) + "/0")
+    try:
+        # The demo's KEY_PREFIX and version, then the spec's key: search:product:<query>.
+        return int(client.ttl(f"ecommerce:1:search:product:{word}"))
+    finally:
+        client.close()
+
+
+def test_ttl_override_in_the_console_changes_what_the_site_does(demo: RunningDemo) -> None:
+    shopper = Browser(demo.base)
+    assert shopper.get("/search/?q=before")[0] == 200
+    assert 600 <= search_ttl(demo, "before") <= 720  # the default, 10 minutes plus jitter
+
+    browser = admin_login(demo)
+    add_url = reverse("admin:cache_admin_ttloverride_add")
+    status, html = browser.get(add_url)
+    assert status == 200
+    fields = next(f for f in parse_forms(html) if "ttl" in f)
+    fields.update(cache_type="search_results", ttl="120", _save="Save")
+    status, url, page = browser.request(add_url, fields)
+    assert status == 200 and not url.endswith(add_url), page[-3000:]
+
+    assert shopper.get("/search/?q=after")[0] == 200
+    assert 0 < search_ttl(demo, "after") <= 144
 
 
 def test_sigterm_stops_every_process_it_started(demo: RunningDemo) -> None:
