@@ -65,9 +65,9 @@ class Counts:
 class _Tally:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        # (epoch minute, "<type>:<event>") -> count; the minute is taken when the event
+        # (epoch minute, type, event) -> count; the minute is taken when the event
         # happens, so a late flush still files it under the right minute.
-        self.pending: Counter[tuple[int, str]] = Counter()
+        self.pending: dict[tuple[int, str, str], int] = {}
         self.pid: int | None = None
         self.wake = threading.Event()
         # One flush at a time; record() never waits for it, readers of pending() do.
@@ -98,9 +98,11 @@ def record(type_name: str | None, event: str, n: int = 1) -> None:
     if event not in EVENTS:
         raise ValueError(f"unknown counter event {event!r}; expected one of {EVENTS}")
     tally = _tally
-    minute = int(time.time()) // 60
+    # On the hit path: the field name is put together at flush time, not here.
+    key = (int(time.time()) // 60, type_name or UNTYPED, event)
     with tally.lock:
-        tally.pending[(minute, f"{type_label(type_name)}:{event}")] += n
+        pending = tally.pending
+        pending[key] = pending.get(key, 0) + n
     if tally.pid != os.getpid():
         _start_flusher(tally)
 
@@ -130,8 +132,8 @@ def pending() -> dict[str, int]:
     """This process's tally that is not in Redis yet, by ``<type>:<event>``."""
     out: Counter[str] = Counter()
     with _tally.flushing, _tally.lock:
-        for (_minute, field), count in _tally.pending.items():
-            out[field] += count
+        for (_minute, type_name, event), count in _tally.pending.items():
+            out[f"{type_name}:{event}"] += count
     return dict(out)
 
 
@@ -145,7 +147,7 @@ def flush() -> bool:
 
 def _flush(tally: _Tally) -> bool:
     with tally.lock:
-        batch, tally.pending = tally.pending, Counter()
+        batch, tally.pending = tally.pending, {}
     if not batch:
         return True
     try:
@@ -161,7 +163,8 @@ def _flush(tally: _Tally) -> bool:
     total = backend.stored_key(stats_key("total"), cache)
     pipe = client.pipeline(transaction=False)
     minutes: set[int] = set()
-    for (minute, field), count in batch.items():
+    for (minute, type_name, event), count in batch.items():
+        field = f"{type_name}:{event}"
         pipe.hincrby(backend.stored_key(stats_key(minute), cache), field, count)
         pipe.hincrby(total, field, count)
         minutes.add(minute)
@@ -181,12 +184,14 @@ def _flush(tally: _Tally) -> bool:
     return True
 
 
-def _put_back(tally: _Tally, batch: Counter[tuple[int, str]]) -> None:
-    # Minutes older than the history window would expire at once: keep only their totals.
+def _put_back(tally: _Tally, batch: dict[tuple[int, str, str], int]) -> None:
+    # Minutes older than the history window would expire at once: file them under the
+    # oldest minute still kept, so the totals stay right.
     oldest = int(time.time()) // 60 - HISTORY_SECONDS // 60
     with tally.lock:
-        for (minute, field), count in batch.items():
-            tally.pending[(max(minute, oldest), field)] += count
+        for (minute, type_name, event), count in batch.items():
+            key = (max(minute, oldest), type_name, event)
+            tally.pending[key] = tally.pending.get(key, 0) + count
 
 
 def _guarded_read(read: Callable[[], T]) -> T:

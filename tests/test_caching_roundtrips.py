@@ -141,6 +141,9 @@ def test_thousand_hits_cost_a_handful_of_counter_commands(
     gets = changed.pop("get")
     # 1,000 hits plus at most a few version checks of the TTL policy poller.
     assert 1000 <= gets <= 1010
+    # A background thread may open a connection meanwhile: its handshake is not per hit.
+    for handshake in ("hello", "client|setinfo", "select"):
+        changed.pop(handshake, None)
     # Counter flushes: one pipeline per flush interval, a few commands each.
     assert set(changed) <= {"hincrby", "expire"}
     assert sum(changed.values()) <= 12

@@ -29,10 +29,10 @@ import random
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis
+from django.conf import settings
 from django.core.cache import BaseCache
 from django.db import models
 from redis.commands.core import Script
@@ -73,14 +73,26 @@ _durations: dict[str, float] = {}
 ABSENT = ""  # the "expected" of an acquire on a key that holds nothing
 
 
-@dataclass(frozen=True)
 class Slot:
-    key: str  # logical
-    cache_type: CacheType | None = None
-    timeout: float | None = None  # explicit; None: the type's policy, else the cache default
-    models: tuple[type[models.Model], ...] = ()
-    family: str = ""
-    early_refresh: float = 0.0
+    """What one lookup needs to know about its entry (built per call: a plain slotted class)."""
+
+    __slots__ = ("cache_type", "early_refresh", "family", "key", "models", "timeout")
+
+    def __init__(
+        self,
+        key: str,
+        cache_type: CacheType | None = None,
+        timeout: float | None = None,  # explicit; None: the type's policy, else cache default
+        models: tuple[type[models.Model], ...] = (),
+        family: str = "",
+        early_refresh: float = 0.0,
+    ) -> None:
+        self.key = key  # logical
+        self.cache_type = cache_type
+        self.timeout = timeout
+        self.models = models
+        self.family = family
+        self.early_refresh = early_refresh
 
     @property
     def stat_type(self) -> str | None:
@@ -89,7 +101,23 @@ class Slot:
     @property
     def counted(self) -> bool:
         # The package's own keys never show in per-type statistics.
-        return not self.key.startswith(str(conf.NAMESPACE))
+        return not self.key.startswith(_namespace())
+
+
+_NOT_READ = object()
+_namespace_memo: tuple[object, str] = (_NOT_READ, "")
+
+
+def _namespace() -> str:
+    # On the hit path: re-read only when settings.CACHE_ADMIN is another object.
+    global _namespace_memo
+    user = getattr(settings, "CACHE_ADMIN", None)
+    memo = _namespace_memo
+    if memo[0] is user:
+        return memo[1]
+    found = str(conf.NAMESPACE)
+    _namespace_memo = (user, found)
+    return found
 
 
 class _Unreachable(Exception):
