@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from cache_admin import backend, keys
@@ -50,7 +51,7 @@ def _default_slug_field(model: type[Model]) -> str | None:
     # An unregistered model: follow the spec's convention when it has a field named slug.
     try:
         model._meta.get_field("slug")
-    except Exception:
+    except FieldDoesNotExist:
         return None
     return "slug"
 
