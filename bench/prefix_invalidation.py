@@ -11,6 +11,10 @@ watched three ways for the longest time it was busy with one command:
 - a second client in another process sending PING every millisecond (its worst round trip
   also includes the machine's scheduling delays, so an idle period is measured as well).
 
+``LATENCY``'s "fast-command" event (O(1) commands such as PING) shows how long Redis itself
+was kept off the CPU by the machine; the mean time per call of SCAN, UNLINK, DEL and EXEC
+comes from INFO commandstats.
+
     python bench/prefix_invalidation.py [--keys 1000000] [--others 200000]
     python bench/prefix_invalidation.py --keys 100000 --others 20000   # quick
 """
@@ -63,6 +67,7 @@ class Watch:
         self.r.config_set("slowlog-max-len", 10000)
         self.r.execute_command("LATENCY", "RESET")
         self.r.slowlog_reset()
+        self.r.config_resetstat()
         self.pinger = subprocess.Popen(
             [sys.executable, "-c", PINGER, self.url],
             stdin=subprocess.PIPE,
@@ -84,6 +89,14 @@ class Watch:
         self.latency = {
             (e[0].decode() if isinstance(e[0], bytes) else str(e[0])): int(e[3]) for e in latest
         }
+        # Mean time Redis spent per call of each command (the server's own accounting): a
+        # machine that deschedules Redis inflates the maxima above far more than these.
+        stats = self.r.info("commandstats")
+        self.per_call_us = {
+            name.removeprefix("cmdstat_"): round(float(v["usec_per_call"]), 1)
+            for name, v in stats.items()
+            if name.removeprefix("cmdstat_") in ("scan", "unlink", "del", "exec")
+        }
         entries = self.r.slowlog_get(10000)
         worst = max(entries, key=lambda e: e["duration"], default=None)
         self.slowlog_count = len(entries)
@@ -94,6 +107,7 @@ class Watch:
         return {
             "latency_latest_max_ms": max(self.latency.values(), default=0),
             "latency_events": self.latency,
+            "mean_us_per_call": self.per_call_us,
             "slowlog_entries_over_1ms": self.slowlog_count,
             "slowlog_max_us": self.slowlog_max_us,
             "slowlog_max_command": self.slowlog_max_command,
