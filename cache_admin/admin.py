@@ -12,10 +12,11 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
-from cache_admin import audit, policy
+from cache_admin import audit
 from cache_admin.console.render import flavour_templates, unfold_active
 from cache_admin.console.ttl import LONG_TTL, TTLOverrideForm, try_apply
 from cache_admin.models import AuditEntry, TTLOverride, WarmRun
+from cache_admin.types import all_types
 
 if apps.is_installed("unfold"):
     from unfold.admin import ModelAdmin as BaseAdmin
@@ -44,19 +45,22 @@ class TTLOverrideAdmin(BaseAdmin):  # type: ignore[misc,valid-type]
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> TemplateResponse:
-        ids = dict(TTLOverride.objects.values_list("cache_type", "pk"))
-        rows = [
-            {
-                "name": row.cache_type.name,
-                "label": row.cache_type.label,
-                "prefix": row.cache_type.prefix,
-                "default": row.default,
-                "override": row.override,
-                "effective": row.effective,
-                "override_id": ids.get(row.cache_type.name),
-            }
-            for row in policy.effective_ttls()
-        ]
+        # The table reads the database (the source of truth), not this process's snapshot.
+        saved = {o.cache_type: o for o in TTLOverride.objects.all()}
+        rows = []
+        for cache_type in sorted(all_types().values(), key=lambda t: t.label.lower()):
+            override = saved.get(cache_type.name)
+            rows.append(
+                {
+                    "name": cache_type.name,
+                    "label": cache_type.label,
+                    "prefix": cache_type.prefix,
+                    "default": cache_type.ttl,
+                    "override": override.ttl if override else None,
+                    "effective": override.ttl if override else cache_type.ttl,
+                    "override_id": override.pk if override else None,
+                }
+            )
         context = {
             **(extra_context or {}),
             "cache_admin_type_rows": rows,

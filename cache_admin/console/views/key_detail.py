@@ -20,11 +20,13 @@ MAX_PAGE = 10**6
 
 
 def _stored(token: str) -> bytes | None:
+    """The stored key a link names, or None for a bad link or a key of another site (S2)."""
     try:
         stored = call("keyspace", "key_from_token", token, passthrough=(ValueError,))
     except (ValueError, Unavailable):
         return None
-    return stored if isinstance(stored, bytes) else str(stored).encode()
+    inside = call("keyspace.names", "site_prefix_bytes")
+    return stored if isinstance(stored, bytes) and stored.startswith(inside) else None
 
 
 def _position(request: HttpRequest) -> tuple[int, str | None]:
@@ -46,7 +48,7 @@ def _render(
 ) -> HttpResponse:
     stored = _stored(token)
     if stored is None:
-        return _missing(request, site, _("The link does not name a key."))
+        return _missing(request, site, _("The link does not name a key of this site."))
     page_number, cursor = _position(request)
     try:
         try:
@@ -86,7 +88,7 @@ def detail_view(request: HttpRequest, token: str, *, site: AdminSite) -> HttpRes
 def delete_view(request: HttpRequest, token: str, *, site: AdminSite) -> HttpResponse:
     stored = _stored(token)
     if stored is None:
-        return _missing(request, site, _("The link does not name a key."))
+        return _missing(request, site, _("The link does not name a key of this site."))
     try:
         deleted = call("keyspace", "delete_key", stored)
     except Unavailable as exc:
@@ -107,7 +109,7 @@ def delete_view(request: HttpRequest, token: str, *, site: AdminSite) -> HttpRes
 def ttl_view(request: HttpRequest, token: str, *, site: AdminSite) -> HttpResponse:
     stored = _stored(token)
     if stored is None:
-        return _missing(request, site, _("The link does not name a key."))
+        return _missing(request, site, _("The link does not name a key of this site."))
     form = TTLForm(request.POST)
     if not form.is_valid():
         return _render(request, site, token, form)

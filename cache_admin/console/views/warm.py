@@ -91,7 +91,7 @@ def _start(request: HttpRequest, site: AdminSite) -> HttpResponse:
             )
             labels = ", ".join(str(known[n].warmer.label) for n in names)
             messages.success(request, _("Queued: %(labels)s.") % {"labels": labels})
-            worker = call("warming.health", "worker_problem")
+            worker = call("warming.status", "worker_notice", runs)
             if worker:
                 messages.warning(request, worker)
     return HttpResponseRedirect(reverse(f"{site.name}:cache_admin_warm"))

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+from cache_admin import keys
+from cache_admin.models import AuditEntry
+from tests.testapp.models import Product
+
+URL = "admin:cache_admin_invalidate"
+
+
+def post(client: Client, kind: str, **fields: str) -> str:
+    data = {"kind": kind, **{f"{kind}-{k}": v for k, v in fields.items()}}
+    response = client.post(reverse(URL), data)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_lists_registered_models(admin_client: Client, registered_product: type[Product]) -> None:
+    body = admin_client.get(reverse(URL)).content.decode()
+    assert "testapp.product" in body
+    assert "product:" in body
+
+
+def test_without_registered_models_says_so(admin_client: Client) -> None:
+    body = admin_client.get(reverse(URL)).content.decode()
+    assert "No model is registered" in body
+
+
+@pytest.mark.parametrize("lookup", ["pk", "slug"])
+def test_one_instance_by_pk_or_slug(
+    admin_client: Client, registered_product: type[Product], product: Product, lookup: str
+) -> None:
+    cache.set(keys.detail_key(product, product.pk), "cached")
+    cache.set(keys.slug_key(product, product.slug), "cached")
+    cache.set("product:999", "other")
+    value = str(product.pk) if lookup == "pk" else product.slug
+    body = post(admin_client, "model", model="testapp.product", action="instance", lookup=value)
+    assert 'id="cache-admin-result"' in body
+    assert "deleted" in body
+    assert cache.get(keys.detail_key(product, product.pk)) is None
+    assert cache.get(keys.slug_key(product, product.slug)) is None
+    assert cache.get("product:999") == "other"
+    entry = AuditEntry.objects.get(action="invalidate_model")
+    assert entry.keys_affected == 2
+
+
+def test_unknown_instance_is_a_message(
+    admin_client: Client, registered_product: type[Product]
+) -> None:
+    body = post(admin_client, "model", model="testapp.product", action="instance", lookup="nope")
+    assert "No product with pk or slug “nope”." in body
+    assert not AuditEntry.objects.exists()
+
+
+def test_instance_needs_a_lookup(admin_client: Client, registered_product: type[Product]) -> None:
+    body = post(admin_client, "model", model="testapp.product", action="instance", lookup="")
+    assert "Enter the pk or slug" in body
+
+
+def test_unknown_model_is_refused(admin_client: Client, registered_product: type[Product]) -> None:
+    body = post(admin_client, "model", model="auth.user", action="lists")
+    assert "Select a valid choice" in body
+
+
+def test_all_lists_get_a_new_generation(
+    admin_client: Client, registered_product: type[Product]
+) -> None:
+    body = post(admin_client, "model", model="testapp.product", action="lists")
+    assert "product lists: new generation" in body
+    assert AuditEntry.objects.filter(action="invalidate_lists").exists()
+
+
+def test_everything_under_the_model_prefix(
+    admin_client: Client, registered_product: type[Product]
+) -> None:
+    for i in range(3):
+        cache.set(f"product:{i}", i)
+    cache.set("category:1", 1)
+    body = post(admin_client, "model", model="testapp.product", action="prefix")
+    assert "3 keys deleted" in body
+    assert cache.get("category:1") == 1
+    assert AuditEntry.objects.get(action="invalidate_prefix").keys_affected == 3
+
+
+def test_by_prefix(admin_client: Client) -> None:
+    cache.set("search:product:laptop", 1)
+    cache.set("search:product:phone", 1)
+    body = post(admin_client, "prefix", prefix="search:")
+    assert "2 keys deleted" in body
+    entry = AuditEntry.objects.get()
+    assert entry.target == "search:"
+    assert entry.keys_affected == 2
+
+
+@pytest.mark.parametrize("prefix", ["", "   "])
+def test_empty_prefix_is_refused(admin_client: Client, prefix: str) -> None:
+    cache.set("search:1", 1)
+    body = post(admin_client, "prefix", prefix=prefix)
+    assert "errorlist" in body
+    assert cache.get("search:1") == 1
+
+
+def test_template_fragment(admin_client: Client) -> None:
+    from django.core.cache.utils import make_template_fragment_key
+
+    key = make_template_fragment_key("product_recommendations", ["7"])
+    cache.set(key, "<ul>…</ul>")
+    body = post(admin_client, "fragment", name="product_recommendations", vary_on="7")
+    assert 'id="cache-admin-result"' in body
+    assert cache.get(key) is None
+    assert AuditEntry.objects.filter(action="invalidate_fragment").exists()
+
+
+def test_cache_page_by_path(admin_client: Client) -> None:
+    body = post(admin_client, "page", path="/products/")
+    assert 'id="cache-admin-result"' in body
+    assert AuditEntry.objects.filter(action="invalidate_page").exists()
+
+
+def test_script_in_input_is_escaped(admin_client: Client) -> None:
+    body = post(admin_client, "prefix", prefix="<script>alert(1)</script>")
+    assert "<script>alert(1)</script>" not in body
+    assert "&lt;script&gt;" in body

@@ -1,0 +1,151 @@
+"""The key browser: prefixes (glob characters literal), the tree, type filter, cursor paging."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import pytest
+import redis
+from django.core.cache import cache, caches
+from django.test import Client
+from django.urls import reverse
+
+from cache_admin.keyspace import key_token
+
+
+def browse(client: Client, **params: str) -> str:
+    response = client.get(reverse("admin:cache_admin_keys"), params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_lists_keys_under_a_prefix_with_their_columns(admin_client: Client) -> None:
+    cache.set("product:1", {"name": "Laptop"}, 600)
+    cache.set("product:2", "x", None)
+    cache.set("category:1", "c")
+    body = browse(admin_client, prefix="product:")
+    assert "product:1" in body and "product:2" in body
+    assert "category:1" not in body.split('id="cache-admin-keys"')[1]
+    assert "testsite:1:product:1" in body  # the stored key beside the logical one
+    assert "Product detail" in body  # cache type
+    assert "string" in body
+    assert "600 s" in body or "599 s" in body
+    assert "no expiry" in body
+    assert "bytes" in body  # MEMORY USAGE
+    assert (
+        reverse("admin:cache_admin_key_detail", args=[key_token(b"testsite:1:product:1")]) in body
+    )
+
+
+def test_namespace_tree_counts_children(admin_client: Client) -> None:
+    for i in range(3):
+        cache.set(f"product:{i}", i)
+    cache.set("product:list:abc", [])
+    cache.set("cart:user:1", [])
+    body = browse(admin_client)
+    tree = body.split('class="ca-tree"')[1].split("</nav>")[0]
+    assert "product:" in tree and "cart:" in tree
+    assert '<span class="ca-count">4</span>' in tree
+    body = browse(admin_client, prefix="product:")
+    tree = body.split('class="ca-tree"')[1].split("</nav>")[0]
+    assert "list:" in tree
+
+
+@pytest.mark.parametrize("prefix", ["a*", "a?", "a[b]", "a\\"])
+def test_glob_characters_match_themselves(admin_client: Client, prefix: str) -> None:
+    literal = prefix + "x"
+    cache.set(literal, 1)
+    cache.set("aXbx", 1)
+    cache.set("abx", 1)
+    body = browse(admin_client, prefix=prefix)
+    listing = body.split('id="cache-admin-key-rows"')[1].split("</tbody>")[0]
+    assert "aXbx" not in listing and ">abx<" not in listing
+    assert key_token(cache.make_key(literal).encode()) in listing
+
+
+def test_empty_prefix_lists_everything_of_this_site_only(admin_client: Client) -> None:
+    cache.set("product:1", 1)
+    caches["neighbour"].set("product:secret", 1)
+    body = browse(admin_client, prefix="")
+    assert "product:1" in body
+    assert "secret" not in body
+
+
+def test_very_long_prefix_is_a_message(admin_client: Client) -> None:
+    body = browse(admin_client, prefix="p" * 5000)
+    assert "errorlist" in body
+    assert "cache-admin-key-rows" not in body
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"cursor": "abc"}, "not valid"),
+        ({"cursor": "-1"}, "not valid"),
+        ({"cursor": "99999999999999999999999"}, "cursor"),
+        ({"cursor": "7.5"}, "out of range"),
+        ({"page_size": "x"}, "whole number"),
+        ({"page_size": "0"}, "greater than or equal to 1"),
+        ({"page_size": "100000"}, "less than or equal to 1000"),
+        ({"type": "bogus"}, "Select a valid choice"),
+    ],
+)
+def test_bad_paging_parameters_are_messages(
+    admin_client: Client, params: dict[str, str], message: str
+) -> None:
+    cache.set("product:1", 1)
+    body = browse(admin_client, prefix="product:", **params)
+    assert "errorlist" in body
+    assert message in body
+
+
+def test_type_filter(admin_client: Client, redis_client: redis.Redis) -> None:
+    cache.set("product:1", 1)
+    redis_client.hset(cache.make_key("product:h"), "f", "v")
+    body = browse(admin_client, prefix="product:", type="hash")
+    listing = body.split('id="cache-admin-key-rows"')[1].split("</tbody>")[0]
+    assert "product:h" in listing
+    assert "product:1" not in listing
+
+
+def test_scan_more_pages_through_everything(admin_client: Client, settings: object) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CONSOLE_SCAN_BUDGET": 50}  # type: ignore[attr-defined]
+    client = redis.Redis.from_url(f"{settings.TEST_REDIS_URL}/0")  # type: ignore[attr-defined]
+    pipe = client.pipeline(transaction=False)
+    for i in range(300):
+        pipe.set(f"testsite:1:other:{i}", 1)
+    pipe.set("testsite:1:rare:1", 1)
+    pipe.execute()
+    client.close()
+    seen = 0
+    found = False
+    params = {"prefix": "rare:"}
+    for _ in range(50):
+        response = admin_client.get(reverse("admin:cache_admin_keys_more"), params)
+        assert response.status_code == 200
+        body = response.content.decode()
+        found = found or "rare:1" in body
+        seen += 1
+        if "Scan more" not in body:
+            break
+        query = body.split('hx-get="')[1].split('"')[0].split("?", 1)[1].replace("&amp;", "&")
+        params = dict(parse_qsl(query))
+    assert found
+    assert seen > 1  # the budget made it page: no single request walked everything
+    assert "The scan is complete." in body
+
+
+def test_non_utf8_and_script_key_names_are_escaped(
+    admin_client: Client, redis_client: redis.Redis
+) -> None:
+    redis_client.set(b"testsite:1:bin:\xff\xfe", b"v")
+    cache.set("bin:<script>alert(1)</script>", "<script>alert(2)</script>")
+    body = browse(admin_client, prefix="bin:")
+    assert "<script>alert(1)" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "bin:\\xff\\xfe" in body
+    detail = admin_client.get(
+        reverse("admin:cache_admin_key_detail", args=[key_token(b"testsite:1:bin:\xff\xfe")])
+    )
+    assert detail.status_code == 200
+    assert b"bin:\\xff\\xfe" in detail.content
