@@ -154,6 +154,13 @@ class Demo:
             self.redis_file.unlink(missing_ok=True)
         print("Demo stopped: every process it started has exited.", flush=True)
 
+    def load_command(self) -> str:
+        manage = DEMO / "manage.py"
+        with contextlib.suppress(ValueError):
+            manage = manage.relative_to(Path.cwd())
+        var = f"DEMO_VAR_DIR={self.var_dir} " if self.args.var_dir else ""
+        return f"{var}{sys.executable} {manage} loadgen --duration 60"
+
     def start_services(self) -> None:
         py = sys.executable
         schedule = str(self.var_dir / "celerybeat-schedule")
@@ -195,7 +202,7 @@ class Demo:
                 f"Console:    http://127.0.0.1:{port}/admin/\n"
                 f"Admin user: {ADMIN_USER} / password: {ADMIN_PASSWORD}\n"
                 f"Processes:  {pids}\n"
-                f"Load:       {sys.executable} demo/manage.py loadgen --duration 60\n"
+                f"Load:       {self.load_command()}\n"
                 "Ctrl-C stops everything.\n",
                 flush=True,
             )

@@ -96,8 +96,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--edit-every",
             type=bounded(int, 0, 10_000_000),
-            default=500,
-            help="a staff edit of a popular product after every N requests (default 500; 0: none)",
+            default=2000,
+            help="a staff edit of a popular product after every N requests (default 2000; 0: none)",
         )
         parser.add_argument("--seed", type=bounded(int, 0, 2**31), default=1)
         parser.add_argument("--no-warm", action="store_true", help="skip warming first")
