@@ -338,3 +338,38 @@ def test_a_forked_child_runs_its_own_poller_even_if_a_lock_was_held(
         release.set()
         holder.join()
     assert out == b"77 True True"
+
+
+def test_a_reset_never_loses_to_a_reload_in_flight(
+    transactional_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    TTLOverride.objects.create(cache_type="cart", ttl=30)
+    assert policy.overrides() == {"cart": 30}
+    monkeypatch.setattr(policy, "poll_once", lambda: False)  # the poller stays out of it
+    reading, go = threading.Event(), threading.Event()
+
+    def hold(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        reading.set()
+        go.wait()
+        return execute(sql, params, many, context)
+
+    def slow_reload() -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            with thread_connection.execute_wrapper(hold):
+                policy.reload()
+        finally:
+            thread_connection.close()
+
+    reloader = threading.Thread(target=slow_reload)
+    reloader.start()
+    reading.wait()  # the reload has read nothing yet and publishes after its query
+    resetter = threading.Thread(target=policy.reset_for_tests)
+    resetter.start()
+    resetter.join(0.5)  # without the lock the reset would be over by now
+    go.set()
+    reloader.join()
+    resetter.join()
+    # The reset came second, so it wins: a reload that began before it never undoes it.
+    assert policy._snapshot.overrides == {}
