@@ -226,3 +226,22 @@ def test_key_counts_are_bounded_and_estimated(redis_client: redis.Redis, setting
     assert 3000 < found.counts["product_detail"] < 9000  # a scaled sample, not 1000
     # Cached for a short while: a second call reads the stored figures.
     assert stats.key_counts() == found
+
+
+def test_figures_of_several_primaries_are_merged(redis_client: redis.Redis) -> None:
+    from cache_admin.stats.server import merge
+    from cache_admin.testing import RedisServer
+
+    redis_client.mset({"a": 1, "b": 2})
+    with RedisServer() as other:
+        second = redis.Redis(port=other.port)
+        second.mset({"c": 1, "d": 2, "e": 3})
+        second.get("c")
+        second.get("missing")
+        infos = [dict(redis_client.info()), dict(second.info())]
+        second.close()
+    status = merge(infos)
+    assert status.nodes == 2 and status.keys_per_db["db0"] == 5
+    assert status.keyspace_hits == sum(i["keyspace_hits"] for i in infos)
+    assert status.connected_clients == sum(i["connected_clients"] for i in infos)
+    assert status.uptime_seconds == min(i["uptime_in_seconds"] for i in infos)
