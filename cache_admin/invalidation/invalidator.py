@@ -20,6 +20,7 @@ from cache_admin.invalidation.results import InvalidationResult
 from cache_admin.types import type_for_key
 
 Model = models.Model
+PK_CHUNK = 500  # rows read per query: well under every database's parameter limit
 
 
 def model_keys(instance: Model, previous: Model | None = None) -> list[str]:
@@ -94,11 +95,14 @@ class CacheInvalidator:
     ) -> InvalidationResult:
         """For ``QuerySet.update()`` and ``bulk_*``, which send no signals.
 
-        Reads the rows (one query) to name their slug and extra keys; rows already gone
-        still get their detail and attribute keys deleted.
+        Reads the rows (a query per 500) to name their slug and extra keys; rows already
+        gone still get their detail and attribute keys deleted.
         """
         wanted = list(dict.fromkeys(pks))
-        rows = {obj.pk: obj for obj in model._base_manager.filter(pk__in=wanted)}
+        rows: dict[Any, Model] = {}
+        for start in range(0, len(wanted), PK_CHUNK):
+            chunk = wanted[start : start + PK_CHUNK]
+            rows.update((obj.pk, obj) for obj in model._base_manager.filter(pk__in=chunk))
         named: list[str] = []
         for pk in wanted:
             instance = rows.get(pk) or model(pk=pk)

@@ -105,13 +105,24 @@ def delete(logical_keys: Iterable[str], *, alias: str | None = None) -> Deletion
         return Deletion(0, ())
     stored = [backend.stored_key(key, cache) for key in logical]
     try:
-        deleted = guarded(alias, lambda: int(backend.client(cache).unlink(*stored)))
+        deleted = guarded(alias, lambda: unlink(backend.client(cache), stored))
     except CacheUnavailable as exc:
         queue_keys(stored, alias=alias, reason=str(exc))
         return Deletion(0, logical, queued=True)
     count_invalidations(logical)
     replay_if_pending(alias)
     return Deletion(deleted, logical)
+
+
+def unlink(client: redis.Redis, stored: list[str]) -> int:
+    """UNLINK in batches of SCAN_COUNT keys, one round trip: never one huge command (P4)."""
+    batch = max(1, int(conf.SCAN_COUNT))
+    if len(stored) <= batch:
+        return int(client.unlink(*stored))
+    pipe = client.pipeline(transaction=False)
+    for start in range(0, len(stored), batch):
+        pipe.unlink(*stored[start : start + batch])
+    return sum(int(n) for n in pipe.execute())
 
 
 def count_invalidations(logical_keys: Iterable[str]) -> None:
