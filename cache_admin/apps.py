@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import importlib.util
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -15,8 +17,6 @@ class CacheAdminConfig(AppConfig):
         # The warm tasks are shared tasks: importing them here registers them with the
         # project's Celery app in web processes and workers alike (autodiscover_tasks looks
         # for cache_admin.tasks only).
-        import importlib.util
-
         if importlib.util.find_spec("celery") is not None:
             from cache_admin.warming import tasks  # noqa: F401
 

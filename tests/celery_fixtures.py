@@ -1,4 +1,5 @@
-"""Fixtures for tests that need Celery: the suite's app as the current app, a real worker."""
+"""Fixtures for tests that need Celery (the suite's app as the current app, a real worker)
+and an empty warmer registry; registered from tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -7,6 +8,14 @@ from typing import Any
 
 import pytest
 import redis
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Browser tests run last: once Playwright's session loop is up in the main thread,
+    # Django refuses synchronous ORM calls there, including the database flushes of the
+    # tests that would follow. trylast: after pytest's own reordering; the sort is stable.
+    items.sort(key=lambda item: "e2e" in item.path.parts)
 
 
 @pytest.fixture

@@ -71,8 +71,27 @@ def stall_notice(run: WarmRun | None) -> str:
     if waited < float(conf.WARM_PICKUP_TIMEOUT):
         return ""
     problem = broker_problem() or worker_problem()
-    if problem:
+    if problem and not workers_busy():
         return problem
     return _("Queued for %(seconds)d s: the workers are busy with other tasks.") % {
         "seconds": waited
     }
+
+
+def workers_busy(runs: list[WarmRun] | None = None) -> bool:
+    """Whether a worker exists though none answered a ping: a solo (or fully busy) worker
+    does not answer while it runs a task, but its run shows it is there."""
+    if WarmRun.objects.filter(status=WarmRun.RUNNING).exists():
+        return True
+    if runs:
+        started = WarmRun.objects.filter(pk__in=[r.pk for r in runs]).exclude(status=WarmRun.QUEUED)
+        return started.exists()
+    return False
+
+
+def worker_notice(runs: list[WarmRun]) -> str | None:
+    """After queueing ``runs``: why they may never start, or None."""
+    problem = worker_problem()
+    if problem is None or workers_busy(runs):
+        return None
+    return problem

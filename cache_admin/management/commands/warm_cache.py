@@ -165,7 +165,7 @@ class Command(BaseCommand):
 
     def queue(self, names: list[str], trigger: str) -> list[WarmRun]:
         from cache_admin.warming.dispatch import CeleryUnavailable, enqueue
-        from cache_admin.warming.health import worker_problem
+        from cache_admin.warming.status import worker_notice
 
         try:
             runs = enqueue(names, trigger=trigger)
@@ -174,13 +174,13 @@ class Command(BaseCommand):
         for run in runs:
             if self.verbosity > 0:
                 self.stdout.write(f"{run.warmer}: queued as task {run.task_id}")
-        problem = worker_problem()
+        problem = worker_notice(runs)
         if problem:
             self.stderr.write(problem)
         return runs
 
     def follow(self, runs: list[WarmRun], timeout: float | None) -> None:
-        from cache_admin.warming.health import worker_problem
+        from cache_admin.warming.status import worker_notice
 
         started = time.monotonic()
         pickup = float(conf.WARM_PICKUP_TIMEOUT)
@@ -201,7 +201,7 @@ class Command(BaseCommand):
             waited = time.monotonic() - started
             queued = [r for r in rows if r.status == WarmRun.QUEUED]
             if queued and waited >= pickup:
-                problem = worker_problem()
+                problem = worker_notice(rows)
                 if problem:
                     raise CommandError(
                         f"No worker picked up the jobs after {waited:.0f} s. {problem}"
