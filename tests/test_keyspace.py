@@ -247,3 +247,9 @@ def test_a_key_gone_between_scan_and_metadata_is_marked_missing(
         ("gone", False, "missing"),
     ]
     assert infos[1].redis_type == "none" and infos[1].size is None
+
+
+def test_scanned_count_never_exceeds_the_keyspace(redis_client: redis.Redis) -> None:
+    fill(redis_client, [backend.stored_key(f"product:{i}") for i in range(7)])
+    page = keyspace.scan_page("nothing:")
+    assert page.done and page.scanned == 7

@@ -44,7 +44,7 @@ class KeyInfo:
 class ScanPage:
     keys: list[KeyInfo]
     cursor: str  # where the next page starts; "0" when the scan is complete
-    scanned: int  # keys examined (the sum of SCAN COUNT hints used)
+    scanned: int  # keys examined, about: the SCAN COUNT hints used, at most the keyspace
     done: bool
     prefix: str = ""
     budget: int = 0
@@ -153,10 +153,13 @@ def scan_page(
         for node, keys in walk.batches(first, wanted=size):
             found.extend((node, k) for k in keys)
         found.sort(key=lambda item: item[1])
+        scanned = walk.scanned
+        if walk.done:  # COUNT is a hint: a finished walk cannot have seen more than there is
+            scanned = min(scanned, sum(int(c.dbsize()) for c in walk.clients))
         return ScanPage(
             keys=key_infos(walk.clients, found),
             cursor=walk.cursor,
-            scanned=walk.scanned,
+            scanned=scanned,
             done=walk.done,
             prefix=prefix,
             budget=limit,
