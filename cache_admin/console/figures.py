@@ -174,7 +174,9 @@ def history() -> tuple[list[dict[str, Any]], str]:
 def dashboard_context() -> dict[str, Any]:
     rows, rows_error = type_rows()
     points, history_error = history()
+    drawn = [p for p in points if p["hit_rate"] is not None or p["ops"] is not None]
     return {
+        "history_sparse": len(drawn) < 2,
         "status": server_status(),
         "type_rows": rows,
         "type_rows_error": rows_error,

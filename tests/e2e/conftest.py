@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
+
+from cache_admin.invalidation import register, unregister
+from tests.testapp.models import Product
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
@@ -65,3 +69,51 @@ def screenshot(page: Any, request: pytest.FixtureRequest) -> Any:
         return path
 
     return take
+
+
+# Console browser tests: a logged-in page, screenshots per admin flavour, a registered model.
+FLAVOUR = "unfold" if os.environ.get("CACHE_ADMIN_TEST_UNFOLD") == "1" else "plain"
+WAIT_MS = 15_000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _sync_orm_until_the_database_is_flushed() -> Iterator[None]:
+    # transactional_db flushes the tables after conftest's function-scoped environment
+    # fixture has been undone, while Playwright's loop still runs in this thread.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def shot(screenshot: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Screenshots named after the admin flavour too, so the two CI runs keep both."""
+    return lambda name: screenshot(f"{FLAVOUR}-{name}")
+
+
+@pytest.fixture
+def console(transactional_db: None, live_server: Any, page: Any) -> Any:
+    """A page logged in as a superuser; ``console.url(path)`` builds live-server URLs."""
+    User.objects.create_superuser("root", "root@example.com", "pw")
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "pw")
+    page.click("input[type=submit], button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    page.url_for = lambda path: f"{live_server.url}{path}"
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    return page
+
+
+@pytest.fixture
+def registered_product() -> Iterator[type[Product]]:
+    register(Product, slug_field="slug")
+    yield Product
+    unregister(Product)

@@ -1,0 +1,35 @@
+"""The dashboard in Chromium: index entry, figures, chart drawn and updated in place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.apps import apps
+from django.core.cache import cache
+
+
+def test_dashboard(console: Any, shot: Callable[[str], Any], settings: Any) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CONSOLE_REFRESH_MS": 500}
+    cache.set("product:1", {"name": "Laptop"})
+    for _ in range(20):
+        cache.get("product:1")
+    shot("index")
+    if not apps.is_installed("unfold"):
+        console.click(".app-cache_admin a:text-is('Dashboard')")
+    else:
+        console.goto(console.url_for("/admin/cache/"))
+    console.wait_for_selector("#cache-admin-stats .ca-banner--up")
+    assert "Redis is connected." in console.inner_text("#cache-admin-stats")
+    assert console.locator("#cache-admin-types tr[data-type]").count() == 7
+    # The chart is drawn, and a poll swaps the figures without replacing the canvas.
+    console.wait_for_function(
+        "() => window.Chart && window.Chart.getChart(document.getElementById('cache-admin-chart'))"
+    )
+    console.evaluate("document.getElementById('cache-admin-chart').dataset.marker = 'kept'")
+    with console.expect_response(lambda r: "/admin/cache/stats/" in r.url):
+        pass
+    console.wait_for_timeout(200)
+    assert console.evaluate("document.getElementById('cache-admin-chart').dataset.marker") == "kept"
+    assert console.js_errors == []
+    shot("dashboard")

@@ -1,0 +1,49 @@
+"""The Invalidate page in Chromium: a registered model's instance, its lists, a prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+
+from cache_admin import keys
+from cache_admin.models import AuditEntry
+from tests.testapp.models import Category, Product
+
+
+def test_invalidate_a_model(
+    console: Any, registered_product: type[Product], shot: Callable[[str], Any]
+) -> None:
+    category = Category.objects.create(name="Laptops", slug="laptops")
+    product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+    cache.set(keys.detail_key(product, product.pk), {"name": "Laptop"})
+    cache.set(keys.slug_key(product, product.slug), {"name": "Laptop"})
+    cache.set("product:999", "other")
+
+    console.goto(console.url_for("/admin/cache/invalidate/"))
+    shot("invalidate")
+    console.select_option("#id_model-model", "testapp.product")
+    console.select_option("#id_model-action", "instance")
+    console.fill("#id_model-lookup", "laptop")
+    console.click("#invalidate-model button[type=submit]")
+    result = console.wait_for_selector("#cache-admin-result")
+    assert "2 keys deleted" in result.inner_text()
+    assert cache.get(keys.detail_key(product, product.pk)) is None
+    assert cache.get("product:999") == "other"
+    shot("invalidate-instance")
+
+    console.select_option("#id_model-action", "lists")
+    console.click("#invalidate-model button[type=submit]")
+    console.wait_for_selector("#cache-admin-result:has-text('lists: new generation')")
+
+    console.fill("#id_model-lookup", "no-such-product")
+    console.select_option("#id_model-action", "instance")
+    console.click("#invalidate-model button[type=submit]")
+    console.wait_for_selector("text=No product with pk or slug “no-such-product”.")
+    shot("invalidate-unknown")
+    assert list(AuditEntry.objects.order_by("id").values_list("action", flat=True)) == [
+        "invalidate_model",
+        "invalidate_lists",
+    ]
+    assert console.js_errors == []

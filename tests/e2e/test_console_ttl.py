@@ -1,0 +1,45 @@
+"""TTL overrides in Chromium: edit one, and see the effective TTL change on the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def effective(console: Any, type_name: str) -> str:
+    row = console.locator(f"#cache-admin-types tr[data-type='{type_name}'] td[data-effective]")
+    return str(row.get_attribute("data-effective"))
+
+
+def test_edit_an_override_and_see_the_dashboard_change(
+    console: Any, shot: Callable[[str], Any]
+) -> None:
+    console.goto(console.url_for("/admin/cache/"))
+    console.wait_for_selector("#cache-admin-types")
+    assert effective(console, "product_detail") == "900"
+
+    console.goto(console.url_for("/admin/cache_admin/ttloverride/"))
+    console.wait_for_selector("#cache-admin-ttl-types")
+    shot("ttl-changelist")
+    console.click("#cache-admin-ttl-types tr[data-type='product_detail'] a:text('Add override')")
+    console.wait_for_selector("#id_ttl")
+    console.fill("#id_ttl", "0")
+    console.click("[name=_save]")
+    console.wait_for_selector("text=A TTL is at least 1 second.")
+    shot("ttl-add-invalid")
+    console.fill("#id_ttl", "120")
+    console.click("[name=_save]")
+    console.wait_for_selector(
+        "#cache-admin-ttl-types tr[data-type='product_detail']:has-text('Change override')"
+    )
+    shot("ttl-saved")
+
+    console.goto(console.url_for("/admin/cache/"))
+    console.wait_for_selector("#cache-admin-types")
+    console.wait_for_function(
+        "() => document.querySelector(\"tr[data-type='product_detail'] td[data-effective]\")"
+        ".dataset.effective === '120'"
+    )
+    assert effective(console, "product_detail") == "120"
+    shot("dashboard-after-override")
+    assert console.js_errors == []
