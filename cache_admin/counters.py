@@ -103,13 +103,13 @@ def record(type_name: str | None, event: str, n: int = 1) -> None:
     with tally.lock:
         pending = tally.pending
         pending[key] = pending.get(key, 0) + n
-    if tally.pid != os.getpid():
+    if tally.pid is None:  # a fork gets a fresh tally (see _after_fork_in_child)
         _start_flusher(tally)
 
 
 def _start_flusher(tally: _Tally) -> None:
     with tally.lock:
-        if tally.pid == os.getpid():
+        if tally.pid is not None:
             return
         tally.pid = os.getpid()
     thread = threading.Thread(

@@ -108,15 +108,15 @@ _NOT_READ = object()
 _namespace_memo: tuple[object, str] = (_NOT_READ, "")
 
 
-def _namespace() -> str:
-    # On the hit path: re-read only when settings.CACHE_ADMIN is another object.
+def _namespace(current: object = None) -> str:
+    # On the hit path: re-read only when the settings (or backend.current()) changed.
     global _namespace_memo
-    user = getattr(settings, "CACHE_ADMIN", None)
+    owner = current if current is not None else getattr(settings, "CACHE_ADMIN", None)
     memo = _namespace_memo
-    if memo[0] is user:
+    if memo[0] is owner:
         return memo[1]
     found = str(conf.NAMESPACE)
-    _namespace_memo = (user, found)
+    _namespace_memo = (owner, found)
     return found
 
 
@@ -127,7 +127,7 @@ class _Unreachable(Exception):
 class _Link:
     """One cache, its raw client and breaker, for the duration of one lookup."""
 
-    __slots__ = ("breaker", "cache", "client", "stored")
+    __slots__ = ("breaker", "cache", "client", "counted", "stored")
 
     def __init__(self, slot: Slot) -> None:
         current = backend.current()  # memoized per thread: the hit path skips the look-ups
@@ -135,6 +135,7 @@ class _Link:
         self.breaker: Breaker = current.breaker
         self.client: redis.Redis = current.client
         self.stored: str = current.stored_key(slot.key)
+        self.counted = not slot.key.startswith(_namespace(current))
 
     def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if not self.breaker.allow():
@@ -201,7 +202,8 @@ def fetch(slot: Slot, compute: Callable[[], T]) -> T:
     if raw is not None and not raw.startswith(LEASE_PREFIX):
         found, value = _unwrap(link, slot, raw, tokens)
         if found:
-            _count(slot, "hits")
+            if link.counted:
+                counters.record(slot.stat_type, "hits")
             cachelog.hit(slot.key)
             if pttl is not None and _refresh_early(slot, pttl):
                 return _refresh_in_place(link, slot, raw, value, compute)
