@@ -190,3 +190,36 @@ def test_open_when_neither_is_configured(client: Client, settings: Any) -> None:
 def test_only_get_and_head(staff_client: Client) -> None:
     assert staff_client.post(URL).status_code == 405
     assert staff_client.head(URL).status_code == 200
+
+
+def test_every_metric_the_grafana_dashboard_queries_is_exported(staff_client: Client) -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from cache_admin import backend
+
+    backend.get_cache().set("product:1", "x")
+    counters.record("product_detail", "hits")
+    counters.record("product_detail", "misses")
+    for signal_name in ("fills", "errors", "invalidations"):
+        counters.record("product_detail", signal_name)
+    now = timezone.now()
+    WarmRun.objects.create(
+        warmer="products", status=WarmRun.SUCCEEDED, started_at=now, finished_at=now
+    )
+    exported = {name for name, _ in scrape(staff_client)}
+    dashboard = json.loads(
+        (Path(__file__).resolve().parents[1] / "docs" / "grafana-dashboard.json").read_text()
+    )
+    titles = {panel["title"] for panel in dashboard["panels"]}
+    assert {"Cache hit rate", "Memory used / max", "Total keys", "Commands per second"} <= titles
+    assert "Hit rate per cache type" in titles
+    queried = set()
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            queried |= set(re.findall(r"\b((?:redis|cache_admin)_[a-z_]+)\b", target["expr"]))
+    assert queried, "the dashboard queries nothing"
+    assert queried <= exported, queried - exported
