@@ -80,3 +80,21 @@ def test_the_schedule_is_accepted_by_celery_beat(warmer_registry: dict[str, Any]
     assert entries["warm-cache-featured"].args == ("featured",)
     due, _ = entries["warm-cache-every-hour"].is_due()
     assert isinstance(due, bool)
+
+
+def test_the_helper_imports_in_a_settings_module_before_django_is_set_up() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    code = (
+        "from cache_admin.warming.beat import warm_schedule\n"
+        "from cache_admin.warming import register_warmer\n"
+        "print(sorted(warm_schedule(warmers=['featured'])))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['warm-cache-featured']"

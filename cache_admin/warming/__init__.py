@@ -1,6 +1,12 @@
-"""Cache warming: a registry of warmers, an inline runner, Celery tasks, a beat helper."""
+"""Cache warming: a registry of warmers, an inline runner, Celery tasks, a beat helper.
+
+Importing this package loads no models (``run_inline`` is imported on first use), so
+``from cache_admin.warming.beat import warm_schedule`` works in a settings module.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from cache_admin.warming.progress import Progress, RedisUnavailable
 from cache_admin.warming.registry import (
@@ -11,7 +17,6 @@ from cache_admin.warming.registry import (
     register_warmer,
     unregister_warmer,
 )
-from cache_admin.warming.runner import run_inline
 
 __all__ = [
     "Progress",
@@ -24,3 +29,11 @@ __all__ = [
     "run_inline",
     "unregister_warmer",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "run_inline":
+        from cache_admin.warming.runner import run_inline
+
+        return run_inline
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
