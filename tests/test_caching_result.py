@@ -303,3 +303,33 @@ def test_bare_decorator_uses_module_and_name_as_prefix(cache_alias: str) -> None
         "test_bare_decorator_uses_module_and_name_as_prefix.<locals>.plain:3"
     )
     assert caches[cache_alias].get(plain.key_for(3)) == 3
+
+
+def test_key_of_another_redis_type_serves_the_function(
+    cache_alias: str, redis_client: redis.Redis
+) -> None:
+    redis_client.hset(backend.stored_key("odd:1"), "field", "value")
+
+    @cache_result(timeout=60, key_prefix="odd")
+    def odd(n: int) -> int:
+        return n + 1
+
+    assert odd(1) == 2  # WRONGTYPE is not an outage: no exception, nothing overwritten
+    assert redis_client.type(backend.stored_key("odd:1")) == b"hash"
+
+
+def test_value_too_large_to_store_is_served_and_leaves_no_lease(
+    cache_alias: str, redis_client: redis.Redis
+) -> None:
+    previous = redis_client.config_get("proto-max-bulk-len")["proto-max-bulk-len"]
+    redis_client.config_set("proto-max-bulk-len", 1024 * 1024)
+    try:
+
+        @cache_result(timeout=60, key_prefix="huge")
+        def huge(n: int) -> bytes:
+            return b"x" * (2 * 1024 * 1024)
+
+        assert len(huge(1)) == 2 * 1024 * 1024
+        assert raw(redis_client, "huge:1") is None  # the lease was released
+    finally:
+        redis_client.config_set("proto-max-bulk-len", previous)

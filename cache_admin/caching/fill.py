@@ -121,7 +121,12 @@ def _namespace(current: object = None) -> str:
 
 
 class _Unreachable(Exception):
-    pass
+    """Redis did not do what was asked. ``answered``: the server replied with an error
+    (WRONGTYPE, a value over proto-max-bulk-len...), so it is there to clean up after us."""
+
+    def __init__(self, answered: bool = False) -> None:
+        super().__init__()
+        self.answered = answered
 
 
 class _Link:
@@ -148,7 +153,7 @@ class _Link:
         except redis.RedisError as exc:  # the server answered (WRONGTYPE, NOSCRIPT...)
             self.breaker.success()
             logger.warning("cache key %r not usable for read-through: %r", self.stored, exc)
-            raise _Unreachable from exc
+            raise _Unreachable(answered=True) from exc
         self.breaker.success()
         return result
 
@@ -248,9 +253,10 @@ def _fill(link: _Link, slot: Slot, compute: Callable[[], T], lease: bytes) -> T:
     try:
         # Read before computing: a bump during the computation then makes this entry a miss.
         tokens = _tokens_now(slot)
-    except _Unreachable:
+    except _Unreachable as exc:
         _count(slot, "errors")
-        _release(link, mine)
+        if exc.answered:
+            _release(link, mine)
         return compute()
     started = time.perf_counter()
     try:
@@ -264,8 +270,10 @@ def _fill(link: _Link, slot: Slot, compute: Callable[[], T], lease: bytes) -> T:
         px = _ttl_ms(slot, link.cache)
         if link.swap(mine, data, px) and px >= 0:
             _count(slot, "fills")
-    except _Unreachable:
+    except _Unreachable as exc:
         _count(slot, "errors")
+        if exc.answered:  # e.g. a value too large to store: do not leave the lease behind
+            _release(link, mine)
     except Exception as exc:  # an unpicklable value: serve it, cache nothing, say why
         logger.warning("cache value for %r could not be stored: %r", slot.key, exc)
         _count(slot, "errors")
@@ -345,8 +353,10 @@ def _unwrap(
 def _tokens_now(slot: Slot) -> tuple[str, ...]:
     try:
         return tuple(generations.token(model) for model in slot.models)
-    except (redis.RedisError, *backend.REDIS_ERRORS) as exc:  # type: ignore[misc]
+    except backend.REDIS_ERRORS as exc:
         raise _Unreachable from exc
+    except redis.RedisError as exc:
+        raise _Unreachable(answered=True) from exc
 
 
 def _encode(link: _Link, slot: Slot, tokens: tuple[str, ...], value: Any) -> bytes:
