@@ -122,8 +122,7 @@ def _fallback_rows() -> list[dict[str, Any]]:
             "default": t.default,
             "override": t.override,
             "effective": t.effective,
-            "w5": _window(None),
-            "w60": _window(None),
+            "windows": [_window(None), _window(None)],
             "keys": NA,
             "hints": (),
         }
@@ -148,8 +147,7 @@ def type_rows() -> tuple[list[dict[str, Any]], str]:
                 "default": row.default_ttl,
                 "override": row.override,
                 "effective": row.effective_ttl,
-                "w5": _window(row.recent),
-                "w60": _window(row.hour),
+                "windows": [_window(row.recent), _window(row.hour)],
                 "keys": keys if row.key_count_exact or keys == NA else f"~{keys}",
                 "hints": row.hints,
             }

@@ -43,6 +43,14 @@ class Tree:
     scanned: int
     more: int
 
+    @property
+    def branches(self) -> int:
+        return sum(1 for node in self.nodes if not node["leaf"])
+
+    @property
+    def leaves(self) -> int:
+        return sum(node["raw_count"] for node in self.nodes if node["leaf"])
+
 
 def key_row(info: Any) -> KeyRow:
     return KeyRow(
@@ -82,6 +90,7 @@ def tree(prefix: str) -> Tree:
             "prefix": node.prefix,
             "label": node.segment,
             "count": number(node.count),
+            "raw_count": node.count,
             "leaf": node.is_leaf,
         }
         for node in found.children

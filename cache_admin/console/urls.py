@@ -26,8 +26,14 @@ def console_urls(site: AdminSite) -> list[URLPattern]:
         return site.admin_view(update_wrapper(bound, view))
 
     patterns = [
-        path("", wrap(dashboard.dashboard_view), name="cache_admin_dashboard"),
-        path("stats/", wrap(dashboard.stats_fragment), name="cache_admin_dashboard_stats"),
+        # Not "" : the admin marks a sidebar entry current when its URL is a prefix of the
+        # page's, and every console URL starts with cache/.
+        path("dashboard/", wrap(dashboard.dashboard_view), name="cache_admin_dashboard"),
+        path(
+            "dashboard/stats/",
+            wrap(dashboard.stats_fragment),
+            name="cache_admin_dashboard_stats",
+        ),
         path("keys/", wrap(keys.keys_view), name="cache_admin_keys"),
         path("keys/more/", wrap(keys.more_fragment), name="cache_admin_keys_more"),
         path("keys/k/<str:token>/", wrap(key_detail.detail_view), name="cache_admin_key_detail"),

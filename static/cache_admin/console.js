@@ -37,9 +37,9 @@
         labels: labels,
         datasets: [
           { label: canvas.dataset.hitLabel || "Hit rate (%)", data: hits, yAxisID: "rate",
-            borderColor: "#2e7d32", backgroundColor: "#2e7d32", pointRadius: 0, spanGaps: true },
+            borderColor: "#2e7d32", backgroundColor: "#2e7d32", pointRadius: 2, spanGaps: true },
           { label: canvas.dataset.opsLabel || "Operations/s", data: ops, yAxisID: "ops",
-            borderColor: "#1565c0", backgroundColor: "#1565c0", pointRadius: 0, spanGaps: true }
+            borderColor: "#1565c0", backgroundColor: "#1565c0", pointRadius: 2, spanGaps: true }
         ]
       },
       options: {

@@ -15,7 +15,7 @@ from tests.console.conftest import grant
 
 
 def test_url_names() -> None:
-    assert reverse("admin:cache_admin_dashboard") == "/admin/cache/"
+    assert reverse("admin:cache_admin_dashboard") == "/admin/cache/dashboard/"
     assert reverse("admin:cache_admin_keys") == "/admin/cache/keys/"
     assert reverse("admin:cache_admin_invalidate") == "/admin/cache/invalidate/"
     assert reverse("admin:cache_admin_warm") == "/admin/cache/warm/"

@@ -8,17 +8,30 @@ from typing import Any
 from django.apps import apps
 from django.core.cache import cache
 
+from cache_admin import counters, stats
+
 
 def test_dashboard(console: Any, shot: Callable[[str], Any], settings: Any) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CONSOLE_REFRESH_MS": 500}
     cache.set("product:1", {"name": "Laptop"})
+    # Three history points with traffic between them, and a poor type to show the hints.
+    stats.sample(force=True)
     for _ in range(20):
         cache.get("product:1")
+    counters.record("cart", "hits", 1)
+    counters.record("cart", "misses", 9)
+    counters.record("product_detail", "hits", 19)
+    counters.record("product_detail", "misses", 1)
+    counters.flush()
+    stats.sample(force=True)
+    for _ in range(10):
+        cache.get("product:1")
+    stats.sample(force=True)
     shot("index")
     if not apps.is_installed("unfold"):
         console.click(".app-cache_admin a:text-is('Dashboard')")
     else:
-        console.goto(console.url_for("/admin/cache/"))
+        console.goto(console.url_for("/admin/cache/dashboard/"))
     console.wait_for_selector("#cache-admin-stats .ca-banner--up")
     assert "Redis is connected." in console.inner_text("#cache-admin-stats")
     assert console.locator("#cache-admin-types tr[data-type]").count() == 7
@@ -27,9 +40,16 @@ def test_dashboard(console: Any, shot: Callable[[str], Any], settings: Any) -> N
         "() => window.Chart && window.Chart.getChart(document.getElementById('cache-admin-chart'))"
     )
     console.evaluate("document.getElementById('cache-admin-chart').dataset.marker = 'kept'")
-    with console.expect_response(lambda r: "/admin/cache/stats/" in r.url):
+    with console.expect_response(lambda r: "/admin/cache/dashboard/stats/" in r.url):
         pass
     console.wait_for_timeout(200)
     assert console.evaluate("document.getElementById('cache-admin-chart').dataset.marker") == "kept"
+    assert "Cart data is below 70%" in console.inner_text("#cache-admin-stats")
+    assert (
+        console.evaluate(
+            "window.Chart.getChart(document.getElementById('cache-admin-chart')).data.labels.length"
+        )
+        >= 2
+    )
     assert console.js_errors == []
     shot("dashboard")

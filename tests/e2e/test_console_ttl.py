@@ -14,7 +14,7 @@ def effective(console: Any, type_name: str) -> str:
 def test_edit_an_override_and_see_the_dashboard_change(
     console: Any, shot: Callable[[str], Any]
 ) -> None:
-    console.goto(console.url_for("/admin/cache/"))
+    console.goto(console.url_for("/admin/cache/dashboard/"))
     console.wait_for_selector("#cache-admin-types")
     assert effective(console, "product_detail") == "900"
 
@@ -34,7 +34,7 @@ def test_edit_an_override_and_see_the_dashboard_change(
     )
     shot("ttl-saved")
 
-    console.goto(console.url_for("/admin/cache/"))
+    console.goto(console.url_for("/admin/cache/dashboard/"))
     console.wait_for_selector("#cache-admin-types")
     console.wait_for_function(
         "() => document.querySelector(\"tr[data-type='product_detail'] td[data-effective]\")"
