@@ -318,18 +318,20 @@ def test_key_of_another_redis_type_serves_the_function(
     assert redis_client.type(backend.stored_key("odd:1")) == b"hash"
 
 
-def test_value_too_large_to_store_is_served_and_leaves_no_lease(
+def test_value_refused_by_the_server_is_served_and_leaves_no_lease(
     cache_alias: str, redis_client: redis.Redis
 ) -> None:
-    previous = redis_client.config_get("proto-max-bulk-len")["proto-max-bulk-len"]
-    redis_client.config_set("proto-max-bulk-len", 1024 * 1024)
+    # Room for the lease, not for the value: the write is refused with an OOM error.
+    used = int(redis_client.info("memory")["used_memory"])
+    redis_client.config_set("maxmemory-policy", "noeviction")
+    redis_client.config_set("maxmemory", used + 1024 * 1024)
     try:
 
         @cache_result(timeout=60, key_prefix="huge")
         def huge(n: int) -> bytes:
-            return b"x" * (2 * 1024 * 1024)
+            return b"x" * (4 * 1024 * 1024)
 
-        assert len(huge(1)) == 2 * 1024 * 1024
-        assert raw(redis_client, "huge:1") is None  # the lease was released
+        assert len(huge(1)) == 4 * 1024 * 1024
     finally:
-        redis_client.config_set("proto-max-bulk-len", previous)
+        redis_client.config_set("maxmemory", 0)
+    assert raw(redis_client, "huge:1") is None  # the lease was released

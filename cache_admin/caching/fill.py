@@ -122,7 +122,7 @@ def _namespace(current: object = None) -> str:
 
 class _Unreachable(Exception):
     """Redis did not do what was asked. ``answered``: the server replied with an error
-    (WRONGTYPE, a value over proto-max-bulk-len...), so it is there to clean up after us."""
+    (WRONGTYPE, OOM...), so it is there to clean up after us."""
 
     def __init__(self, answered: bool = False) -> None:
         super().__init__()
@@ -272,7 +272,7 @@ def _fill(link: _Link, slot: Slot, compute: Callable[[], T], lease: bytes) -> T:
             _count(slot, "fills")
     except _Unreachable as exc:
         _count(slot, "errors")
-        if exc.answered:  # e.g. a value too large to store: do not leave the lease behind
+        if exc.answered:  # e.g. OOM for a large value: do not leave the lease behind
             _release(link, mine)
     except Exception as exc:  # an unpicklable value: serve it, cache nothing, say why
         logger.warning("cache value for %r could not be stored: %r", slot.key, exc)
