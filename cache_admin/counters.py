@@ -260,7 +260,8 @@ def overall(stats: dict[str, Counts]) -> Counts:
 
 
 def reset_for_tests() -> None:
-    with _tally.lock:
+    """Forget this process's tally; a flush under way finishes first."""
+    with _tally.flushing, _tally.lock:
         _tally.pending.clear()
 
 

@@ -7,7 +7,7 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 
-from cache_admin import breaker, policy
+from cache_admin import breaker, counters, policy
 
 # Celery app and worker fixtures (tests/celery_fixtures.py).
 pytest_plugins = ["tests.celery_fixtures"]
@@ -38,6 +38,8 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
 @pytest.fixture(autouse=True)
 def _clean_state(redis_url: str) -> Iterator[None]:
     """Each test starts on an empty Redis, a closed breaker and a fresh TTL policy."""
+    # Before the flush: an earlier test's hit counts must not land in this test's Redis.
+    counters.reset_for_tests()
     client = redis.Redis.from_url(f"{redis_url}/0")
     client.flushdb()
     client.close()
