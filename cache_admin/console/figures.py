@@ -9,6 +9,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from cache_admin import policy
+from cache_admin.console.render import flavour_templates
 from cache_admin.console.toolkit import Unavailable, call
 
 NA = "n/a"
@@ -174,6 +175,7 @@ def dashboard_context() -> dict[str, Any]:
     points, history_error = history()
     drawn = [p for p in points if p["hit_rate"] is not None or p["ops"] is not None]
     return {
+        "figures_template": flavour_templates("server_figures.html"),
         "history_sparse": len(drawn) < 2,
         "status": server_status(),
         "type_rows": rows,
