@@ -165,13 +165,13 @@ class Demo:
         py = sys.executable
         schedule = str(self.var_dir / "celerybeat-schedule")
         self.start(
-            "worker", py, "-m", "celery", "-A", "shop_site", "worker", "--loglevel", "warning",
-            "--concurrency", "1", "--without-gossip", "--without-mingle", "--hostname",
-            f"demo-{os.getpid()}@%h",
+            "worker", py, "-m", "celery", "-A", "shop_site", "--quiet", "worker",
+            "--loglevel", "warning", "--concurrency", "1", "--without-gossip", "--without-mingle",
+            "--hostname", f"demo-{os.getpid()}@%h",
         )  # fmt: skip
         self.start(
-            "beat", py, "-m", "celery", "-A", "shop_site", "beat", "--loglevel", "warning",
-            "--schedule", schedule,
+            "beat", py, "-m", "celery", "-A", "shop_site", "--quiet", "beat",
+            "--loglevel", "warning", "--schedule", schedule,
         )  # fmt: skip
         port = self.args.port
         web = self.start(
