@@ -140,6 +140,9 @@ class _Cached(Generic[P, R]):
         )
 
     def key_for(self, *args: P.args, **kwargs: P.kwargs) -> str:
+        return self.key(args, kwargs)
+
+    def key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         names = self.plain_names
         if names is not None and not kwargs and len(args) == len(names):
             if not names:
@@ -150,13 +153,14 @@ class _Cached(Generic[P, R]):
         return call_key(self.prefix, self.signature, args, kwargs)
 
     def slot(self, key: str, models_: tuple[type[models.Model], ...] = ()) -> fill.Slot:
+        # Positional: this runs on every hit.
         return fill.Slot(
-            key=key,
-            cache_type=resolve_type(self.cache_type, key),
-            timeout=self.timeout,
-            models=models_,
-            family=self.prefix,
-            early_refresh=self.early_refresh,
+            key,
+            resolve_type(self.cache_type, key),
+            self.timeout,
+            models_,
+            self.prefix,
+            self.early_refresh,
         )
 
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> int:
@@ -203,13 +207,11 @@ def cache_result(
         cached = _Cached(func, timeout, key_prefix, cache_type, early_refresh)
 
         def call(*args: P.args, **kwargs: P.kwargs) -> R:
-            return fill.fetch(
-                cached.slot(cached.key_for(*args, **kwargs)), lambda: func(*args, **kwargs)
-            )
+            return fill.fetch(cached.slot(cached.key(args, kwargs)), lambda: func(*args, **kwargs))
 
         def refresh(*args: P.args, **kwargs: P.kwargs) -> R:
             return fill.refresh(
-                cached.slot(cached.key_for(*args, **kwargs)), lambda: func(*args, **kwargs)
+                cached.slot(cached.key(args, kwargs)), lambda: func(*args, **kwargs)
             )
 
         return cached.wrap(call, refresh)
@@ -242,7 +244,7 @@ def cache_queryset(
         cached: _Cached[P, Any] = _Cached(func, timeout, key_prefix, cache_type, early_refresh)
 
         def prepare(args: Any, kwargs: Any) -> tuple[fill.Slot, Callable[[], list[Any]]]:
-            key = cached.key_for(*args, **kwargs)
+            key = cached.key(args, kwargs)
             if model is not None:
                 return cached.slot(key, (model, *extra)), lambda: evaluate(func(*args, **kwargs))
             queryset = func(*args, **kwargs)
