@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
+
+from django.urls import reverse_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DEMO_VAR_DIR", BASE_DIR / "var"))
@@ -133,3 +136,87 @@ CELERY_RESULT_BACKEND = f"{REDIS_URL}/2"
 CELERY_TASK_TRACK_STARTED = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+
+def _can(permission: str) -> Any:
+    return lambda request: request.user.has_perm(permission)
+
+
+# django-unfold: the console's sidebar group (docs/console.md) and the shop's models.
+UNFOLD = {
+    "SITE_TITLE": "Harbor & Co. admin",
+    "SITE_HEADER": "Harbor & Co.",
+    "SITE_URL": "/",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": True,
+        "navigation": [
+            {
+                "title": "Cache",
+                "separator": True,
+                "items": [
+                    {
+                        "title": "Dashboard",
+                        "icon": "monitoring",
+                        "link": reverse_lazy("admin:cache_admin_dashboard"),
+                        "permission": _can("cache_admin.view_dashboard"),
+                    },
+                    {
+                        "title": "Keys",
+                        "icon": "key",
+                        "link": reverse_lazy("admin:cache_admin_keys"),
+                        "permission": _can("cache_admin.browse_keys"),
+                    },
+                    {
+                        "title": "Invalidate",
+                        "icon": "delete_sweep",
+                        "link": reverse_lazy("admin:cache_admin_invalidate"),
+                        "permission": _can("cache_admin.invalidate_cache"),
+                    },
+                    {
+                        "title": "Warm",
+                        "icon": "local_fire_department",
+                        "link": reverse_lazy("admin:cache_admin_warm"),
+                        "permission": _can("cache_admin.warm_cache"),
+                    },
+                    {
+                        "title": "TTL overrides",
+                        "icon": "timer",
+                        "link": reverse_lazy("admin:cache_admin_ttloverride_changelist"),
+                        "permission": _can("cache_admin.view_ttloverride"),
+                    },
+                    {
+                        "title": "Audit log",
+                        "icon": "history",
+                        "link": reverse_lazy("admin:cache_admin_auditentry_changelist"),
+                        "permission": _can("cache_admin.view_auditentry"),
+                    },
+                ],
+            },
+            {
+                "title": "Shop",
+                "separator": True,
+                "items": [
+                    {
+                        "title": "Products",
+                        "icon": "inventory_2",
+                        "link": reverse_lazy("admin:shop_product_changelist"),
+                        "permission": _can("shop.view_product"),
+                    },
+                    {
+                        "title": "Categories",
+                        "icon": "category",
+                        "link": reverse_lazy("admin:shop_category_changelist"),
+                        "permission": _can("shop.view_category"),
+                    },
+                    {
+                        "title": "Carts",
+                        "icon": "shopping_cart",
+                        "link": reverse_lazy("admin:shop_cart_changelist"),
+                        "permission": _can("shop.view_cart"),
+                    },
+                ],
+            },
+        ],
+    },
+}
