@@ -129,38 +129,51 @@ def reload() -> bool:
     Callable from any thread: a request thread sees its own uncommitted rows, the poller
     reads on a connection of its own that it closes again.
     """
+    with _snapshot.reload_lock:
+        return _reload_locked()
+
+
+def _reload_locked() -> bool:
+    # Callers hold reload_lock: reads and their publication are serialised, so an older
+    # read never overwrites a newer one.
     from django.db import connections
 
     from cache_admin.models import TTLOverride
 
-    with _snapshot.reload_lock:
-        using = TTLOverride.objects.db
-        try:
-            rows = {
-                name: int(ttl)
-                for name, ttl in TTLOverride.objects.using(using).values_list("cache_type", "ttl")
-            }
-        except Exception as exc:
-            # Logged once per outage, not on every poll while the database is away.
-            log = logger.debug if _snapshot.read_failing else logger.warning
-            log("TTL overrides could not be read, keeping the last known policy: %r", exc)
-            _snapshot.read_failing = True
-            return False
-        finally:
-            if threading.current_thread() is _snapshot.thread:
-                connections[using].close()
-        if _snapshot.read_failing:
-            logger.warning("TTL overrides readable again")
-            _snapshot.read_failing = False
-        _snapshot.overrides = rows
-        _snapshot.loaded = True
-        _snapshot.loaded_at = time.monotonic()
-        return True
+    using = TTLOverride.objects.db
+    try:
+        rows = {
+            name: int(ttl)
+            for name, ttl in TTLOverride.objects.using(using).values_list("cache_type", "ttl")
+        }
+    except Exception as exc:
+        # Logged once per outage, not on every poll while the database is away.
+        log = logger.debug if _snapshot.read_failing else logger.warning
+        log("TTL overrides could not be read, keeping the last known policy: %r", exc)
+        _snapshot.read_failing = True
+        return False
+    finally:
+        if threading.current_thread() is _snapshot.thread:
+            connections[using].close()
+    if _snapshot.read_failing:
+        logger.warning("TTL overrides readable again")
+        _snapshot.read_failing = False
+    _snapshot.overrides = rows
+    _snapshot.loaded = True
+    _snapshot.loaded_at = time.monotonic()
+    return True
 
 
 def notify_changed() -> None:
     """Tell every process that overrides changed: reload here, move the shared version."""
-    reload()
+    # Under the lock, this process's poller cannot see the new version before this
+    # process has published what it read (and adopt a read of its own in between).
+    with _snapshot.reload_lock:
+        _reload_locked()
+        _announce()
+
+
+def _announce() -> None:
     # A random token, not a counter: a version key lost to eviction and recreated can
     # never repeat a value another process has already seen.
     token = secrets.token_hex(8).encode()
@@ -208,14 +221,15 @@ def poll_once() -> bool:
 
     Returns whether a reload happened and succeeded.
     """
-    version = _read_version()
-    stale = time.monotonic() - _snapshot.loaded_at >= float(conf.POLICY_RELOAD_INTERVAL)
-    if version == _snapshot.version and not stale and _snapshot.loaded:
-        return False
-    if not reload():
-        return False
-    _snapshot.version = version
-    return True
+    with _snapshot.reload_lock:
+        version = _read_version()
+        stale = time.monotonic() - _snapshot.loaded_at >= float(conf.POLICY_RELOAD_INTERVAL)
+        if version == _snapshot.version and not stale and _snapshot.loaded:
+            return False
+        if not _reload_locked():
+            return False
+        _snapshot.version = version
+        return True
 
 
 def _poll_forever() -> None:
@@ -253,9 +267,14 @@ def _ensure_started() -> None:
 
 
 def reset_for_tests() -> None:
-    """Forget the snapshot so the next lookup reloads (tests change overrides under it)."""
+    """Start from an empty policy, as the test database does.
+
+    The snapshot is declared loaded (no overrides) at the version Redis holds now, so the
+    poller, whose connection cannot see rows a test has not committed, does not reload on
+    its own; a test's saves announce themselves through notify_changed() as usual.
+    """
     with _snapshot.reload_lock:
         _snapshot.overrides = {}
-        _snapshot.loaded = False
-        _snapshot.version = None
-    _snapshot.wake.set()
+        _snapshot.loaded = True
+        _snapshot.loaded_at = time.monotonic()
+        _snapshot.version = _read_version()

@@ -153,6 +153,14 @@ def test_an_override_reaches_another_process(child_policy: Callable[[str], str])
 
 
 @pytest.fixture
+def poll(monkeypatch: pytest.MonkeyPatch) -> Callable[[], bool]:
+    """The poller's step, run by the test alone: the live poller thread stays idle."""
+    step = policy.poll_once
+    monkeypatch.setattr(policy, "poll_once", lambda: False)
+    return step
+
+
+@pytest.fixture
 def broken_table(transactional_db: None) -> Iterator[Callable[[], None]]:
     table = TTLOverride._meta.db_table
     broken = False
@@ -170,7 +178,7 @@ def broken_table(transactional_db: None) -> Iterator[Callable[[], None]]:
 
 
 def test_a_failing_read_keeps_the_last_known_policy(
-    broken_table: Callable[[], None], redis_client: redis.Redis
+    broken_table: Callable[[], None], redis_client: redis.Redis, poll: Callable[[], bool]
 ) -> None:
     TTLOverride.objects.create(cache_type="product_detail", ttl=120)
     TTLOverride.objects.create(cache_type="cart", ttl=30)
@@ -183,19 +191,19 @@ def test_a_failing_read_keeps_the_last_known_policy(
     assert policy.overrides() == {"product_detail": 120, "cart": 30}
     # The poller's path: the version moved, the read fails, nothing is reset.
     redis_client.set(backend.stored_key(conf.NAMESPACE + policy.VERSION_KEY), b"moved")
-    assert policy.poll_once() is False
+    assert poll() is False
     assert policy.ttl_for("product_detail", jitter=False) == 120
     assert policy.ttl_for("cart", jitter=False) == 30
 
 
 def test_the_poller_retries_after_a_failed_read(
-    broken_table: Callable[[], None], redis_client: redis.Redis
+    broken_table: Callable[[], None], redis_client: redis.Redis, poll: Callable[[], bool]
 ) -> None:
     TTLOverride.objects.create(cache_type="cart", ttl=30)
     assert policy.overrides() == {"cart": 30}
     broken_table()
     redis_client.set(backend.stored_key(conf.NAMESPACE + policy.VERSION_KEY), b"moved")
-    assert policy.poll_once() is False
+    assert poll() is False
     assert policy.overrides() == {"cart": 30}
     table = TTLOverride._meta.db_table
     with connection.cursor() as cursor:  # repaired, and changed while it was broken
@@ -203,12 +211,12 @@ def test_the_poller_retries_after_a_failed_read(
         cursor.execute(f'UPDATE "{table}" SET ttl = 31')
         cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{table}_gone"')
     # The version it could not act on stays pending until a read succeeds.
-    assert policy.poll_once() is False
+    assert poll() is False
     with connection.cursor() as cursor:
         cursor.execute(f'ALTER TABLE "{table}_gone" RENAME TO "{table}"')
-    assert policy.poll_once() is True
+    assert poll() is True
     assert policy.overrides() == {"cart": 31}
-    assert policy.poll_once() is False
+    assert poll() is False
     with connection.cursor() as cursor:  # the fixture renames it back
         cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{table}_gone"')
 
@@ -341,11 +349,10 @@ def test_a_forked_child_runs_its_own_poller_even_if_a_lock_was_held(
 
 
 def test_a_reset_never_loses_to_a_reload_in_flight(
-    transactional_db: None, monkeypatch: pytest.MonkeyPatch
+    transactional_db: None, poll: Callable[[], bool]
 ) -> None:
     TTLOverride.objects.create(cache_type="cart", ttl=30)
     assert policy.overrides() == {"cart": 30}
-    monkeypatch.setattr(policy, "poll_once", lambda: False)  # the poller stays out of it
     reading, go = threading.Event(), threading.Event()
 
     def hold(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
