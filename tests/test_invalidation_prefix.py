@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Any
+
 import pytest
 import redis
 from django.core.cache import caches
 
 from cache_admin import CacheInvalidator, backend
+from cache_admin.testing import RedisServer, free_port
 
 
 def _stored(cache_alias: str, logical: str) -> bytes:
@@ -119,3 +124,38 @@ def test_iter_dry_run(cache_alias: str, redis_client: redis.Redis) -> None:
     last = list(CacheInvalidator.iter_invalidate_prefix("reco:", dry_run=True))[-1]
     assert (last.matched, last.deleted, last.dry_run) == (20, 0, True)
     assert redis_client.exists(_stored(cache_alias, "reco:1")) == 1
+
+
+def test_a_cluster_node_gets_one_unlink_per_hash_slot(settings: Any, tmp_path: Path) -> None:
+    # One node holding every slot: a plain client works, and a multi-key UNLINK across
+    # slots is refused (CROSSSLOT), as on any cluster node.
+    server = RedisServer(
+        None,
+        "--cluster-enabled", "yes",
+        "--cluster-port", str(free_port()),
+        "--cluster-config-file", str(tmp_path / "nodes.conf"),
+    )  # fmt: skip
+    server.start()
+    try:
+        client = redis.Redis(port=server.port)
+        client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        deadline = time.monotonic() + 10
+        while client.cluster("info")["cluster_state"] != "ok":  # the node's cron takes it up
+            assert time.monotonic() < deadline, "the cluster node did not become ready"
+            time.sleep(0.02)
+        with pytest.raises(redis.ResponseError, match="same slot"):
+            client.unlink(b"a", b"b")
+        settings.CACHES = {
+            **settings.CACHES,
+            "node": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"{server.url}/0"},
+        }
+        cache = caches["node"]
+        for n in range(300):
+            cache.set(f"product:{n}", n)
+        cache.set("category:1", 1)
+        assert CacheInvalidator.invalidate_by_prefix("product:", alias="node") == 300
+        assert cache.get("product:7") is None and cache.get("category:1") == 1
+        client.close()
+        cache.close()
+    finally:
+        server.stop()

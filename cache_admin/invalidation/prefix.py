@@ -1,19 +1,22 @@
 """Prefix deletion: SCAN MATCH with a large COUNT plus one UNLINK per batch, on every primary (P4).
 
-Never KEYS, FLUSHDB or one huge DEL. Each step is one round trip: the UNLINK of the
-batch just found and the next SCAN travel together in a non-transactional pipeline, so
-Redis never runs more than one batch of work at a time. The match is the site's stored
-prefix (KEY_PREFIX:VERSION:) plus the glob-escaped logical prefix, so nothing outside the
-site's namespace (S2) or the prefix is touched; the package's own namespace is kept
-unless the prefix names it.
+Never KEYS, FLUSHDB or one huge DEL. Each step is one round trip: the UNLINK of the batch
+just found and the next SCAN travel together in a non-transactional pipeline, so Redis
+never runs more than one batch of work at a time (on a cluster node, one UNLINK per hash
+slot of the batch). The match is the site's stored prefix (KEY_PREFIX:VERSION:) plus the
+glob-escaped logical prefix, so nothing outside the site's namespace (S2) or the prefix
+is touched; the package's own namespace is kept unless the prefix names it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
+import redis
 from django.core.cache import caches
+from redis.crc import key_slot
 
 from cache_admin import backend
 from cache_admin.conf import conf
@@ -82,20 +85,20 @@ def iter_delete_prefix(
         None if prefix.startswith(namespace) else backend.stored_key(namespace, cache).encode()
     )
     clients = backend.primary_clients(cache)
-    total = sum(int(guarded(alias, client.dbsize)) for client in clients)
+    sizes = [guarded(alias, _size_and_mode(client)) for client in clients]
+    total = sum(size for size, _ in sizes)
     scanned = matched = deleted = 0
     yield Progress(prefix, 0, total, 0, 0, False, dry_run)
-    for client in clients:
+    for client, (_, clustered) in zip(clients, sizes, strict=True):
         cursor = 0
         found: list[bytes] = []
         while True:
             pipe = client.pipeline(transaction=False)
-            if found and not dry_run:
-                pipe.unlink(*found)
+            if not dry_run:
+                _unlink(pipe, found, clustered)
             pipe.scan(cursor, match=match, count=count)
             results = guarded(alias, pipe.execute)
-            if found and not dry_run:
-                deleted += int(results[0])
+            deleted += sum(int(n) for n in results[:-1])
             cursor, keys = results[-1]
             cursor = int(cursor)
             scanned += count
@@ -112,8 +115,35 @@ def iter_delete_prefix(
                 break
             yield Progress(prefix, min(scanned, total), total, matched, deleted, False, dry_run)
         if found and not dry_run:
-            deleted += int(guarded(alias, lambda: client.unlink(*found)))  # noqa: B023
+            pipe = client.pipeline(transaction=False)
+            _unlink(pipe, found, clustered)
+            deleted += sum(int(n) for n in guarded(alias, pipe.execute))
     yield Progress(prefix, max(scanned, total), total, matched, deleted, True, dry_run)
+
+
+def _size_and_mode(client: redis.Redis) -> Callable[[], tuple[int, bool]]:
+    def read() -> tuple[int, bool]:
+        pipe = client.pipeline(transaction=False)
+        pipe.dbsize()
+        pipe.info("cluster")
+        size, info = pipe.execute()
+        return int(size), bool(info.get("cluster_enabled"))
+
+    return read
+
+
+def _unlink(pipe: Any, found: list[bytes], clustered: bool) -> None:
+    if not found:
+        return
+    if not clustered:
+        pipe.unlink(*found)
+        return
+    # A cluster node refuses a multi-key command across hash slots (CROSSSLOT).
+    by_slot: dict[int, list[bytes]] = {}
+    for key in found:
+        by_slot.setdefault(key_slot(key), []).append(key)
+    for group in by_slot.values():
+        pipe.unlink(*group)
 
 
 def delete_prefix(
