@@ -34,7 +34,8 @@ from _common import KEY_PREFIX, client, configure, emit, environment, populate, 
 PINGER = r"""
 import json, sys, threading, time
 import redis
-r = redis.Redis.from_url(sys.argv[1])
+# A long timeout: a PING that waits behind a long command is the measurement, not an error.
+r = redis.Redis.from_url(sys.argv[1], socket_timeout=120)
 stop = threading.Event()
 threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
 print("ready", flush=True)
