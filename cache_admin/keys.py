@@ -42,8 +42,13 @@ def normalize(value: Any) -> Any:
     if isinstance(value, float):
         return int(value) if value.is_integer() else repr(value)
     if isinstance(value, decimal.Decimal):
+        if not value.is_finite():  # NaN and Infinity have no integral value
+            return str(value)
         normal = value.normalize()
         return int(normal) if normal == normal.to_integral_value() else str(normal)
+    if isinstance(value, datetime.datetime) and value.utcoffset() is not None:
+        # One instant, one key, whatever time zone the caller happened to use.
+        return value.astimezone(datetime.timezone.utc).isoformat()
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, uuid.UUID):

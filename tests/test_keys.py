@@ -62,6 +62,14 @@ def test_digest_is_stable_across_processes() -> None:
         ({"u": uuid.UUID(int=7)}, {"u": str(uuid.UUID(int=7))}),
         ({"category": Category(pk=4)}, {"category": ["category", 4]}),
         ({1: "x"}, {"1": "x"}),
+        (
+            {"at": datetime.datetime(2026, 1, 2, 12, tzinfo=datetime.timezone.utc)},
+            {
+                "at": datetime.datetime(
+                    2026, 1, 2, 13, tzinfo=datetime.timezone(datetime.timedelta(hours=1))
+                )
+            },
+        ),
     ],
 )
 def test_equal_filters_give_equal_keys(left: object, right: object) -> None:
@@ -79,6 +87,9 @@ def test_equal_filters_give_equal_keys(left: object, right: object) -> None:
         ({"a": "1"}, {"a": 1}),
         ({"page": 1, "per_page": 20}, {"page": 1, "per_page": 50}),
         ({"ordering": "-price"}, {"ordering": "price"}),
+        ({"p": Decimal("Infinity")}, {"p": Decimal("-Infinity")}),
+        ({"p": Decimal("NaN")}, {"p": Decimal("0")}),
+        ({"at": datetime.datetime(2026, 1, 2, 12)}, {"at": datetime.datetime(2026, 1, 2, 13)}),
     ],
 )
 def test_different_filters_give_different_keys(left: object, right: object) -> None:
