@@ -209,6 +209,20 @@ def test_the_outbox_is_bounded(
     assert "2 invalidations dropped" in caplog.text
 
 
+def test_a_long_outage_does_not_flood_the_log(
+    outage: Outage, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "OUTBOX_MAX_KEYS": 3}
+    outage.stop()
+    with caplog.at_level(logging.WARNING, logger="cache_admin"):
+        for n in range(20):
+            CacheInvalidator.invalidate_keys(keys.detail_key(Product, n), alias=outage.alias)
+            outbox.replay(outage.alias)  # fails again and queues again
+    assert outbox.pending_count(outage.alias) == 3
+    assert caplog.text.count("invalidations queued") == 1
+    assert caplog.text.count("is full") == 1
+
+
 def test_list_generation_of_the_site_alias(outage: Outage, settings: Any) -> None:
     # On the site's own alias the bump goes through generations.bump(), which raises.
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": outage.alias}

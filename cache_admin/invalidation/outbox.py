@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -28,6 +29,7 @@ from cache_admin.conf import conf
 logger = logging.getLogger("cache_admin")
 
 T = TypeVar("T")
+LOG_EVERY = 60.0  # seconds between repeated log lines of one outage
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,16 @@ class _Pending:
         return len(self.keys) + len(self.prefixes)
 
 
+@dataclass
+class _Reported:
+    # Kept per alias across replays: a retry that fails again must not log again.
+    dropped: int = 0  # dropped since the last report
+    drops_at: float = -LOG_EVERY
+    queue_at: float = -LOG_EVERY
+
+
 _pending: dict[str, _Pending] = {}
+_reported: dict[str, _Reported] = {}
 _lock = threading.Lock()  # guards _pending
 _replay_lock = threading.RLock()  # one replay at a time in this process
 _local = threading.local()
@@ -153,6 +164,7 @@ def _queue(
     dropped = 0
     with _lock:
         pending = _pending.setdefault(alias, _Pending())
+        reported = _reported.setdefault(alias, _Reported())
         for target, items in ((pending.prefixes, prefixes), (pending.keys, keys)):
             for item in items:
                 if item in target:
@@ -162,21 +174,33 @@ def _queue(
                     continue
                 target[item] = None
         size = len(pending)
-    if dropped:
+        reported.dropped += dropped
+        total_dropped = reported.dropped
+        now = time.monotonic()
+        # During a long outage every save queues: a line at once, then at most one a
+        # minute, so the log says what happens without drowning in it.
+        report_drops = bool(total_dropped) and now - reported.drops_at >= LOG_EVERY
+        report_queue = now - reported.queue_at >= LOG_EVERY
+        if report_drops:
+            reported.dropped, reported.drops_at = 0, now
+        if report_queue:
+            reported.queue_at = now
+    if report_drops:
         logger.error(
             "Invalidation outbox for cache %r is full (%d entries, OUTBOX_MAX_KEYS): "
             "%d invalidations dropped; those keys stay until their TTL expires",
             alias,
             limit,
-            dropped,
+            total_dropped,
         )
-    logger.warning(
-        "Redis for cache %r unreachable (%s): invalidation queued, %d pending, "
-        "replayed when it is back",
-        alias,
-        reason,
-        size,
-    )
+    if report_queue:
+        logger.warning(
+            "Redis for cache %r unreachable (%s): invalidations queued (%d pending), "
+            "replayed when it is back",
+            alias,
+            reason,
+            size,
+        )
     _start_retry()
 
 
@@ -237,6 +261,9 @@ def _replay_alias(alias: str) -> int:
     except Exception:
         logger.exception("Invalidation outbox replay on cache %r failed", alias)
         _queue(alias, keys=keys, prefixes=prefixes, reason="replay failed")
+    with _lock:
+        if alias not in _pending:  # all done: the next outage is reported at once
+            _reported.pop(alias, None)
     if applied:
         logger.warning("Replayed %d queued invalidations on cache %r", applied, alias)
     return applied
@@ -289,3 +316,4 @@ def clear() -> None:
     """Forget everything queued (tests, or an operator who flushed Redis anyway)."""
     with _lock:
         _pending.clear()
+        _reported.clear()
