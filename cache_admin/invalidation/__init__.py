@@ -5,8 +5,9 @@ Deletions go through the breaker; during an outage they are queued and replayed 
 
 from __future__ import annotations
 
+from cache_admin.invalidation.guard import CacheUnavailable
 from cache_admin.invalidation.invalidator import CacheInvalidator, model_keys
-from cache_admin.invalidation.outbox import CacheUnavailable, Deletion, delete_keys
+from cache_admin.invalidation.outbox import Deletion, delete_keys
 from cache_admin.invalidation.prefix import Progress
 from cache_admin.invalidation.registry import (
     Registration,

@@ -15,20 +15,22 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import redis
 from django.core.cache import caches
 
 from cache_admin import backend
-from cache_admin.breaker import breaker_for, on_recovery
+from cache_admin.breaker import on_recovery
 from cache_admin.conf import conf
+
+# Re-exported: callers know them as outbox.CacheUnavailable and outbox.guarded.
+from cache_admin.invalidation.guard import CacheUnavailable as CacheUnavailable
+from cache_admin.invalidation.guard import guarded as guarded
 
 logger = logging.getLogger("cache_admin")
 
-T = TypeVar("T")
 LOG_EVERY = 60.0  # seconds between repeated log lines of one outage
 
 
@@ -37,15 +39,6 @@ class Deletion:
     deleted: int
     keys: tuple[str, ...]
     queued: bool = False
-
-
-class CacheUnavailable(redis.exceptions.ConnectionError):
-    """Redis could not be reached (or the breaker is open).
-
-    A ConnectionError, so code that handles ``backend.REDIS_ERRORS`` handles it too.
-    """
-
-    queued = False  # set when the operation was queued for replay (R2)
 
 
 @dataclass
@@ -83,24 +76,6 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def guarded(alias: str, call: Callable[[], T]) -> T:
-    """Run ``call`` under the alias's breaker; raise CacheUnavailable when Redis is out of reach."""
-    breaker = breaker_for(alias)
-    if not breaker.allow():
-        raise CacheUnavailable(breaker.last_error or f"breaker for cache {alias!r} is open")
-    try:
-        result = call()
-    except backend.REDIS_ERRORS as exc:
-        breaker.failure(exc)
-        raise CacheUnavailable(repr(exc)) from exc
-    except BaseException as exc:
-        if breaker.opened_at is not None:  # release a half-open trial, it proved nothing
-            breaker.failure(exc)
-        raise
-    breaker.success()
-    return result
 
 
 def delete_keys(logical_keys: Iterable[str], *, alias: str | None = None) -> int:

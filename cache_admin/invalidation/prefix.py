@@ -20,7 +20,7 @@ from redis.crc import key_slot
 
 from cache_admin import backend
 from cache_admin.conf import conf
-from cache_admin.invalidation.outbox import guarded
+from cache_admin.invalidation.guard import guarded
 
 MAX_PREFIX_LENGTH = 1024
 
