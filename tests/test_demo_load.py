@@ -55,7 +55,7 @@ def load_report(demo_env: dict[str, str]) -> dict[str, Any]:
     # A number of requests, not a duration: the same traffic however fast the machine is.
     out = manage(
         demo_env, "loadgen", "--json", "--requests", "1000", "--bypass-requests", "200",
-        "--concurrency", "2", "--edit-every", "250",
+        "--concurrency", "2", "--edit-every", "500",
     )  # fmt: skip
     report: dict[str, Any] = json.loads(out)
     return report
@@ -87,7 +87,7 @@ def test_queries_per_request_drop_tenfold_against_caching_disabled(
 def test_product_edits_happened_during_the_run(load_report: dict[str, Any]) -> None:
     # Each edit invalidates through the signals; the hit rate above holds with them.
     assert load_report["cached"]["requests"] == 1000
-    assert load_report["cached"]["edits"] == 4
+    assert load_report["cached"]["edits"] == 2
 
 
 @pytest.mark.parametrize(

@@ -73,11 +73,6 @@ def uncached_page(queryset: QuerySet[Product], number: int) -> dict[str, Any]:
     }
 
 
-def warm_list(req: ListRequest) -> None:
-    # A list entry is replaced only through a miss; after an invalidation it is one.
-    product_list(req)
-
-
 def list_page_prefix() -> str:
     """The ``cache_page`` key prefix of the anonymous product list.
 
