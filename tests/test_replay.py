@@ -267,3 +267,29 @@ def test_a_save_during_the_outage_is_replayed(
         assert not any(outage.exists(key) for key in stale)
     finally:
         unregister(Product)
+
+
+def test_an_open_breaker_queues_without_touching_redis(
+    cache_alias: str, settings: Any, redis_client: redis.Redis
+) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "BREAKER_COOLDOWN": 3600}
+    cache = caches[cache_alias]
+    cache.set("product:1", "stale")
+    found = breaker.breaker_for(cache_alias)
+    for _ in range(int(settings.CACHE_ADMIN.get("BREAKER_THRESHOLD", 3))):
+        found.failure(redis.ConnectionError("simulated"))
+    assert found.state == breaker.OPEN
+    unlinks = redis_client.info("commandstats").get("cmdstat_unlink", {}).get("calls", 0)
+    try:
+        result = CacheInvalidator.invalidate_keys("product:1")
+        assert result.queued and result.deleted == 0
+        assert (
+            redis_client.info("commandstats").get("cmdstat_unlink", {}).get("calls", 0) == unlinks
+        )
+        assert cache.get("product:1") == "stale"
+
+        found.reset()
+        delete_keys(["unrelated"])  # the next successful deletion replays the queue
+        assert cache.get("product:1") is None
+    finally:
+        outbox.clear()
