@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from shop.models import Cart, CartItem, Category, Product, Profile
 from unfold.admin import ModelAdmin, TabularInline
+
+from shop.models import Cart, CartItem, Category, Product, Profile
 
 
 @admin.register(Category)

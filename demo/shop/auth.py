@@ -6,9 +6,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from shop import bypass
 
 from cache_admin import cache_result
+from shop import bypass
 
 
 @cache_result(timeout=600, key_prefix="user_profile")

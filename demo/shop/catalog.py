@@ -16,10 +16,10 @@ from django.core.cache.utils import make_template_fragment_key
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
-from shop import bypass
-from shop.models import Cart, Category, Product
 
 from cache_admin import CachedAttribute, CachePattern, cache_queryset, cache_result, generations
+from shop import bypass
+from shop.models import Cart, Category, Product
 
 PAGE_SIZE = 24
 SORTS = {"name": "name", "price": "price", "-price": "-price", "new": "-created_at"}

@@ -3,6 +3,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django import forms
+
 from shop.catalog import SORTS, ListRequest
 
 MAX_PAGE = 10_000

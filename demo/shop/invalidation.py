@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
+
+import cache_admin
 from shop.auth import get_user_profile
 from shop.catalog import cart_summary, category_by_slug, category_menu
 from shop.models import Cart, CartItem, Category, Product, Profile
-
-import cache_admin
 
 
 def _category_keys(category_id: int | None) -> list[str]:

@@ -7,9 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
-from shop import bypass
 
 from cache_admin import CachedAttribute
+from shop import bypass
 
 RELATED_COUNT = 5
 RECOMMENDATION_COUNT = 6

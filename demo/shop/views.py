@@ -12,11 +12,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import cache_page
 from django.views.decorators.http import require_POST
+
+from cache_admin import counters, ttl_for
 from shop import bypass, catalog
 from shop.forms import ListForm
 from shop.models import Cart, CartItem, Product
-
-from cache_admin import counters, ttl_for
 
 
 def base_context(request: HttpRequest) -> dict[str, Any]:

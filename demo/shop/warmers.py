@@ -6,10 +6,9 @@ so a warmed key is exactly the key a visitor's request looks up.
 
 from __future__ import annotations
 
+from cache_admin.warming import Progress, register_warmer
 from shop import catalog
 from shop.models import Category, Product
-
-from cache_admin.warming import Progress, register_warmer
 
 # The busiest products: the detail pages of the first ones in the catalogue order.
 WARM_PRODUCTS = 2000

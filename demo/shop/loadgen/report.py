@@ -6,9 +6,9 @@ from dataclasses import fields
 from typing import Any
 
 from django.conf import settings
-from shop.loadgen.runner import PassResult
 
 from cache_admin.counters import Counts
+from shop.loadgen.runner import PassResult
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -20,6 +20,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import connection, connections, transaction
 from django.test import Client
+
 from shop.bypass import HEADER
 from shop.catalogue_data import SHOPPERS
 from shop.loadgen.traffic import Traffic

@@ -15,12 +15,12 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from shop.loadgen import report
-from shop.loadgen.runner import run_pass
-from shop.loadgen.traffic import Traffic
 
 from cache_admin import counters
 from cache_admin.warming import all_warmers, run_inline
+from shop.loadgen import report
+from shop.loadgen.runner import run_pass
+from shop.loadgen.traffic import Traffic
 
 MAX_DURATION = 24 * 3600
 MAX_CONCURRENCY = 64

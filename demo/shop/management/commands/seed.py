@@ -14,10 +14,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils.text import slugify
-from shop.catalogue_data import ADJECTIVES, BRANDS, CATEGORIES, MODELS, SHOPPER_PASSWORD, SHOPPERS
-from shop.models import Cart, Category, Product, Profile
 
 from cache_admin import CacheInvalidator
+from shop.catalogue_data import ADJECTIVES, BRANDS, CATEGORIES, MODELS, SHOPPER_PASSWORD, SHOPPERS
+from shop.models import Cart, Category, Product, Profile
 
 MAX_PRODUCTS = 1_000_000
 
