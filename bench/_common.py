@@ -42,13 +42,17 @@ def start_redis() -> RedisServer:
     return RedisServer().start()
 
 
-def configure(server: RedisServer, types: dict[str, dict[str, Any]] | None = None) -> None:
+def configure(
+    server: RedisServer,
+    types: dict[str, dict[str, Any]] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> None:
     import django
-    from django.conf import settings
+    from django.conf import settings as django_settings
     from django.core.management import call_command
 
     db = os.path.join(tempfile.mkdtemp(prefix="cache-admin-bench-"), "db.sqlite3")
-    settings.configure(
+    django_settings.configure(
         SECRET_KEY="bench-only",
         USE_TZ=True,
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
@@ -67,7 +71,12 @@ def configure(server: RedisServer, types: dict[str, dict[str, Any]] | None = Non
                 "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 5, "SOCKET_TIMEOUT": 60},
             }
         },
-        CACHE_ADMIN={"CACHE_ALIAS": "default", "ADMIN_SITE": None, "TYPES": types or {}},
+        CACHE_ADMIN={
+            "CACHE_ALIAS": "default",
+            "ADMIN_SITE": None,
+            "TYPES": types or {},
+            **(settings or {}),
+        },
     )
     django.setup()
     call_command("migrate", verbosity=0)
