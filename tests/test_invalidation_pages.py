@@ -140,3 +140,10 @@ def test_hosts_django_would_refuse_are_skipped(settings: Any) -> None:
     with pytest.raises(ValueError, match="No usable URL"):
         CacheInvalidator.invalidate_cache_page("/products/", hosts=["evil.example"])
     assert caches["default"].get("unrelated") is None
+
+
+def test_one_host_as_text_and_a_fragment_in_the_url(client: Client) -> None:
+    _get(client, "/products/")
+    result = CacheInvalidator.invalidate_cache_page("/products/#reviews", hosts="testserver")
+    assert result.keys == ("http://testserver/products/", "https://testserver/products/")
+    assert result.deleted == 2

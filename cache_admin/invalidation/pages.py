@@ -85,13 +85,17 @@ def page_urls(
     """The absolute URLs Django would have keyed a cached page of this path or URL with."""
     if not isinstance(path_or_url, str) or not path_or_url.strip():
         raise ValueError("Give a path such as /products/ or an absolute URL.")
-    text = path_or_url.strip()
+    text = path_or_url.strip().partition("#")[0]  # a fragment never reaches the server
     match = re.match(r"^(https?)://([^/?#]+)(.*)$", text, re.IGNORECASE)
     if match:
         schemes, hosts, text = [match.group(1).lower()], [match.group(2)], match.group(3) or "/"
     elif not text.startswith("/"):
         raise ValueError("A path starts with '/', a URL with http:// or https://.")
-    hosts = list(page_hosts() if hosts is None else hosts)
+    if isinstance(hosts, str):  # one host, not its characters
+        hosts = [hosts]
+    if isinstance(schemes, str):
+        schemes = [schemes]
+    hosts = [h.strip() for h in (page_hosts() if hosts is None else hosts) if h and h.strip()]
     if not hosts:
         raise ValueError(
             "No host to build the page's URL with: give an absolute URL, pass hosts=, or set "
