@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _common import configure, emit, environment, median, start_redis
+from _common import configure, default_nice, emit, environment, median, start_redis
 
 VALUE = {
     "id": 42,
@@ -114,6 +114,7 @@ def main() -> None:
             target_vs_memoize="<= 1.00",
             calls=args.calls,
             rounds=args.rounds,
+            redis_nice=default_nice(),
             **environment(raw),
         )
 

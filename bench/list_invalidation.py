@@ -24,6 +24,7 @@ from _common import (
     KEY_PREFIX,
     client,
     configure,
+    default_nice,
     emit,
     environment,
     median,
@@ -131,7 +132,12 @@ def main() -> None:
                 / summary["delete_pattern_group_seconds"],
                 1,
             )
-        emit("invalidate_list_cache_summary", **summary, **environment(r))
+        emit(
+            "invalidate_list_cache_summary",
+            **summary,
+            redis_nice=default_nice(),
+            **environment(r),
+        )
 
 
 if __name__ == "__main__":

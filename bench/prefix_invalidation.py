@@ -26,14 +26,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from _common import KEY_PREFIX, client, configure, emit, environment, populate, start_redis
+from _common import (
+    KEY_PREFIX,
+    client,
+    configure,
+    default_nice,
+    emit,
+    environment,
+    populate,
+    start_redis,
+)
 
 PINGER = r"""
 import json, sys, threading, time
@@ -132,17 +140,12 @@ def main() -> None:
     parser.add_argument(
         "--redis-nice",
         type=int,
-        default=-10 if hasattr(os, "geteuid") and os.geteuid() == 0 else 0,
+        default=default_nice(),
         help="scheduling priority of the Redis server (default -10 when run as root)",
     )
     args = parser.parse_args()
 
-    with start_redis() as server:
-        assert server.process is not None
-        if args.redis_nice:
-            # On a shared host Redis otherwise waits for a CPU in the middle of commands,
-            # and every maximum below would measure the host's scheduler, not Redis.
-            os.setpriority(os.PRIO_PROCESS, server.process.pid, args.redis_nice)
+    with start_redis(args.redis_nice) as server:
         configure(server, settings={"SCAN_COUNT": args.scan_count} if args.scan_count else None)
         from django.core.cache import cache
 
