@@ -205,3 +205,31 @@ def test_without_celery_configured_the_message_says_what_to_do(
             enqueue(["products"], trigger="test", check=False)
     finally:
         celery_test_app.set_current()
+
+
+def test_a_run_whose_worker_was_lost_is_closed_not_left_running(
+    celery_test_app: Any, transactional_db: None, warmer_registry: dict[str, Any]
+) -> None:
+    from billiard.exceptions import WorkerLostError
+
+    from cache_admin.warming.runner import create_run
+    from cache_admin.warming.status import warmer_rows
+
+    register_warmer("products", lambda progress: 1)
+    register_warmer("categories", lambda progress: 1)
+    lost = create_run("products", trigger="test", task_id="lost-task")
+    alive = create_run("categories", trigger="test", task_id="alive-task")
+    WarmRun.objects.update(status=WarmRun.RUNNING)
+    # What Celery records when the process running a task dies (prefork pool, SIGKILL).
+    celery_test_app.backend.mark_as_failure(
+        "lost-task", WorkerLostError("Worker exited prematurely: signal 9 (SIGKILL).")
+    )
+    celery_test_app.backend.store_result("alive-task", {"current": 1, "total": 2}, "PROGRESS")
+
+    rows = {row.warmer.name: row for row in warmer_rows()}
+    assert rows["products"].run is not None and rows["products"].run.pk == lost.pk
+    assert rows["products"].run.status == WarmRun.FAILED
+    assert "ended (FAILURE) before the run was recorded" in rows["products"].run.error
+    assert not rows["products"].active
+    assert rows["categories"].run is not None and rows["categories"].run.pk == alive.pk
+    assert rows["categories"].run.status == WarmRun.RUNNING

@@ -14,10 +14,11 @@ from django.utils.translation import gettext as _
 
 from cache_admin.conf import conf
 from cache_admin.models import WarmRun
-from cache_admin.warming.health import broker_problem, worker_problem
+from cache_admin.warming.health import broker_problem, celery_app, worker_problem
 from cache_admin.warming.registry import Warmer, all_warmers
 
 ACTIVE = (WarmRun.QUEUED, WarmRun.RUNNING)
+LOST_STATES = frozenset({"FAILURE", "REVOKED"})
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,36 @@ def latest_runs(names: list[str]) -> dict[str, WarmRun]:
 
 def warmer_rows() -> list[WarmerRow]:
     warmers = all_warmers()
-    runs = latest_runs([w.name for w in warmers])
+    runs = {name: reconcile(run) for name, run in latest_runs([w.name for w in warmers]).items()}
     return [WarmerRow(w, runs.get(w.name), stall_notice(runs.get(w.name))) for w in warmers]
+
+
+def reconcile(run: WarmRun) -> WarmRun:
+    """Close an active run whose Celery task already ended without recording it.
+
+    A worker killed mid-task (out of memory, SIGKILL) never finishes its run row; Celery
+    marks the task FAILURE (WorkerLostError) or REVOKED, and the row follows, instead of
+    a bar that never moves.
+    """
+    if run.status not in ACTIVE or not run.task_id:
+        return run
+    app = celery_app()
+    if app is None:
+        return run
+    try:
+        state = app.AsyncResult(run.task_id).state
+    except Exception:  # a result backend that is down or missing: nothing to learn
+        return run
+    if state not in LOST_STATES:
+        return run
+    error = _("The Celery task ended (%(state)s) before the run was recorded: worker lost?") % {
+        "state": state
+    }
+    WarmRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(
+        status=WarmRun.FAILED, error=error, finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return run
 
 
 def any_active(rows: list[WarmerRow]) -> bool:

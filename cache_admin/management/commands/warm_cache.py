@@ -180,7 +180,7 @@ class Command(BaseCommand):
         return runs
 
     def follow(self, runs: list[WarmRun], timeout: float | None) -> None:
-        from cache_admin.warming.status import worker_notice
+        from cache_admin.warming.status import reconcile, worker_notice
 
         started = time.monotonic()
         pickup = float(conf.WARM_PICKUP_TIMEOUT)
@@ -188,7 +188,8 @@ class Command(BaseCommand):
         pending = {run.pk for run in runs}
         labels = {w.name: w.label for w in all_warmers()}
         while True:
-            rows = list(WarmRun.objects.filter(pk__in=[r.pk for r in runs]).order_by("pk"))
+            found = WarmRun.objects.filter(pk__in=[r.pk for r in runs]).order_by("pk")
+            rows = [reconcile(run) for run in found]
             if block is not None:
                 block.draw([bar(labels.get(r.warmer, r.warmer), r.current, r.total) for r in rows])
             for run in rows:
