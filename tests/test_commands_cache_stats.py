@@ -153,3 +153,19 @@ def test_watch_json_lines_on_a_pipe_and_ctrl_c(transactional_db: None) -> None:
     assert "Traceback" not in err
     assert all(s["server"]["connected"] for s in snapshots)
     assert snapshots[0]["time"] < snapshots[2]["time"]
+
+
+def test_force_color_off_a_terminal(traffic: None) -> None:
+    out = stats("--force-color")
+    assert re.search(r"\x1b\[32;1m +95\.0%", out)
+
+
+def test_no_color_on_a_terminal(transactional_db: None, traffic: None) -> None:
+    child = PtyProcess("cache_stats", "--no-color")
+    try:
+        code = child.wait()
+    finally:
+        child.kill()
+    text = child.output.decode(errors="replace")
+    assert code == 0, text
+    assert "95.0%" in text and "\x1b[" not in text
