@@ -11,9 +11,22 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: on Linux, the server gets SIGTERM when its parent dies,
+    so a test run or demo that is killed outright leaves no server behind."""
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: stop() and atexit still apply
+        pass
 
 
 class ServerNotFound(RuntimeError):
@@ -71,7 +84,11 @@ class RedisServer:
         ]  # fmt: skip
         log = open(Path(self.dir) / "server.log", "wb")  # noqa: SIM115 (lives with the process)
         self.process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
