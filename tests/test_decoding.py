@@ -225,3 +225,43 @@ def test_cached_pages_are_shown() -> None:
     assert shown.kind == "pickle", shown.text
     assert "'<p>cached page</p>'" in shown.text and "'X-Thing': '1'" in shown.text
     assert "'seen': 'yes'" in shown.text and "'status_code': 200" in shown.text
+
+
+def _hashing_bomb(levels: int = 40) -> bytes:
+    """{t40: 1} where t(n+1) = (tn, tn): a few hundred bytes, 2**40 nodes to hash."""
+    out = [b"\x80\x04}\x94", b"\x8c\x01k\x85\x940"]  # dict (memo 0), ('k',) (memo 1)
+    for level in range(1, levels + 1):  # BINGET n, BINGET n, TUPLE2, MEMOIZE, POP
+        out.append(b"h%ch%c\x86\x940" % (level, level))
+    out.append(b"h%cK\x01s." % (levels + 1))  # the last tuple as the key of 1
+    return b"".join(out)
+
+
+def test_hashing_bombs_are_refused_before_unpickling() -> None:
+    shown = decoding.decode(_hashing_bomb())
+    assert shown.kind == "binary" and shown.note and "hashing bomb" in shown.note
+    small = decoding.decode(_hashing_bomb(levels=3))  # the same shape, harmless size
+    assert small.kind == "pickle" and "'k'" in small.text
+
+
+def test_shared_references_in_ordinary_data_are_fine() -> None:
+    row = {"name": "x", "tags": ["a", "b"]}
+    shown = decoding.decode(pickle.dumps({"rows": [row] * 5000, "pair": ((1, 2), (1, 2))}))
+    assert shown.kind == "pickle"
+
+
+def test_late_containers_in_long_sequences_stay_bounded() -> None:
+    node: list[Any] = ["leaf"]
+    for _ in range(40):
+        node = [node, node]
+    late = [*range(100), node]  # scalars first, then a container with shared references
+    shown = decoding.decode(pickle.dumps(late), limit=2000)
+    assert shown.kind == "pickle" and len(shown.text) <= 2000
+
+
+def test_deeply_nested_keys_are_refused() -> None:
+    # {((((...)))): 1}: a million levels crash the process when hashed (the C stack
+    # overflows); anything past MAX_HASHED_DEPTH is refused, 5,000 levels show it.
+    payload = b"\x80\x04}" + b")" + b"\x85" * 5000 + b"K\x01s."
+    shown = decoding.decode(zlib.compress(payload))
+    assert shown.compression == "zlib" and shown.kind == "binary"
+    assert shown.note and "nested more than" in shown.note

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cache_admin.decoding import shape
 from cache_admin.decoding.decompress import decompress
 from cache_admin.decoding.pretty import pretty
 from cache_admin.decoding.unpickler import RestrictedUnpickler, restricted_loads
@@ -23,7 +24,7 @@ __all__ = ["DecodedValue", "RestrictedUnpickler", "decode", "hexdump", "restrict
 # Values up to this size are fetched and decoded whole; larger ones only previewed.
 MAX_DECODE_BYTES = 1024 * 1024
 # A decompressed value larger than this is not unpickled (a compression bomb stops here).
-MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024
+MAX_DECOMPRESSED_BYTES = 4 * 1024 * 1024
 # Characters of text shown for one value.
 DEFAULT_LIMIT = 20_000
 _INT = re.compile(rb"-?\d{1,40}")
@@ -66,7 +67,10 @@ def decode(
     if len(data) > 1 and data[0] == 0x80 and 2 <= data[1] <= 5:
         unpickler = RestrictedUnpickler(data)
         try:
+            shape.check(data)
             value = unpickler.run()
+        except shape.ExpansionError as exc:
+            note = f"Not unpickled: {exc}."
         except Exception as exc:  # corrupt or truncated data, or a refused stand-in misused
             note = f"Not a readable pickle ({type(exc).__name__}: {str(exc)[:200]})."
         else:

@@ -6,6 +6,7 @@ can describe an exponentially large tree); this one stops at a character budget 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,7 +59,7 @@ class _Printer:
         for key, item in items:
             self.write(pad)
             if key is not _NO_KEY:
-                self.write(_scalar(key) + ": ")
+                self.write(_short(key) + ": ")
             self.value(item, indent + 2, depth + 1, stack)
             self.write(",\n")
         self.write(" " * indent + tail)
@@ -67,7 +68,7 @@ class _Printer:
         """Scalars of a sequence several to a line, as pprint does with compact=True."""
         line = ""
         for item in items:
-            text = _scalar(item) + ","
+            text = _short(item) + ","
             if line and len(pad) + len(line) + 1 + len(text) > _INLINE:
                 self.write(pad + line + "\n")
                 line = ""
@@ -84,7 +85,15 @@ def _is_sequence(obj: Any) -> bool:
 
 
 def _all_scalars(obj: Any) -> bool:
-    return all(_opening(item) is None for item in obj)
+    """Judged on the first items only: a long list is not walked twice."""
+    return all(_opening(item) is None for item in itertools.islice(obj, 50))
+
+
+def _short(obj: Any) -> str:
+    """One bounded line for anything, keys included (a tuple key can nest without end)."""
+    if _opening(obj) is None:
+        return _scalar(obj)
+    return _try_inline(obj) or f"{type(obj).__name__}(...)"
 
 
 def _response_fields(obj: Any) -> dict[str, Any]:
@@ -160,7 +169,7 @@ def _flat(printer: _Printer, obj: Any, depth: int, stack: tuple[int, ...]) -> No
         if i:
             printer.write(", ")
         if key is not _NO_KEY:
-            printer.write(_scalar(key) + ": ")
+            printer.write(_short(key) + ": ")
         _flat(printer, item, depth + 1, (*stack, id(obj)))
     printer.write(tail)
 

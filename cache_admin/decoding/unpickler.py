@@ -10,7 +10,7 @@ from typing import Any
 _ALLOWED: dict[str, frozenset[str]] = {
     "builtins": frozenset(
         {"dict", "list", "set", "frozenset", "tuple", "str", "int", "float", "complex"}
-        | {"bool", "slice", "object"}
+        | {"bool", "object"}
     ),
     "copyreg": frozenset({"_reconstructor"}),
     "datetime": frozenset({"datetime", "date", "time", "timedelta", "timezone"}),
