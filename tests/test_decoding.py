@@ -265,3 +265,9 @@ def test_deeply_nested_keys_are_refused() -> None:
     shown = decoding.decode(zlib.compress(payload))
     assert shown.compression == "zlib" and shown.kind == "binary"
     assert shown.note and "nested more than" in shown.note
+
+
+def test_json_nested_past_the_recursion_limit_is_shown_as_text() -> None:
+    deep = b"[" * 200_000 + b"]" * 200_000
+    shown = decoding.decode(deep, limit=100)
+    assert shown.kind == "text" and shown.truncated and shown.size == 400_000

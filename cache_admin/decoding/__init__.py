@@ -90,10 +90,10 @@ def decode(
     if text.lstrip()[:1] in ("{", "[", '"'):
         try:
             parsed = json.loads(text)
-        except ValueError:
+            text = json.dumps(parsed, indent=2, ensure_ascii=False)
+        except (ValueError, RecursionError):  # not JSON, or nested past what can be shown
             pass
         else:
-            text = json.dumps(parsed, indent=2, ensure_ascii=False)
             shown, cut = _cut(text, limit)
             return DecodedValue("json", shown, size, cut, compression, "json", (), note)
     shown, cut = _cut(text, limit)
