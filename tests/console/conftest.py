@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -72,6 +73,12 @@ def registered_product(db: None) -> Iterator[type[Product]]:
 def product(db: None) -> Product:
     category = Category.objects.create(name="Laptops", slug="laptops")
     return Product.objects.create(name="Laptop", slug="laptop", category=category)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    # Every test creates users; the default hasher's million rounds would dominate the suite.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

@@ -53,3 +53,20 @@ def test_dashboard(console: Any, shot: Callable[[str], Any], settings: Any) -> N
     )
     assert console.js_errors == []
     shot("dashboard")
+
+
+def test_an_action_in_another_tab_refreshes_the_dashboard_at_once(
+    console: Any, settings: Any
+) -> None:
+    # A polling interval far longer than the test: only the action can cause a refresh.
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CONSOLE_REFRESH_MS": 600_000}
+    cache.set("search:product:1", 1)
+    console.goto(console.url_for("/admin/cache/dashboard/"))
+    console.wait_for_selector("#cache-admin-types")
+    other = console.context.new_page()
+    other.goto(console.url_for("/admin/cache/invalidate/"))
+    other.fill("#id_prefix-prefix", "search:")
+    with console.expect_response(lambda r: "/admin/cache/dashboard/stats/" in r.url):
+        other.click("#invalidate-prefix button[type=submit]")
+        other.wait_for_selector("#cache-admin-result")
+    other.close()

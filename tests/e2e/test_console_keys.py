@@ -75,3 +75,37 @@ def test_delete_by_prefix_with_confirmation(console: Any, shot: Callable[[str], 
     assert cache.get("search:product:1") is None
     assert cache.get("category:1") == 1
     assert console.js_errors == []
+
+
+def test_scan_more_appends_rows_in_place(
+    console: Any, shot: Callable[[str], Any], settings: Any
+) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CONSOLE_SCAN_BUDGET": 100}
+    client = redis.Redis.from_url(f"{settings.TEST_REDIS_URL}/0")
+    pipe = client.pipeline(transaction=False)
+    for i in range(600):
+        pipe.set(cache.make_key(f"other:{i}"), 1)
+    for i in range(30):
+        pipe.set(cache.make_key(f"product:{i}"), 1)
+    pipe.execute()
+    client.close()
+    console.goto(console.url_for("/admin/cache/keys/?prefix=product%3A"))
+    console.wait_for_selector("#cache-admin-scan-footer")
+    pages = 0
+    while console.locator("#cache-admin-scan-footer a:text-is('Scan more')").count():
+        url = console.url
+        console.click("#cache-admin-scan-footer a:text-is('Scan more')")
+        console.wait_for_function(
+            "n => document.querySelectorAll('#cache-admin-key-rows tr').length >= n "
+            "&& !document.querySelector('#cache-admin-scan-footer.htmx-request')",
+            arg=0,
+        )
+        console.wait_for_load_state("networkidle")
+        assert console.url == url  # rows appended in place, no navigation
+        pages += 1
+        assert pages < 50
+    assert pages >= 1
+    assert console.locator("#cache-admin-key-rows tr").count() == 30
+    assert "The scan is complete." in console.inner_text("#cache-admin-scan-footer")
+    shot("keys-scanned-to-the-end")
+    assert console.js_errors == []
