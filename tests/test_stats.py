@@ -222,7 +222,8 @@ def test_key_counts_are_bounded_and_estimated(redis_client: redis.Redis, setting
         pipe.set(backend.stored_key(f"product:{i}"), b"1")
     pipe.execute()
     found = stats.key_counts()
-    assert not found.exact and found.scanned <= 1000
+    # SCAN returns whole hash buckets, so a call may bring a few keys more than its COUNT.
+    assert not found.exact and 1000 <= found.scanned < 1100
     assert 3000 < found.counts["product_detail"] < 9000  # a scaled sample, not 1000
     # Cached for a short while: a second call reads the stored figures.
     assert stats.key_counts() == found
