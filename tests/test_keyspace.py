@@ -159,7 +159,7 @@ def test_scan_budget_bounds_the_work_and_offers_a_cursor(
     assert page.done
 
 
-def test_cursor_paging_visits_every_key_once(redis_client: redis.Redis) -> None:
+def test_cursor_paging_visits_every_key(redis_client: redis.Redis) -> None:
     names = [f"product:{i}" for i in range(250)]
     fill(redis_client, [backend.stored_key(n) for n in names])
     seen: list[str] = []
@@ -170,7 +170,9 @@ def test_cursor_paging_visits_every_key_once(redis_client: redis.Redis) -> None:
         cursor = page.cursor
         if page.done:
             break
-    assert sorted(seen) == sorted(names)
+    # SCAN's promise: every key present all along is returned at least once (a rehash
+    # between two pages may return one twice).
+    assert set(seen) == set(names)
 
 
 def test_redis_type_filter(redis_client: redis.Redis) -> None:
