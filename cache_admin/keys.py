@@ -16,6 +16,7 @@ import datetime
 import decimal
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +26,8 @@ from django.db import models
 # Characters that keep a key part readable; anything else is hashed.
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.@+")
 MAX_PLAIN_PART = 64
+# A part made only of _SAFE characters, from 1 to MAX_PLAIN_PART of them.
+_PLAIN = re.compile(rf"[A-Za-z0-9\-_.@+]{{1,{MAX_PLAIN_PART}}}", re.ASCII)
 
 
 def model_name(model: type[models.Model] | models.Model | str) -> str:
@@ -75,11 +78,19 @@ def digest(value: Any, length: int = 16) -> str:
 
 def part(value: Any) -> str:
     """One readable key part for simple values (``42``, ``laptop``), a digest otherwise."""
+    kind = type(value)
+    # On the hit path (one call per cached call): ids and slugs skip normalize().
+    if kind is int:
+        text = str(value)
+        if len(text) <= MAX_PLAIN_PART:
+            return text
+    elif kind is str and _PLAIN.fullmatch(value):
+        return value  # type: ignore[no-any-return]
     normal = normalize(value)
     if isinstance(normal, bool) or normal is None:
         return digest(normal)
     text = str(normal)
-    if isinstance(normal, (int, str)) and 0 < len(text) <= MAX_PLAIN_PART and set(text) <= _SAFE:
+    if isinstance(normal, (int, str)) and _PLAIN.fullmatch(text):
         return text
     return digest(normal)
 
