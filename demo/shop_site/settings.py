@@ -86,6 +86,9 @@ CACHES = {
             "CONNECTION_POOL_CLASS_KWARGS": {"max_connections": 50, "retry_on_timeout": True},
             "SOCKET_CONNECT_TIMEOUT": 5,
             "SOCKET_TIMEOUT": 5,
+            # Django's own uses of the cache (sessions, the page and fragment caches) serve
+            # the page without it when Redis is down, as the toolkit's patterns do (R1).
+            "IGNORE_EXCEPTIONS": True,
         },
         "KEY_PREFIX": "ecommerce",
         "TIMEOUT": 300,
