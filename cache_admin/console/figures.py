@@ -15,16 +15,6 @@ from cache_admin.console.toolkit import Unavailable, call
 NA = "n/a"
 
 
-def pick(obj: Any, *names: str, default: Any = None) -> Any:
-    """An attribute or dict entry by the first name present (toolkit results of any shape)."""
-    for name in names:
-        if isinstance(obj, dict) and name in obj:
-            return obj[name]
-        if not isinstance(obj, dict) and hasattr(obj, name):
-            return getattr(obj, name)
-    return default
-
-
 def level(rate: float | None) -> str:
     """The spec's level for a rate from 0 to 1: target, acceptable, poor; "none" without traffic."""
     if rate is None:

@@ -33,14 +33,6 @@ def function(module: str, name: str) -> Any:
     return target
 
 
-def available(module: str, name: str) -> bool:
-    try:
-        function(module, name)
-    except Unavailable:
-        return False
-    return True
-
-
 def call(
     module: str,
     name: str,
