@@ -43,3 +43,19 @@ def test_edit_an_override_and_see_the_dashboard_change(
     assert effective(console, "product_detail") == "120"
     shot("dashboard-after-override")
     assert console.js_errors == []
+
+
+def test_saving_an_override_refreshes_an_open_dashboard(console: Any, settings: Any) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CONSOLE_REFRESH_MS": 600_000}
+    console.goto(console.url_for("/admin/cache/dashboard/"))
+    console.wait_for_selector("#cache-admin-types")
+    other = console.context.new_page()
+    other.goto(console.url_for("/admin/cache_admin/ttloverride/add/?cache_type=cart"))
+    other.fill("#id_ttl", "90")
+    with console.expect_response(lambda r: "/admin/cache/dashboard/stats/" in r.url):
+        other.click("[name=_save]")
+    console.wait_for_function(
+        "() => document.querySelector(\"tr[data-type='cart'] td[data-effective]\")"
+        ".dataset.effective === '90'"
+    )
+    other.close()
