@@ -105,12 +105,19 @@ class Watch:
         # Mean time Redis spent per call of each command (the server's own accounting): a
         # machine that deschedules Redis inflates the maxima above far more than these.
         stats = self.r.info("commandstats")
-        self.per_call_us = {
-            name.removeprefix("cmdstat_"): round(float(v["usec_per_call"]), 1)
+        watched = {
+            name.removeprefix("cmdstat_"): v
             for name, v in stats.items()
             if name.removeprefix("cmdstat_") in ("scan", "unlink", "del", "exec")
         }
+        self.per_call_us = {k: round(float(v["usec_per_call"]), 1) for k, v in watched.items()}
+        self.calls = sum(int(v["calls"]) for v in watched.values())
         entries = self.r.slowlog_get(10000)
+        self.over_10ms = sorted(
+            e["command"].decode(errors="replace").split(" ", 1)[0]
+            for e in entries
+            if e["duration"] > 10_000
+        )
         worst = max(entries, key=lambda e: e["duration"], default=None)
         self.slowlog_count = len(entries)
         self.slowlog_max_us = worst["duration"] if worst else 0
@@ -121,6 +128,9 @@ class Watch:
             "latency_latest_max_ms": max(self.latency.values(), default=0),
             "latency_events": self.latency,
             "mean_us_per_call": self.per_call_us,
+            "commands": self.calls,
+            "commands_over_10ms": len(self.over_10ms),
+            "over_10ms_by_name": {n: self.over_10ms.count(n) for n in set(self.over_10ms)},
             "slowlog_entries_over_1ms": self.slowlog_count,
             "slowlog_max_us": self.slowlog_max_us,
             "slowlog_max_command": self.slowlog_max_command,
