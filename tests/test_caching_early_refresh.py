@@ -8,20 +8,20 @@ import pytest
 import redis
 
 from cache_admin import backend, cache_result
-from cache_admin.caching import fill
+from cache_admin.caching import early, fill
 
 
 def test_decision_grows_with_compute_time_and_nearness_of_expiry(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     slot = fill.Slot("reco:1", family="reco", early_refresh=1.0)
-    monkeypatch.setitem(fill._durations, "reco", 0.5)  # half a second to compute
-    monkeypatch.setattr(fill.random, "random", lambda: 1 - 0.5)  # -ln(U) = ln 2 = 0.69
-    assert fill._refresh_early(slot, pttl=300) is True  # 0.35 s >= 0.3 s left
-    assert fill._refresh_early(slot, pttl=400) is False  # 0.35 s < 0.4 s left
-    assert fill._refresh_early(fill.Slot("reco:1", family="reco", early_refresh=2.0), 400)
+    monkeypatch.setitem(early.durations, "reco", 0.5)  # half a second to compute
+    monkeypatch.setattr(early.random, "random", lambda: 1 - 0.5)  # -ln(U) = ln 2 = 0.69
+    assert early.should_refresh(slot, pttl=300) is True  # 0.35 s >= 0.3 s left
+    assert early.should_refresh(slot, pttl=400) is False  # 0.35 s < 0.4 s left
+    assert early.should_refresh(fill.Slot("reco:1", family="reco", early_refresh=2.0), 400)
     # Never before a compute time was measured in this process.
-    assert not fill._refresh_early(fill.Slot("other:1", family="other", early_refresh=1.0), 1)
+    assert not early.should_refresh(fill.Slot("other:1", family="other", early_refresh=1.0), 1)
 
 
 def test_off_by_default_and_a_hit_stays_one_get(cache_alias: str) -> None:
@@ -30,7 +30,7 @@ def test_off_by_default_and_a_hit_stays_one_get(cache_alias: str) -> None:
         return n
 
     plain(1)
-    assert "plain" not in fill._durations
+    assert "plain" not in early.durations
 
 
 def test_early_refresh_replaces_the_value_without_a_gap(
@@ -48,7 +48,7 @@ def test_early_refresh_replaces_the_value_without_a_gap(
 
     assert reco(1) == "old"
     source["v"] = "new"
-    monkeypatch.setattr(fill, "_refresh_early", lambda slot, pttl: True)
+    monkeypatch.setattr(early, "should_refresh", lambda slot, pttl: True)
     assert reco(1) == "new"
     assert backend.decode(redis_client.get(stored)) == "new"
     assert 590 <= redis_client.ttl(stored) <= 600

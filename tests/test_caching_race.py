@@ -16,7 +16,7 @@ import redis
 from django.core.cache import caches
 
 from cache_admin import backend, cache_queryset, cache_result, generations
-from cache_admin.caching import fill
+from cache_admin.caching import early, fill
 from tests.testapp.models import Product
 
 
@@ -150,13 +150,13 @@ def test_invalidation_during_early_refresh_is_not_written_back(
 
     assert reco(1) == "old"
     # Force the probabilistic decision: this read refreshes ahead of expiry.
-    monkeypatch.setattr(fill, "_refresh_early", lambda slot, pttl: True)
+    monkeypatch.setattr(early, "should_refresh", lambda slot, pttl: True)
     reader.start(lambda: reco(1))
     database["v"] = "new"
     reco.invalidate(1)
     assert reader.finish() == "old"
     assert stored_value(redis_client, "reco:1") is None
-    monkeypatch.setattr(fill, "_refresh_early", lambda slot, pttl: False)
+    monkeypatch.setattr(early, "should_refresh", lambda slot, pttl: False)
     assert reco(1) == "new"
 
 

@@ -10,7 +10,7 @@ import redis
 from django.core.cache import caches
 
 from cache_admin import backend, cache_result, counters, policy
-from cache_admin.caching import fill
+from cache_admin.caching import fill, link
 from cache_admin.keys import digest
 
 
@@ -232,15 +232,15 @@ def test_reader_waits_for_the_lease_holder_and_takes_its_value(
 
     waiting: list[str] = []
     polled = threading.Event()
-    original_read = fill._Link.read
+    original_read = link.Link.read
 
-    def read_and_signal(self: fill._Link, slot: fill.Slot) -> Any:
+    def read_and_signal(self: link.Link, slot: fill.Slot) -> Any:
         found = original_read(self, slot)
         if threading.current_thread().name == "waiter" and found[0] is not None:
             polled.set()  # the waiter has seen the lease at least once
         return found
 
-    fill._Link.read = read_and_signal  # type: ignore[method-assign]
+    link.Link.read = read_and_signal  # type: ignore[method-assign]
     try:
         waiter = threading.Thread(target=lambda: waiting.append(slow(1)), name="waiter")
         waiter.start()
@@ -249,7 +249,7 @@ def test_reader_waits_for_the_lease_holder_and_takes_its_value(
         holder.join(10)
         waiter.join(10)
     finally:
-        fill._Link.read = original_read  # type: ignore[method-assign]
+        link.Link.read = original_read  # type: ignore[method-assign]
     assert first == waiting == ["value-1"]
     assert calls == ["holder"]  # one computation for both callers
 

@@ -22,183 +22,40 @@ refreshed value replaces the old one only if the key still holds exactly the old
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
-import math
-import random
 import secrets
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import redis
-from django.conf import settings
 from django.core.cache import BaseCache
-from django.db import models
-from redis.commands.core import Script
 
 from cache_admin import backend, cachelog, counters, generations, policy
-from cache_admin.breaker import Breaker
+from cache_admin.caching import early
+from cache_admin.caching.link import (
+    ABSENT,
+    LEASE_PREFIX,
+    Link,
+    Slot,
+    Unreachable,
+    sha,
+)
 from cache_admin.conf import conf
-from cache_admin.types import CacheType
+
+__all__ = ["LEASE_PREFIX", "Slot", "fetch", "refresh"]
 
 logger = logging.getLogger("cache_admin")
 
 T = TypeVar("T")
 
-# A lease is stored in the key it guards. The NUL byte keeps it apart from anything a
-# Django serializer writes (pickle starts with 0x80, integers are digits).
-LEASE_PREFIX = b"\x00cache_admin-lease:"
-
-# KEYS[1]: the key. ARGV: sha1 of the expected current bytes, new bytes, PX in ms
-# (> 0: expire, "0": no expiry, "-1": delete). Returns 1 when the swap happened.
-_SWAP = """
-local current = redis.call('GET', KEYS[1])
-if not current or redis.sha1hex(current) ~= ARGV[1] then return 0 end
-local px = tonumber(ARGV[3])
-if px < 0 then
-  redis.call('DEL', KEYS[1])
-elseif px == 0 then
-  redis.call('SET', KEYS[1], ARGV[2])
-else
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', px)
-end
-return 1
-"""
-_swap_script: Script | None = None
-
-# Recent compute times per slot family, for early refresh (seconds, moving average).
-_durations: dict[str, float] = {}
-
-ABSENT = ""  # the "expected" of an acquire on a key that holds nothing
-
-
-class Slot:
-    """What one lookup needs to know about its entry (built per call: a plain slotted class)."""
-
-    __slots__ = ("cache_type", "early_refresh", "family", "key", "models", "timeout")
-
-    def __init__(
-        self,
-        key: str,
-        cache_type: CacheType | None = None,
-        timeout: float | None = None,  # explicit; None: the type's policy, else cache default
-        models: tuple[type[models.Model], ...] = (),
-        family: str = "",
-        early_refresh: float = 0.0,
-    ) -> None:
-        self.key = key  # logical
-        self.cache_type = cache_type
-        self.timeout = timeout
-        self.models = models
-        self.family = family
-        self.early_refresh = early_refresh
-
-    @property
-    def stat_type(self) -> str | None:
-        return self.cache_type.name if self.cache_type is not None else None
-
-    @property
-    def counted(self) -> bool:
-        # The package's own keys never show in per-type statistics.
-        return not self.key.startswith(_namespace())
-
-
-_NOT_READ = object()
-_namespace_memo: tuple[object, str] = (_NOT_READ, "")
-
-
-def _namespace(current: object = None) -> str:
-    # On the hit path: re-read only when the settings (or backend.current()) changed.
-    global _namespace_memo
-    owner = current if current is not None else getattr(settings, "CACHE_ADMIN", None)
-    memo = _namespace_memo
-    if memo[0] is owner:
-        return memo[1]
-    found = str(conf.NAMESPACE)
-    _namespace_memo = (owner, found)
-    return found
-
-
-class _Unreachable(Exception):
-    """Redis did not do what was asked. ``answered``: the server replied with an error
-    (WRONGTYPE, OOM...), so it is there to clean up after us."""
-
-    def __init__(self, answered: bool = False) -> None:
-        super().__init__()
-        self.answered = answered
-
-
-class _Link:
-    """One cache, its raw client and breaker, for the duration of one lookup."""
-
-    __slots__ = ("breaker", "cache", "client", "counted", "stored")
-
-    def __init__(self, slot: Slot) -> None:
-        current = backend.current()  # memoized per thread: the hit path skips the look-ups
-        self.cache: BaseCache = current.cache
-        self.breaker: Breaker = current.breaker
-        self.client: redis.Redis = current.client
-        self.stored: str = current.stored_key(slot.key)
-        self.counted = not slot.key.startswith(_namespace(current))
-
-    def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        if not self.breaker.allow():
-            raise _Unreachable
-        try:
-            result = call(*args, **kwargs)
-        except backend.REDIS_ERRORS as exc:
-            self.breaker.failure(exc)
-            raise _Unreachable from exc
-        except redis.RedisError as exc:  # the server answered (WRONGTYPE, NOSCRIPT...)
-            self.breaker.success()
-            logger.warning("cache key %r not usable for read-through: %r", self.stored, exc)
-            raise _Unreachable(answered=True) from exc
-        self.breaker.success()
-        return result
-
-    def swap(self, expected: str, data: bytes, px: int) -> bool:
-        global _swap_script
-        script = _swap_script
-        if script is None:
-            script = _swap_script = Script(self.client, _SWAP)
-        return bool(
-            self.run(script, keys=[self.stored], args=[expected, data, px], client=self.client)
-        )
-
-    def acquire(self, expected: str, lease: bytes) -> bool:
-        px = max(1, int(float(conf.LEASE_TIMEOUT) * 1000))
-        if expected == ABSENT:
-            return bool(self.run(self.client.set, self.stored, lease, nx=True, px=px))
-        return self.swap(expected, lease, px)
-
-    def read(self, slot: Slot) -> tuple[bytes | None, list[bytes | None], int | None]:
-        """The raw value, the model tokens and (for early refresh) its PTTL: one round trip."""
-        if not slot.models and not slot.early_refresh:
-            raw: bytes | None = self.run(self.client.get, self.stored)  # type: ignore[assignment]
-            return raw, [], None
-        pipe = self.client.pipeline(transaction=False)
-        for model in slot.models:
-            pipe.get(backend.stored_key(generations.key(model), self.cache))
-        pipe.get(self.stored)
-        if slot.early_refresh:
-            pipe.pttl(self.stored)
-        found = self.run(pipe.execute)
-        n = len(slot.models)
-        pttl = int(found[n + 1]) if slot.early_refresh else None
-        return found[n], list(found[:n]), pttl
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha1(data).hexdigest()
-
 
 def fetch(slot: Slot, compute: Callable[[], T]) -> T:
     """The cached value of ``slot``, computing (and storing) it on a miss."""
     try:
-        link = _Link(slot)
+        link = Link(slot)
         raw, tokens, pttl = link.read(slot)
-    except _Unreachable:
+    except Unreachable:
         _count(slot, "errors")
         return compute()
     except backend.NotRedisBackend:  # misconfigured: a system check says so; still serve
@@ -210,7 +67,7 @@ def fetch(slot: Slot, compute: Callable[[], T]) -> T:
             if link.counted:
                 counters.record(slot.stat_type, "hits")
             cachelog.hit(slot.key)
-            if pttl is not None and _refresh_early(slot, pttl):
+            if pttl is not None and early.should_refresh(slot, pttl):
                 return _refresh_in_place(link, slot, raw, value, compute)
             return value  # type: ignore[no-any-return]
         expected = sha(raw)
@@ -225,10 +82,10 @@ def refresh(slot: Slot, compute: Callable[[], T]) -> T:
     """Compute now and store the result (unless an invalidation lands meanwhile)."""
     lease = LEASE_PREFIX + secrets.token_hex(8).encode()
     try:
-        link = _Link(slot)
+        link = Link(slot)
         px = max(1, int(float(conf.LEASE_TIMEOUT) * 1000))
         link.run(link.client.set, link.stored, lease, px=px)
-    except _Unreachable:
+    except Unreachable:
         _count(slot, "errors")
         return compute()
     except backend.NotRedisBackend:
@@ -236,11 +93,11 @@ def refresh(slot: Slot, compute: Callable[[], T]) -> T:
     return _fill(link, slot, compute, lease)
 
 
-def _fill_or_wait(link: _Link, slot: Slot, compute: Callable[[], T], expected: str) -> T:
+def _fill_or_wait(link: Link, slot: Slot, compute: Callable[[], T], expected: str) -> T:
     lease = LEASE_PREFIX + secrets.token_hex(8).encode()
     try:
         acquired = link.acquire(expected, lease)
-    except _Unreachable:
+    except Unreachable:
         _count(slot, "errors")
         return compute()
     if acquired:
@@ -248,12 +105,12 @@ def _fill_or_wait(link: _Link, slot: Slot, compute: Callable[[], T], expected: s
     return _wait_for_fill(link, slot, compute)
 
 
-def _fill(link: _Link, slot: Slot, compute: Callable[[], T], lease: bytes) -> T:
+def _fill(link: Link, slot: Slot, compute: Callable[[], T], lease: bytes) -> T:
     mine = sha(lease)
     try:
         # Read before computing: a bump during the computation then makes this entry a miss.
         tokens = _tokens_now(slot)
-    except _Unreachable as exc:
+    except Unreachable as exc:
         _count(slot, "errors")
         if exc.answered:
             _release(link, mine)
@@ -264,13 +121,13 @@ def _fill(link: _Link, slot: Slot, compute: Callable[[], T], lease: bytes) -> T:
     except BaseException:
         _release(link, mine)  # C3: nothing is cached, the next caller tries again
         raise
-    _note_duration(slot, time.perf_counter() - started)
+    early.note_duration(slot, time.perf_counter() - started)
     try:
         data = _encode(link, slot, tokens, value)
         px = _ttl_ms(slot, link.cache)
         if link.swap(mine, data, px) and px >= 0:
             _count(slot, "fills")
-    except _Unreachable as exc:
+    except Unreachable as exc:
         _count(slot, "errors")
         if exc.answered:  # e.g. OOM for a large value: do not leave the lease behind
             _release(link, mine)
@@ -281,7 +138,7 @@ def _fill(link: _Link, slot: Slot, compute: Callable[[], T], lease: bytes) -> T:
     return value
 
 
-def _wait_for_fill(link: _Link, slot: Slot, compute: Callable[[], T]) -> T:
+def _wait_for_fill(link: Link, slot: Slot, compute: Callable[[], T]) -> T:
     deadline = time.monotonic() + float(conf.LEASE_WAIT)
     delay = 0.002
     try:
@@ -301,40 +158,38 @@ def _wait_for_fill(link: _Link, slot: Slot, compute: Callable[[], T]) -> T:
             lease = LEASE_PREFIX + secrets.token_hex(8).encode()
             if link.acquire(expected, lease):
                 return _fill(link, slot, compute, lease)
-    except _Unreachable:
+    except Unreachable:
         _count(slot, "errors")
     # The other fill is slow: compute without storing rather than keep the caller waiting.
     return compute()
 
 
-def _refresh_in_place(link: _Link, slot: Slot, raw: bytes, old: Any, compute: Callable[[], T]) -> T:
+def _refresh_in_place(link: Link, slot: Slot, raw: bytes, old: Any, compute: Callable[[], T]) -> T:
     try:
         tokens = _tokens_now(slot)
-    except _Unreachable:
+    except Unreachable:
         return old  # type: ignore[no-any-return]
     started = time.perf_counter()
     value = compute()  # an exception here propagates; the old value stays (C3)
-    _note_duration(slot, time.perf_counter() - started)
+    early.note_duration(slot, time.perf_counter() - started)
     try:
         # Only over exactly the value we read: an invalidation meanwhile wins (C1).
         if link.swap(sha(raw), _encode(link, slot, tokens, value), _ttl_ms(slot, link.cache)):
             _count(slot, "fills")
-    except _Unreachable:
+    except Unreachable:
         _count(slot, "errors")
     except Exception as exc:
         logger.warning("cache value for %r could not be stored: %r", slot.key, exc)
     return value
 
 
-def _release(link: _Link, lease_sha: str) -> None:
+def _release(link: Link, lease_sha: str) -> None:
     # Unreachable: the lease expires by itself after LEASE_TIMEOUT.
-    with contextlib.suppress(_Unreachable):
+    with contextlib.suppress(Unreachable):
         link.swap(lease_sha, b"", -1)
 
 
-def _unwrap(
-    link: _Link, slot: Slot, raw: bytes, tokens: Sequence[bytes | None]
-) -> tuple[bool, Any]:
+def _unwrap(link: Link, slot: Slot, raw: bytes, tokens: Sequence[bytes | None]) -> tuple[bool, Any]:
     try:
         value = backend.decode(raw, link.cache)
     except Exception as exc:  # written by another serializer or corrupted: recompute
@@ -354,12 +209,12 @@ def _tokens_now(slot: Slot) -> tuple[str, ...]:
     try:
         return tuple(generations.token(model) for model in slot.models)
     except backend.REDIS_ERRORS as exc:
-        raise _Unreachable from exc
+        raise Unreachable from exc
     except redis.RedisError as exc:
-        raise _Unreachable(answered=True) from exc
+        raise Unreachable(answered=True) from exc
 
 
-def _encode(link: _Link, slot: Slot, tokens: tuple[str, ...], value: Any) -> bytes:
+def _encode(link: Link, slot: Slot, tokens: tuple[str, ...], value: Any) -> bytes:
     if not slot.models:
         return backend.encode(value, link.cache)
     return backend.encode((tokens, value), link.cache)
@@ -377,20 +232,6 @@ def _ttl_ms(slot: Slot, cache: BaseCache) -> int:
     if seconds <= 0:
         return -1
     return max(1, int(seconds * 1000))
-
-
-def _refresh_early(slot: Slot, pttl: int) -> bool:
-    delta = _durations.get(slot.family)
-    if not delta or pttl <= 0:
-        return False
-    # XFetch: refresh when delta * beta * -ln(U) reaches the time left.
-    return delta * slot.early_refresh * -math.log(1.0 - random.random()) * 1000 >= pttl
-
-
-def _note_duration(slot: Slot, seconds: float) -> None:
-    if slot.early_refresh:
-        previous = _durations.get(slot.family)
-        _durations[slot.family] = seconds if previous is None else 0.8 * previous + 0.2 * seconds
 
 
 def _count(slot: Slot, event: str) -> None:
