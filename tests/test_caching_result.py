@@ -335,3 +335,25 @@ def test_value_refused_by_the_server_is_served_and_leaves_no_lease(
     finally:
         redis_client.config_set("maxmemory", 0)
     assert raw(redis_client, "huge:1") is None  # the lease was released
+
+
+def test_cached_method_helpers_take_the_instance(cache_alias: str) -> None:
+    from tests.testapp.models import Product
+
+    calls: list[int] = []
+
+    class Shelf:
+        def __str__(self) -> str:  # stable across instances and processes
+            return "main-shelf"
+
+        @cache_result(timeout=60, key_prefix="shelf")
+        def related(self, product: Product, limit: int) -> int:
+            calls.append(limit)
+            return limit
+
+    product = Product(pk=7)
+    assert Shelf().related(product, 5) == Shelf().related(product, 5) == 5
+    assert calls == [5]
+    assert Shelf.related.invalidate(Shelf(), product, 5) == 1
+    assert Shelf().related(product, limit=5) == 5
+    assert calls == [5, 5]
