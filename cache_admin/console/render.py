@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import django
 from django.apps import apps
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from cache_admin.conf import conf
 
 # Sent with an action's response so that the dashboard (and anything listening) refreshes at once.
 REFRESH_EVENT = "cacheAdminRefresh"
+
+PARENTS = {"cache_admin_keys": _("Keys")}
 
 
 def unfold_active() -> bool:
@@ -33,8 +38,15 @@ def page(
     *,
     title: str,
     status: int = 200,
+    parent: str | None = None,
 ) -> TemplateResponse:
+    """``parent``: the URL name of a console page shown between "Cache" and this page."""
+    crumb_parent = None
+    if parent is not None:
+        crumb_parent = (PARENTS[parent], reverse(f"{site.name}:{parent}", current_app=site.name))
     full = {
+        "cache_admin_list_crumbs": django.VERSION >= (6, 0),
+        "crumb_parent": crumb_parent,
         **site.each_context(request),
         "title": title,
         "cache_admin_unfold": unfold_active(),

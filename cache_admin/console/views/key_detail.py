@@ -39,7 +39,13 @@ def _position(request: HttpRequest) -> tuple[int, str | None]:
 
 def _missing(request: HttpRequest, site: AdminSite, reason: str) -> HttpResponse:
     return page(
-        request, site, "key_missing.html", {"reason": reason}, title=_("Key not found"), status=404
+        request,
+        site,
+        "key_missing.html",
+        {"reason": reason},
+        title=_("Key not found"),
+        parent="cache_admin_keys",
+        status=404,
     )
 
 
@@ -63,6 +69,7 @@ def _render(
             "key_detail.html",
             {"error": str(exc), "token": token},
             title=_("Cache key"),
+            parent="cache_admin_keys",
         )
     if found is None:
         return _missing(
@@ -76,7 +83,9 @@ def _render(
         "ttl_form": form or TTLForm(),
         "can_change": request.user.has_perm(audit.DELETE_KEYS),
     }
-    return page(request, site, "key_detail.html", context, title=_("Cache key"))
+    return page(
+        request, site, "key_detail.html", context, title=_("Cache key"), parent="cache_admin_keys"
+    )
 
 
 @require(audit.BROWSE_KEYS)

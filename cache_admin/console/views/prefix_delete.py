@@ -25,7 +25,14 @@ STOP_POLLING = 286
 
 
 def _page(request: HttpRequest, site: AdminSite, context: dict[str, Any]) -> HttpResponse:
-    return page(request, site, "prefix_delete.html", context, title=_("Delete by prefix"))
+    return page(
+        request,
+        site,
+        "prefix_delete.html",
+        context,
+        title=_("Delete by prefix"),
+        parent="cache_admin_keys",
+    )
 
 
 @require(audit.DELETE_KEYS)
@@ -94,6 +101,7 @@ def job_view(request: HttpRequest, job_id: str, *, site: AdminSite) -> HttpRespo
         "prefix_delete_job.html",
         context,
         title=_("Deleting by prefix"),
+        parent="cache_admin_keys",
         status=status,
     )
 
