@@ -25,7 +25,7 @@ from cache_admin import (
     generations,
 )
 from cache_admin.breaker import OPEN, breaker_for
-from cache_admin.testing import free_port
+from cache_admin.testing import RedisServer, free_port
 from tests.testapp.models import Category, Product
 
 TIMEOUT = 0.2
@@ -196,3 +196,35 @@ def test_every_pattern_fails_open(outage: str, unreachable: SilentServer | None)
     with pytest.raises(redis.exceptions.ConnectionError):
         generations.bump(Product)  # a write that cannot be done says so
     counters.reset_for_tests()
+
+
+def test_caching_resumes_when_redis_is_back(cache_alias: str, settings: Any) -> None:
+    server = RedisServer().start()
+    try:
+        alias = f"restarting-{cache_alias}"
+        base = settings.CACHES[cache_alias]
+        settings.CACHES = {**settings.CACHES, alias: {**base, "LOCATION": f"{server.url}/0"}}
+        # Cooldown 0: the breaker lets one trial call through at once, no waiting in the test.
+        settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": alias, "BREAKER_COOLDOWN": 0}
+        calls: list[int] = []
+
+        @cache_result(timeout=60, key_prefix="product")
+        def product(pk: int) -> int:
+            calls.append(pk)
+            return pk * 10
+
+        assert product(1) == product(1) == 10
+        assert calls == [1]
+
+        server.stop()
+        for _ in range(3):
+            assert product(2) == 20  # computed every time, nothing raised
+        assert calls == [1, 2, 2, 2]
+        assert breaker_for(alias).opened_at is not None
+
+        server = RedisServer(server.port).start()
+        assert product(3) == product(3) == 30  # the trial succeeded: cached again
+        assert calls == [1, 2, 2, 2, 3]
+        assert breaker_for(alias).opened_at is None
+    finally:
+        server.stop()
