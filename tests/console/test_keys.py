@@ -149,3 +149,9 @@ def test_non_utf8_and_script_key_names_are_escaped(
     )
     assert detail.status_code == 200
     assert b"bin:\\xff\\xfe" in detail.content
+
+
+def test_no_match_says_so(admin_client: Client) -> None:
+    cache.set("product:1", 1)
+    body = browse(admin_client, prefix="nothing:")
+    assert "No key of this site starts with “nothing:”." in body

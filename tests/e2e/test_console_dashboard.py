@@ -70,3 +70,23 @@ def test_an_action_in_another_tab_refreshes_the_dashboard_at_once(
         other.click("#invalidate-prefix button[type=submit]")
         other.wait_for_selector("#cache-admin-result")
     other.close()
+
+
+def test_redis_down_shows_a_banner(console: Any, shot: Callable[[str], Any], settings: Any) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "KEY_PREFIX": "testsite",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    response = console.goto(console.url_for("/admin/cache/dashboard/"))
+    assert response.status == 200
+    assert "Redis is not reachable" in console.inner_text(".ca-banner--down")
+    shot("dashboard-redis-down")
+    response = console.goto(console.url_for("/admin/cache/keys/?prefix=product%3A"))
+    assert response.status == 200
+    assert "unreachable" in console.inner_text(".ca-banner--down")
+    shot("keys-redis-down")
