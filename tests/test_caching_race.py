@@ -16,7 +16,7 @@ import redis
 from django.core.cache import caches
 
 from cache_admin import backend, cache_queryset, cache_result, generations
-from cache_admin.caching import early, fill
+from cache_admin.caching import early, fill, link
 from tests.testapp.models import Product
 
 
@@ -185,3 +185,48 @@ def test_a_second_reader_does_not_overwrite_a_newer_fill(
     assert product(3) == "new"
     assert reader.finish() == "old"
     assert stored_value(redis_client, "product:3") == "new"
+
+
+def test_a_stampede_computes_once(
+    cache_alias: str, redis_client: redis.Redis, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight readers miss while one fill is under way: all of them get its value."""
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "LEASE_WAIT": 10}
+    reader = BlockedReader()
+    computed: list[str] = []
+
+    @cache_result(timeout=600, key_prefix="category")
+    def category(pk: int) -> str:
+        computed.append(threading.current_thread().name)
+        if threading.current_thread() is reader.thread:
+            reader.pause()
+        return "value"
+
+    waiting: set[str] = set()
+    all_waiting = threading.Event()
+    original_read = link.Link.read
+
+    def read_and_count(self: link.Link, slot: Any) -> Any:
+        found = original_read(self, slot)
+        name = threading.current_thread().name
+        if name.startswith("stampede") and found[0] is not None:
+            waiting.add(name)  # this reader has seen the lease and is polling
+            if len(waiting) == 8:
+                all_waiting.set()
+        return found
+
+    monkeypatch.setattr(link.Link, "read", read_and_count)
+    reader.start(lambda: category(1))
+    results: list[str] = []
+    others = [
+        threading.Thread(target=lambda: results.append(category(1)), name=f"stampede-{i}")
+        for i in range(8)
+    ]
+    for thread in others:
+        thread.start()
+    assert all_waiting.wait(10)
+    assert reader.finish() == "value"
+    for thread in others:
+        thread.join(10)
+    assert results == ["value"] * 8
+    assert len(computed) == 1
