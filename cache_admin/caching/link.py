@@ -24,8 +24,8 @@ logger = logging.getLogger("cache_admin")
 
 T = TypeVar("T")
 
-# A lease is stored in the key it guards. The NUL byte keeps it apart from anything a
-# Django serializer writes (pickle starts with 0x80, integers are digits).
+# A lease is stored in the key it guards. The NUL byte keeps it apart from what Django's
+# backends write: pickle starts with 0x80, zlib with 0x78, integers are digits.
 LEASE_PREFIX = b"\x00cache_admin-lease:"
 
 # KEYS[1]: the key. ARGV: sha1 of the expected current bytes, new bytes, PX in ms
