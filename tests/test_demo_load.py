@@ -113,3 +113,22 @@ def test_bad_flags_get_a_clear_message(
     assert done.returncode != 0
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_seed_is_idempotent(demo_env: dict[str, str]) -> None:
+    out = manage(demo_env, "seed", "--products", "400")
+    assert "400 products (0 new)" in out
+    assert "6 shoppers" in out
+
+
+def test_seed_refuses_a_bad_size(demo_env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [sys.executable, str(MANAGE), "seed", "--products", "-3"],
+        env=demo_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "--products must be between 0 and" in done.stderr
+    assert "Traceback" not in done.stderr
