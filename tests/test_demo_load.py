@@ -132,3 +132,7 @@ def test_seed_refuses_a_bad_size(demo_env: dict[str, str]) -> None:
     assert done.returncode != 0
     assert "--products must be between 0 and" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_demo_models_and_migrations_agree(demo_env: dict[str, str]) -> None:
+    manage(demo_env, "makemigrations", "--check", "--dry-run")
