@@ -233,6 +233,29 @@ def test_storefront_pages_answer(demo: RunningDemo) -> None:
     assert browser.get("/search/?q=" + "%FF" * 300)[0] == 200
 
 
+def test_shopper_cart_follows_what_is_added(demo: RunningDemo) -> None:
+    shopper = Browser(demo.base)
+    assert shopper.get("/login/")[0] == 200
+    status, url, _ = shopper.request(
+        "/login/",
+        {"csrfmiddlewaretoken": shopper.cookie("csrftoken"), "username": "carol",
+         "password": "shopper", "next": "/cart/"},
+    )  # fmt: skip
+    assert status == 200 and url.endswith("/cart/"), url
+    status, empty = shopper.get("/cart/")  # cart:user:<id> is cached from here on
+    assert status == 200
+    slug = first_product_slug(shopper.get("/products/?sort=-price")[1])
+    _, detail = shopper.get(f"/products/{slug}/")
+    name = re.search(r"<h1>(.*?)</h1>", detail)
+    assert name and name.group(1) not in empty
+    status, url, cart = shopper.request(
+        f"/cart/add/{slug}/", {"csrfmiddlewaretoken": shopper.cookie("csrftoken")}
+    )
+    assert status == 200 and url.endswith("/cart/")
+    assert name.group(1) in cart
+    assert shopper.get(f"/cart/add/{slug}/")[0] == 405  # adding is a POST
+
+
 def admin_login(demo: RunningDemo) -> Browser:
     browser = Browser(demo.base)
     login = reverse("admin:login")
