@@ -333,7 +333,8 @@ def search_ttl(demo: RunningDemo, word: str) -> int:
 def test_ttl_override_in_the_console_changes_what_the_site_does(demo: RunningDemo) -> None:
     shopper = Browser(demo.base)
     assert shopper.get("/search/?q=before")[0] == 200
-    assert 600 <= search_ttl(demo, "before") <= 720  # the default, 10 minutes plus jitter
+    # The default, 10 minutes plus up to 20 % jitter (a few seconds may pass before reading).
+    assert 590 <= search_ttl(demo, "before") <= 720
 
     browser = admin_login(demo)
     add_url = reverse("admin:cache_admin_ttloverride_add")
