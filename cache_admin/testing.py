@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 
 def _die_with_parent() -> None:
@@ -30,6 +31,10 @@ def _die_with_parent() -> None:
 
 
 class ServerNotFound(RuntimeError):
+    pass
+
+
+class _PortTaken(Exception):
     pass
 
 
@@ -59,18 +64,36 @@ def free_port() -> int:
 class RedisServer:
     """A Redis server on 127.0.0.1 that lives as long as this object (or its ``with``)."""
 
+    # A port picked by free_port() can be taken by another process before the server
+    # binds it (parallel test sessions): the server is then started again on another.
+    PORT_ATTEMPTS = 5
+
     def __init__(self, port: int | None = None, *extra_args: str) -> None:
+        self.chosen_port = port is None
         self.port = port or free_port()
         self.binary = find_server_binary()
         self.extra_args = extra_args
         self.dir = tempfile.mkdtemp(prefix="cache-admin-redis-")
         self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
+        for attempt in range(self.PORT_ATTEMPTS):
+            try:
+                return self._start_once(timeout)
+            except _PortTaken:
+                if not self.chosen_port or attempt == self.PORT_ATTEMPTS - 1:
+                    raise RuntimeError(
+                        f"{self.binary} could not bind port {self.port}: {self.log_tail()}"
+                    ) from None
+                self.port = free_port()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _start_once(self, timeout: float) -> RedisServer:
         args = [
             self.binary,
             "--port", str(self.port),
@@ -82,10 +105,11 @@ class RedisServer:
             "--loglevel", "warning",
             *self.extra_args,
         ]  # fmt: skip
-        log = open(Path(self.dir) / "server.log", "wb")  # noqa: SIM115 (lives with the process)
+        self._close_log()
+        self._log = open(Path(self.dir) / "server.log", "wb")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
             args,
-            stdout=log,
+            stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
@@ -93,7 +117,11 @@ class RedisServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.binary} exited: {self.log_tail()}")
+                self.process = None
+                tail = self.log_tail()
+                if "Address already in use" in tail:
+                    raise _PortTaken
+                raise RuntimeError(f"{self.binary} exited: {tail}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
                     sock.sendall(b"PING\r\n")
@@ -103,6 +131,11 @@ class RedisServer:
                 time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"{self.binary} did not answer on port {self.port} in {timeout}s")
+
+    def _close_log(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def log_tail(self) -> str:
         try:
@@ -119,6 +152,7 @@ class RedisServer:
                 self.process.kill()
                 self.process.wait(5)
         self.process = None
+        self._close_log()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> RedisServer:
