@@ -70,6 +70,28 @@ def wait_for_port(port: int, child: subprocess.Popen[bytes], timeout: float = 60
     raise RuntimeError(f"the web server did not open port {port} in {timeout:.0f}s")
 
 
+def live_members(groups: set[int]) -> list[int]:
+    """Processes (zombies aside) in the given process groups, read from /proc."""
+    found = []
+    proc = Path("/proc")
+    if not proc.is_dir():  # no /proc: ask the kernel whether each group still exists
+        for pgid in groups:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, 0)
+                found.append(pgid)
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) in groups:
+            found.append(int(entry.name))
+    return found
+
+
 class Demo:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -152,7 +174,14 @@ class Demo:
         if self.redis_server is not None:
             self.redis_server.stop()
             self.redis_file.unlink(missing_ok=True)
-        print("Demo stopped: every process it started has exited.", flush=True)
+        groups = {child.pid for child in children}
+        deadline = time.monotonic() + 5
+        while (left := live_members(groups)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if left:
+            print(f"Demo stopped, but processes {sorted(left)} did not exit.", flush=True)
+        else:
+            print("Demo stopped: every process it started has exited.", flush=True)
 
     def load_command(self) -> str:
         manage = DEMO / "manage.py"
