@@ -8,6 +8,7 @@ process it started is gone.
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import os
 import re
@@ -363,7 +364,7 @@ def test_warm_from_the_console_runs_on_the_demos_celery_worker(demo: RunningDemo
     database = demo.var / "shop.sqlite3"
     deadline = time.monotonic() + 90
     while True:
-        with sqlite3.connect(database, timeout=10) as db:
+        with contextlib.closing(sqlite3.connect(database, timeout=10)) as db:
             row = db.execute(
                 "SELECT status, trigger, task_id FROM cache_admin_warmrun "
                 "WHERE warmer = 'featured' AND trigger LIKE 'console:%' ORDER BY id DESC"
