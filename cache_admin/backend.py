@@ -6,6 +6,7 @@ built-in ``django.core.cache.backends.redis.RedisCache``.
 
 from __future__ import annotations
 
+import pickle
 import threading
 from typing import Any
 
@@ -13,6 +14,7 @@ import redis
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.base import InvalidCacheBackendError, default_key_func
+from django.core.cache.backends.redis import RedisSerializer
 
 from cache_admin.breaker import Breaker, breaker_for
 from cache_admin.conf import conf
@@ -33,6 +35,13 @@ try:  # django-redis wraps errors of its own API in ConnectionInterrupted.
     REDIS_ERRORS = (*REDIS_ERRORS, ConnectionInterrupted)
 except ImportError:  # pragma: no cover - django-redis is a dependency
     pass
+
+
+try:
+    from django_redis.compressors.identity import IdentityCompressor as _DjangoRedisIdentity
+    from django_redis.serializers.pickle import PickleSerializer as _DjangoRedisPickle
+except ImportError:  # pragma: no cover - django-redis is a dependency
+    _DjangoRedisIdentity = _DjangoRedisPickle = None  # type: ignore[assignment,misc]
 
 
 class NotRedisBackend(Exception):
@@ -171,10 +180,26 @@ def encode(value: Any, cache: BaseCache | None = None) -> bytes:
 
 
 def decode(data: bytes, cache: BaseCache | None = None) -> Any:
+    """Deserialize exactly as the backend does."""
     cache = cache or get_cache()
+    # Both backends first try int(data), which fails on every pickle (it starts with the
+    # PROTO opcode 0x80) and, for a value of a few hundred bytes, fails more slowly than
+    # the unpickling itself (it formats the bytes into its message). With the default
+    # serializer and no compression the result is pickle.loads(data) either way.
+    pickled = data[:1] == b"\x80"
     if kind(cache) == DJANGO_REDIS:
-        return cache.client.decode(data)  # type: ignore[attr-defined]
-    return cache._cache._serializer.loads(data)  # type: ignore[attr-defined]
+        client = cache.client  # type: ignore[attr-defined]
+        if (
+            pickled
+            and type(getattr(client, "_serializer", None)) is _DjangoRedisPickle
+            and type(getattr(client, "_compressor", None)) is _DjangoRedisIdentity
+        ):
+            return pickle.loads(data)
+        return client.decode(data)
+    serializer = cache._cache._serializer  # type: ignore[attr-defined]
+    if pickled and type(serializer) is RedisSerializer:
+        return pickle.loads(data)
+    return serializer.loads(data)
 
 
 def stored_key(logical: str, cache: BaseCache | None = None) -> str:

@@ -114,3 +114,30 @@ def test_current_uses_a_custom_key_function(settings: Any) -> None:
 
 def reversed_key(key: str, key_prefix: str, version: int) -> str:
     return f"{key[::-1]}|{key_prefix}|{version}"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"COMPRESSOR": "django_redis.compressors.zlib.ZlibCompressor"},
+        {"SERIALIZER": "django_redis.serializers.json.JSONSerializer"},
+        {"PICKLE_VERSION": 1},
+    ],
+    ids=["zlib", "json", "pickle-protocol-1"],
+)
+def test_decode_follows_the_configured_serializer(settings: Any, options: dict[str, Any]) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            **settings.CACHES["default"],
+            "OPTIONS": {**settings.CACHES["default"]["OPTIONS"], **options},
+        },
+    }
+    cache = caches["default"]
+    value = {"name": "Laptop", "tags": ["a", "b"], "bio": "x" * 300}
+    cache.set("v", value)
+    raw = backend.client().get(backend.stored_key("v"))
+    assert backend.decode(raw) == value
+    backend.client().set(backend.stored_key("w"), backend.encode(value))
+    assert cache.get("w") == value
+    assert backend.decode(b"12") == 12
