@@ -11,10 +11,23 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+from django.contrib.admin import AdminSite
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.utils.translation import gettext as _
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def forbidden(request: HttpRequest, site: AdminSite, permission: str) -> HttpResponse:
+    """A 403 inside the admin's chrome that names the missing permission."""
+    from cache_admin.console.render import page
+
+    app_label, codename = permission.split(".", 1)
+    found = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+    context = {"permission": permission, "permission_name": found.name if found else permission}
+    return page(request, site, "forbidden.html", context, title=_("Permission needed"), status=403)
 
 
 def require(permission: str, *, post_only: bool = False) -> Callable[[View], View]:
@@ -25,7 +38,10 @@ def require(permission: str, *, post_only: bool = False) -> Callable[[View], Vie
             if not (user.is_active and user.is_staff):
                 raise PermissionDenied
             if not user.has_perm(permission):
-                raise PermissionDenied
+                site = kwargs.get("site")
+                if site is None:
+                    raise PermissionDenied
+                return forbidden(request, site, permission)
             if post_only and request.method != "POST":
                 return HttpResponseNotAllowed(["POST"])
             return view(request, *args, **kwargs)

@@ -50,6 +50,8 @@ def test_page_per_visitor(
     assert response.status_code == EXPECTED[kind]
     if kind == "anonymous":
         assert response["Location"].startswith(reverse("admin:login"))
+    if kind == "staff_without":
+        assert f"({permission})".encode() in response.content
 
 
 @pytest.mark.parametrize("kind", VISITORS)
