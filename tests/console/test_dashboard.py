@@ -118,3 +118,9 @@ def test_levels_follow_the_spec(rate: float | None, level: str) -> None:
     from cache_admin.console.figures import level as level_for
 
     assert level_for(rate) == level
+
+
+def test_fragment_updates_the_chart_note_out_of_band(admin_client: Client) -> None:
+    body = stats(admin_client)
+    assert 'id="cache-admin-history-note" hx-swap-oob="true"' in body
+    assert "cache-admin-chart" not in body  # the canvas is never replaced
