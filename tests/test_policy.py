@@ -87,6 +87,27 @@ def test_ttl_for_does_no_io(
     assert _total_commands(redis_client) - before < calls // 100
 
 
+def test_the_poller_stays_out_of_the_servers_hit_rate(db: None, redis_client: redis.Redis) -> None:
+    def lookups() -> int:
+        stats = redis_client.info("stats")
+        return int(stats["keyspace_hits"]) + int(stats["keyspace_misses"])
+
+    version_key = backend.stored_key(conf.NAMESPACE + policy.VERSION_KEY)
+    redis_client.delete(version_key)
+    before = lookups()
+    for _ in range(50):
+        policy.poll_once()
+    # A GET per poll would add 50 misses (key absent) or hits; the poll is an INCRBY 0.
+    assert lookups() == before
+    assert redis_client.get(version_key) == b"0"  # created by the first poll
+    after_get = lookups()
+    assert after_get == before + 1
+    # A value that is not a number (written by something else) becomes a fresh version.
+    redis_client.set(version_key, b"not-a-number")
+    policy.poll_once()
+    assert redis_client.get(version_key).isdigit()
+
+
 @pytest.fixture
 def child_policy(transactional_db: None) -> Iterator[Callable[[str], str]]:
     """A second Python process on the same settings, Redis and test database."""
