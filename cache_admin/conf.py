@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "BREAKER_COOLDOWN": 5.0,
     # Hit/miss counters are flushed to Redis at most this often (seconds).
     "STATS_FLUSH_INTERVAL": 1.0,
+    # Sample the dashboard's hit-rate history from every process's counters thread, so the
+    # chart has the last hour even when nobody had the dashboard open.
+    "HISTORY_SAMPLING": True,
     # The package's own keys live under this logical prefix.
     "NAMESPACE": "cache_admin:",
     # Prefix invalidation: SCAN COUNT and UNLINK batch size.

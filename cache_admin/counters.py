@@ -118,6 +118,17 @@ def _start_flusher(tally: _Tally) -> None:
     thread.start()
 
 
+# Periodic work that rides on the flusher's thread (the dashboard's history sampler), so
+# a process runs one background thread for its statistics, not one per feature.
+_periodic: list[Callable[[], None]] = []
+
+
+def on_flush(hook: Callable[[], None]) -> None:
+    """Run ``hook()`` on the flusher thread after each flush (it must be cheap and throttle)."""
+    if hook not in _periodic:
+        _periodic.append(hook)
+
+
 def _flush_forever(tally: _Tally) -> None:
     while tally is _tally:
         tally.wake.wait(max(0.05, float(conf.STATS_FLUSH_INTERVAL)))
@@ -126,6 +137,11 @@ def _flush_forever(tally: _Tally) -> None:
             flush()
         except Exception:  # the flusher must never die
             logger.exception("cache counters flush failed")
+        for hook in list(_periodic):
+            try:
+                hook()
+            except Exception:
+                logger.exception("cache statistics hook %r failed", hook)
 
 
 def pending() -> dict[str, int]:

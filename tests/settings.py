@@ -105,6 +105,8 @@ CACHE_ADMIN = {
     "POLICY_POLL_INTERVAL": 0.2,
     "POLICY_RELOAD_INTERVAL": 3600,
     "BREAKER_COOLDOWN": 1.0,
+    # Tests that count commands must not see the background sampler; test_stats turns it on.
+    "HISTORY_SAMPLING": False,
     "TYPES": {
         "product_list": {"label": "Product list", "prefix": "product:list:", "ttl": 300},
         "product_detail": {"label": "Product detail", "prefix": "product:", "ttl": 900},
