@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib.admin import AdminSite
 from django.utils.module_loading import import_string
 
@@ -16,6 +17,10 @@ def configured_site() -> AdminSite | None:
 
 
 def install_configured() -> None:
+    # The toolkit works without the admin: a project that uses only the decorators and
+    # commands need not install django.contrib.admin.
+    if not apps.is_installed("django.contrib.admin"):
+        return
     site = configured_site()
     if site is not None:
         install(site)
