@@ -62,6 +62,8 @@ DEFAULTS: dict[str, Any] = {
     "WARM_PROGRESS_INTERVAL": 0.25,
     # Warming: a queued run no worker has picked up after this long is reported (s, R3).
     "WARM_PICKUP_TIMEOUT": 5.0,
+    # A running warm job with no progress for this long was lost with its worker (seconds).
+    "WARM_STALE_AFTER": 600.0,
     # Warming: timeout of the broker connection check and of the worker ping (s, R3).
     "CELERY_CHECK_TIMEOUT": 2.0,
     # Warm page: how often the progress partial polls while a run is active (ms).

@@ -117,6 +117,9 @@ class WarmRun(models.Model):
     queued_at = models.DateTimeField(_("queued"), auto_now_add=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Moves with every progress write: a running run whose heartbeat stops was lost with
+    # its worker (killed outright, Celery records nothing then).
+    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
     current = models.PositiveIntegerField(_("done"), default=0)
     total = models.PositiveIntegerField(_("total"), default=0)
     keys_written = models.PositiveIntegerField(_("keys written"), default=0)

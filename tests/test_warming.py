@@ -186,3 +186,50 @@ def test_keys_written_from_what_the_warmer_returns(output: Any, expected: int) -
 def test_a_bool_is_not_a_key_count() -> None:
     with pytest.raises(TypeError):
         keys_written(True, Progress())
+
+
+def test_a_run_whose_heartbeat_stopped_is_closed_as_lost(
+    warmer_registry: dict[str, Any], settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cache_admin.warming.status import warmer_rows
+
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "WARM_STALE_AFTER": 600}
+    register_warmer("products", lambda progress: 0, label="Products")
+    register_warmer("categories", lambda progress: 0, label="Categories")
+    now = timezone.now()
+    # A worker killed outright leaves its run "running" with a heartbeat that stopped.
+    lost = WarmRun.objects.create(
+        warmer="products", status=WarmRun.RUNNING, started_at=now - timedelta(hours=1),
+        heartbeat_at=now - timedelta(minutes=20),
+    )  # fmt: skip
+    alive = WarmRun.objects.create(
+        warmer="categories", status=WarmRun.RUNNING, started_at=now - timedelta(hours=1),
+        heartbeat_at=now - timedelta(seconds=5),
+    )  # fmt: skip
+    rows = {row.warmer.name: row for row in warmer_rows()}
+    assert rows["products"].run is not None and rows["products"].run.status == WarmRun.FAILED
+    assert "probably lost" in rows["products"].run.error
+    assert not rows["products"].active  # the Warm button starts a new run again
+    lost.refresh_from_db()
+    alive.refresh_from_db()
+    assert lost.status == WarmRun.FAILED and lost.finished_at is not None
+    assert alive.status == WarmRun.RUNNING
+
+
+def test_progress_moves_the_heartbeat(warmer_registry: dict[str, Any]) -> None:
+    beats: list[Any] = []
+
+    @register_warmer("featured", label="Featured")
+    def featured(progress: Progress) -> int:
+        beats.append(WarmRun.objects.get().heartbeat_at)
+        progress.set_total(2)
+        progress.flush()
+        beats.append(WarmRun.objects.get().heartbeat_at)
+        return 0
+
+    run_inline("featured", trigger="test")
+    assert beats[0] is not None and beats[1] is not None and beats[1] > beats[0]

@@ -41,12 +41,14 @@ def execute(run: WarmRun, *, listeners: Iterable[Listener] = ()) -> WarmRun:
     A failing warmer is recorded as failed (with its error), never raised from here.
     """
     run.status = WarmRun.RUNNING
-    run.started_at = timezone.now()
+    run.started_at = run.heartbeat_at = timezone.now()
     run.error = ""
-    run.save(update_fields=["status", "started_at", "error"])
+    run.save(update_fields=["status", "started_at", "heartbeat_at", "error"])
 
     def to_row(current: int, total: int) -> None:
-        WarmRun.objects.filter(pk=run.pk).update(current=current, total=total)
+        WarmRun.objects.filter(pk=run.pk).update(
+            current=current, total=total, heartbeat_at=timezone.now()
+        )
 
     progress = Progress([to_row, *listeners])
     try:

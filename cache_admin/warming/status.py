@@ -67,6 +67,11 @@ def reconcile(run: WarmRun) -> WarmRun:
     marks the task FAILURE (WorkerLostError) or REVOKED, and the row follows, instead of
     a bar that never moves.
     """
+    if run.status == WarmRun.RUNNING and _silent_for(run) >= float(conf.WARM_STALE_AFTER):
+        error = _(
+            "No progress for %(minutes)d minutes: the worker running it was probably lost."
+        ) % {"minutes": _silent_for(run) // 60}
+        return _close_lost(run, error)
     if run.status not in ACTIVE or not run.task_id:
         return run
     app = celery_app()
@@ -81,6 +86,15 @@ def reconcile(run: WarmRun) -> WarmRun:
     error = _("The Celery task ended (%(state)s) before the run was recorded: worker lost?") % {
         "state": state
     }
+    return _close_lost(run, error)
+
+
+def _silent_for(run: WarmRun) -> float:
+    last = run.heartbeat_at or run.started_at or run.queued_at
+    return (timezone.now() - last).total_seconds()
+
+
+def _close_lost(run: WarmRun, error: str) -> WarmRun:
     WarmRun.objects.filter(pk=run.pk, status__in=ACTIVE).update(
         status=WarmRun.FAILED, error=error, finished_at=timezone.now()
     )
