@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "CONSOLE_SCAN_BUDGET": 20000,
     "CONSOLE_PAGE_SIZE": 100,
     "CONSOLE_REFRESH_MS": 5000,
+    # Key browser: steps scanned automatically, one bounded request each, while a step finds
+    # nothing (a rare prefix deep in a large keyspace); then "Scan more" asks the user.
+    "CONSOLE_AUTO_SCAN_STEPS": 20,
     # Console: the admin site the console installs itself into (dotted path), or None.
     "ADMIN_SITE": "django.contrib.admin.site",
     # Application hit/miss logging on logger "cache" at DEBUG: fraction of calls logged.

@@ -36,6 +36,8 @@ class BrowseForm(forms.Form):
     page_size = forms.IntegerField(
         label=_("Page size"), min_value=1, max_value=MAX_PAGE_SIZE, required=False
     )
+    # How many empty steps were already continued automatically.
+    auto = forms.IntegerField(min_value=0, max_value=1000, required=False)
 
 
 class TTLForm(forms.Form):

@@ -126,13 +126,41 @@ def test_scan_more_pages_through_everything(admin_client: Client, settings: obje
         body = response.content.decode()
         found = found or "rare:1" in body
         seen += 1
-        if "Scan more" not in body:
+        if 'hx-get="' not in body:  # neither "Scan more" nor an automatic step
             break
         query = body.split('hx-get="')[1].split('"')[0].split("?", 1)[1].replace("&amp;", "&")
         params = dict(parse_qsl(query))
     assert found
     assert seen > 1  # the budget made it page: no single request walked everything
     assert "The scan is complete." in body
+
+
+def test_empty_steps_continue_automatically_then_ask(
+    admin_client: Client, settings: object
+) -> None:
+    settings.CACHE_ADMIN = {  # type: ignore[attr-defined]
+        **settings.CACHE_ADMIN,  # type: ignore[attr-defined]
+        "CONSOLE_SCAN_BUDGET": 20,
+        "CONSOLE_AUTO_SCAN_STEPS": 3,
+    }
+    client = redis.Redis.from_url(f"{settings.TEST_REDIS_URL}/0")  # type: ignore[attr-defined]
+    client.mset({f"testsite:1:other:{i}": 1 for i in range(400)})
+    client.close()
+    url = reverse("admin:cache_admin_keys_more")
+    body = admin_client.get(url, {"prefix": "rare:"}).content.decode()
+    steps = []
+    while 'id="cache-admin-auto-scan"' in body:
+        query = body.split('hx-get="')[1].split('"')[0].split("?", 1)[1].replace("&amp;", "&")
+        params = dict(parse_qsl(query))
+        steps.append(int(params["auto"]))
+        assert "scanning further automatically" in body
+        body = admin_client.get(url, params).content.decode()
+    # Three automatic steps, each one bounded request, then the user is asked.
+    assert steps == [1, 2, 3]
+    assert "Scan more" in body and "auto=" not in body.split("Scan more")[0].split("<a")[-1]
+    # A bad step count is a form error, not a 500.
+    bad = admin_client.get(reverse("admin:cache_admin_keys"), {"prefix": "rare:", "auto": "x"})
+    assert bad.status_code == 200
 
 
 def test_non_utf8_and_script_key_names_are_escaped(

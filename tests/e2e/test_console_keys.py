@@ -91,6 +91,9 @@ def test_scan_more_appends_rows_in_place(
     client.close()
     console.goto(console.url_for("/admin/cache/keys/?prefix=product%3A"))
     console.wait_for_selector("#cache-admin-scan-footer")
+    # Steps that found nothing continue on their own; wait until the chain settles.
+    settled = "() => !document.getElementById('cache-admin-auto-scan')"
+    console.wait_for_function(settled)
     pages = 0
     while console.locator("#cache-admin-scan-footer a:text-is('Scan more')").count():
         url = console.url
@@ -100,6 +103,7 @@ def test_scan_more_appends_rows_in_place(
         console.wait_for_function(
             "() => !document.getElementById('cache-admin-scan-footer').dataset.old"
         )
+        console.wait_for_function(settled)
         assert console.url == url  # rows appended in place, no navigation
         pages += 1
         assert pages < 50

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.translation import gettext as _
 
 from cache_admin import audit
+from cache_admin.conf import conf
 from cache_admin.console import keyrows
 from cache_admin.console.access import require
 from cache_admin.console.forms import BrowseForm
@@ -16,7 +17,7 @@ from cache_admin.console.render import fragment, page
 from cache_admin.console.toolkit import Unavailable
 
 
-def _query(prefix: str, redis_type: str, page_size: int | None, cursor: str) -> str:
+def _query(prefix: str, redis_type: str, page_size: int | None, cursor: str, auto: int = 0) -> str:
     query = QueryDict(mutable=True)
     query["prefix"] = prefix
     if redis_type:
@@ -24,7 +25,20 @@ def _query(prefix: str, redis_type: str, page_size: int | None, cursor: str) -> 
     if page_size:
         query["page_size"] = str(page_size)
     query["cursor"] = cursor
+    if auto:
+        query["auto"] = str(auto)
     return query.urlencode()
+
+
+def _auto_step(listing: Any, done_so_far: int) -> int | None:
+    """The next automatic step while steps find nothing, up to CONSOLE_AUTO_SCAN_STEPS.
+
+    Each step is its own request with the usual budget (P5): the chain only saves a rare
+    prefix deep in a big keyspace from a long series of clicks on an empty page.
+    """
+    if listing.rows or listing.done or done_so_far >= int(conf.CONSOLE_AUTO_SCAN_STEPS):
+        return None
+    return done_so_far + 1
 
 
 def browse(request: HttpRequest, *, with_tree: bool) -> dict[str, Any]:
@@ -42,6 +56,13 @@ def browse(request: HttpRequest, *, with_tree: bool) -> dict[str, Any]:
         listing = keyrows.scan(prefix, cursor, redis_type, page_size)
         context["listing"] = listing
         context["more_query"] = _query(prefix, redis_type, page_size, listing.cursor)
+        auto = _auto_step(listing, data.get("auto") or 0)
+        if auto is not None:
+            context.update(
+                auto_step=auto,
+                auto_steps=int(conf.CONSOLE_AUTO_SCAN_STEPS),
+                auto_query=_query(prefix, redis_type, page_size, listing.cursor, auto),
+            )
         if with_tree:
             context["tree"] = keyrows.tree(prefix)
     except ValueError as exc:
