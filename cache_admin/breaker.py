@@ -72,6 +72,12 @@ class Breaker:
                 except Exception:
                     logger.exception("cache recovery hook %r failed", hook)
 
+    def release(self) -> None:
+        """End a half-open trial that proved nothing either way (our own error before or
+        after the server was reached), so the next call may try at once."""
+        with self._lock:
+            self._trial_started = None
+
     def failure(self, exc: BaseException | None = None) -> None:
         with self._lock:
             self.failures += 1

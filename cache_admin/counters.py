@@ -31,6 +31,7 @@ import redis
 from cache_admin import backend
 from cache_admin.breaker import breaker_for
 from cache_admin.conf import conf
+from cache_admin.guard import guarded
 
 logger = logging.getLogger("cache_admin")
 
@@ -210,21 +211,6 @@ def _put_back(tally: _Tally, batch: dict[tuple[int, str, str], int]) -> None:
             tally.pending[key] = tally.pending.get(key, 0) + count
 
 
-def _guarded_read(read: Callable[[], T]) -> T:
-    breaker = breaker_for(backend.alias())
-    if not breaker.allow():
-        raise redis.exceptions.ConnectionError(
-            breaker.last_error or "Redis unreachable (circuit breaker open)"
-        )
-    try:
-        result = read()
-    except backend.REDIS_ERRORS as exc:
-        breaker.failure(exc)
-        raise
-    breaker.success()
-    return result
-
-
 def _parse(rows: list[dict[bytes, bytes]]) -> dict[str, Counts]:
     sums: dict[str, Counter[str]] = {}
     for row in rows:
@@ -255,7 +241,7 @@ def type_stats(window_seconds: float = 300) -> dict[str, Counts]:
             pipe.hgetall(backend.stored_key(stats_key(minute), cache))
         return list(pipe.execute())
 
-    return _parse(_guarded_read(read))
+    return _parse(guarded(read))
 
 
 def totals() -> dict[str, Counts]:
@@ -264,7 +250,7 @@ def totals() -> dict[str, Counts]:
     cache = backend.get_cache()
     client = backend.client(cache)
     key = backend.stored_key(stats_key("total"), cache)
-    row: dict[bytes, bytes] = _guarded_read(lambda: client.hgetall(key))  # type: ignore[arg-type,return-value]
+    row: dict[bytes, bytes] = guarded(lambda: client.hgetall(key))  # type: ignore[arg-type,return-value]
     return _parse([row])
 
 

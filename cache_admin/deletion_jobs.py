@@ -18,7 +18,7 @@ from typing import Any
 
 from cache_admin import backend
 from cache_admin.conf import conf
-from cache_admin.keyspace.guard import guarded
+from cache_admin.guard import guarded
 
 logger = logging.getLogger("cache_admin")
 

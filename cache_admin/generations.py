@@ -12,15 +12,13 @@ nothing old comes back to life.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import TypeVar
 
-import redis
 from django.db import models
 
 from cache_admin import backend
-from cache_admin.breaker import breaker_for
 from cache_admin.conf import conf
+from cache_admin.guard import guarded
 
 T = TypeVar("T")
 
@@ -43,21 +41,6 @@ def new_token() -> str:
     return secrets.token_hex(8)
 
 
-def _guarded(call: Callable[[], T]) -> T:
-    breaker = breaker_for(backend.alias())
-    if not breaker.allow():
-        raise redis.exceptions.ConnectionError(
-            breaker.last_error or "Redis unreachable (circuit breaker open)"
-        )
-    try:
-        result = call()
-    except backend.REDIS_ERRORS as exc:
-        breaker.failure(exc)
-        raise
-    breaker.success()
-    return result
-
-
 def token(model: ModelRef) -> str:
     """The current token, created (SET NX) when missing.
 
@@ -75,7 +58,7 @@ def token(model: ModelRef) -> str:
             return fresh
         return client.get(stored)  # type: ignore[return-value]
 
-    found = _guarded(read_or_create)
+    found = guarded(read_or_create)
     return found.decode() if isinstance(found, bytes) else token(model)
 
 
@@ -87,5 +70,5 @@ def bump(model: ModelRef) -> str:
     client = backend.client()
     stored = backend.stored_key(key(model))
     fresh = new_token()
-    _guarded(lambda: client.set(stored, fresh.encode()))
+    guarded(lambda: client.set(stored, fresh.encode()))
     return fresh

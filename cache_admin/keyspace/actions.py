@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cache_admin import backend
+from cache_admin.guard import guarded
 from cache_admin.keyspace import names, params
-from cache_admin.keyspace.guard import guarded
 from cache_admin.types import MAX_TTL
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import redis
 
 from cache_admin import backend, decoding
+from cache_admin.guard import guarded
 from cache_admin.keyspace import names, params
-from cache_admin.keyspace.guard import guarded
 from cache_admin.keyspace.scan import KeyInfo, key_info
 
 DEFAULT_ITEM_PAGE_SIZE = 50

@@ -10,8 +10,8 @@ import redis
 
 from cache_admin import backend
 from cache_admin.conf import conf
+from cache_admin.guard import guarded
 from cache_admin.keyspace import names, params
-from cache_admin.keyspace.guard import guarded
 from cache_admin.types import CacheType, type_for_key
 
 EXPIRES = "expires"

@@ -7,8 +7,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from cache_admin.conf import conf
+from cache_admin.guard import guarded
 from cache_admin.keyspace import names, params
-from cache_admin.keyspace.guard import guarded
 from cache_admin.keyspace.scan import start_walk
 
 # A tree level lists at most this many children (the largest first).

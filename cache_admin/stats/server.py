@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cache_admin import backend
-from cache_admin.keyspace.guard import guarded
+from cache_admin.guard import guarded
 
 # The spec's thresholds ("Monitor hit rate"): above 90% target, above 70% acceptable.
 TARGET = 0.90

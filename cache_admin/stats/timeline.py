@@ -18,7 +18,7 @@ import redis
 
 from cache_admin import backend
 from cache_admin.conf import conf
-from cache_admin.keyspace.guard import guarded
+from cache_admin.guard import guarded
 from cache_admin.stats.server import merge
 
 SAMPLE_INTERVAL = 5.0

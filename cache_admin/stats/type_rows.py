@@ -9,7 +9,7 @@ from typing import Any
 
 from cache_admin import backend
 from cache_admin.conf import conf
-from cache_admin.keyspace.guard import guarded
+from cache_admin.guard import guarded
 from cache_admin.stats.server import hit_rate_level
 from cache_admin.types import CacheType, type_for_key
 

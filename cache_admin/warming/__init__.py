@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cache_admin.warming.progress import Progress, RedisUnavailable
+from cache_admin.guard import RedisUnavailable
+from cache_admin.warming.progress import Progress
 from cache_admin.warming.registry import (
     UnknownWarmer,
     Warmer,

@@ -14,16 +14,12 @@ from typing import Any
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
 from cache_admin import backend
-from cache_admin.breaker import breaker_for
 from cache_admin.conf import conf
+from cache_admin.guard import guarded
 from cache_admin.policy import ttl_for
 from cache_admin.types import CacheType, type_for_key
 
 Listener = Callable[[int, int], None]
-
-
-class RedisUnavailable(RuntimeError):
-    pass
 
 
 class Progress:
@@ -59,15 +55,8 @@ class Progress:
         """
         found = cache_type if cache_type is not None else type_for_key(key)
         ttl = ttl_for(found)
-        breaker = breaker_for(backend.alias())
-        if not breaker.allow():
-            raise RedisUnavailable(f"Redis for cache {backend.alias()!r} is unreachable")
-        try:
-            backend.get_cache().set(key, value, timeout=DEFAULT_TIMEOUT if ttl is None else ttl)
-        except backend.REDIS_ERRORS as exc:
-            breaker.failure(exc)
-            raise RedisUnavailable(f"Redis for cache {backend.alias()!r}: {exc}") from exc
-        breaker.success()
+        timeout = DEFAULT_TIMEOUT if ttl is None else ttl
+        guarded(lambda: backend.get_cache().set(key, value, timeout=timeout))
         self.keys_written += 1
         return ttl
 
