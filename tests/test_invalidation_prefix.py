@@ -160,3 +160,33 @@ def test_a_cluster_node_gets_one_unlink_per_hash_slot(settings: Any, tmp_path: P
         cache.close()
     finally:
         server.stop()
+
+
+def test_count_prefix_is_exact_within_the_budget(
+    cache_alias: str, redis_client: redis.Redis
+) -> None:
+    _fill(redis_client, cache_alias, *(f"search:product:{n}" for n in range(30)), "cart:1")
+    counted = CacheInvalidator.count_prefix("search:", budget=100_000)
+    assert counted.complete and counted.matched == counted.estimate == 30
+    assert redis_client.exists(_stored(cache_alias, "search:product:0"))  # nothing deleted
+
+
+def test_count_prefix_stops_at_its_budget_and_estimates(
+    cache_alias: str, redis_client: redis.Redis, settings: Any
+) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 100}
+    pipe = redis_client.pipeline(transaction=False)
+    for n in range(5000):
+        key = f"search:product:{n}" if n % 10 == 0 else f"category:{n}"
+        pipe.set(_stored(cache_alias, key), b"v")
+    pipe.execute()
+    scans_before = _calls(redis_client, "scan")
+    counted = CacheInvalidator.count_prefix("search:", budget=1000)
+    scans = _calls(redis_client, "scan") - scans_before
+    # P5: about budget / SCAN_COUNT steps, not a walk over 5,000 keys in steps of 100.
+    assert not counted.complete
+    assert 1000 <= counted.scanned < 5000 and scans <= 12
+    assert counted.total == redis_client.dbsize()
+    # A tenth of the keys match: the estimate is of that order, and says it is one.
+    assert 200 <= counted.estimate <= 1200
+    assert redis_client.exists(_stored(cache_alias, "search:product:0"))

@@ -30,14 +30,16 @@ def forbidden(request: HttpRequest, site: AdminSite, permission: str) -> HttpRes
     return page(request, site, "forbidden.html", context, title=_("Permission needed"), status=403)
 
 
-def require(permission: str, *, post_only: bool = False) -> Callable[[View], View]:
+def require(permission: str, *alternatives: str, post_only: bool = False) -> Callable[[View], View]:
+    """Staff with ``permission`` (or any of ``alternatives``) only; others get a 403 page."""
+
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             user = request.user
             if not (user.is_active and user.is_staff):
                 raise PermissionDenied
-            if not user.has_perm(permission):
+            if not any(user.has_perm(p) for p in (permission, *alternatives)):
                 site = kwargs.get("site")
                 if site is None:
                     raise PermissionDenied

@@ -8,7 +8,7 @@ from __future__ import annotations
 from cache_admin.invalidation.guard import CacheUnavailable
 from cache_admin.invalidation.invalidator import CacheInvalidator, model_keys
 from cache_admin.invalidation.outbox import Deletion, delete_keys
-from cache_admin.invalidation.prefix import Progress
+from cache_admin.invalidation.prefix import PrefixCount, Progress
 from cache_admin.invalidation.registry import (
     Registration,
     register,
@@ -22,6 +22,7 @@ __all__ = [
     "CacheUnavailable",
     "Deletion",
     "InvalidationResult",
+    "PrefixCount",
     "Progress",
     "Registration",
     "delete_keys",

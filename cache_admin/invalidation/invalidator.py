@@ -15,7 +15,13 @@ from django.db import models
 
 from cache_admin import backend, keys
 from cache_admin.invalidation import outbox, pages
-from cache_admin.invalidation.prefix import Progress, iter_delete_prefix, validate_prefix
+from cache_admin.invalidation.prefix import (
+    PrefixCount,
+    Progress,
+    count_prefix,
+    iter_delete_prefix,
+    validate_prefix,
+)
 from cache_admin.invalidation.results import InvalidationResult
 from cache_admin.types import type_for_key
 
@@ -148,6 +154,13 @@ class CacheInvalidator:
         """Delete (or with ``dry_run`` count) the site's keys under a logical prefix (P4, S2)."""
         result = CacheInvalidator.invalidate_prefix(prefix, dry_run, alias=alias)
         return result.matched if dry_run else result.deleted  # type: ignore[return-value]
+
+    @staticmethod
+    def count_prefix(
+        prefix: str, *, budget: int | None = None, alias: str | None = None
+    ) -> PrefixCount:
+        """A bounded dry run: at most about ``budget`` keys examined, an estimate beyond."""
+        return count_prefix(prefix, budget=budget, alias=alias or backend.alias())
 
     @staticmethod
     def invalidate_prefix(

@@ -46,6 +46,38 @@ class Progress:
         return min(0.99, self.scanned / self.total)
 
 
+@dataclass(frozen=True)
+class PrefixCount:
+    """How many of the site's keys start with a prefix, from a scan bounded by a budget."""
+
+    prefix: str
+    matched: int  # keys found in the part scanned
+    scanned: int  # keys examined
+    total: int  # keys in the database (all primaries)
+    complete: bool
+
+    @property
+    def estimate(self) -> int:
+        """The count when complete, else the matches scaled to the whole keyspace."""
+        if self.complete or self.scanned <= 0:
+            return self.matched
+        return max(self.matched, round(self.matched * self.total / self.scanned))
+
+
+def count_prefix(
+    prefix: str, *, budget: int | None = None, alias: str | None = None
+) -> PrefixCount:
+    """Count a prefix's keys, examining at most about ``budget`` keys (P5: a console page
+    asks this in a request); past the budget the count is an estimate that says so."""
+    limit = max(1, int(budget or conf.CONSOLE_SCAN_BUDGET))
+    for step in iter_delete_prefix(prefix, dry_run=True, alias=alias):
+        if step.done:
+            return PrefixCount(prefix, step.matched, step.total, step.total, True)
+        if step.scanned >= limit:
+            return PrefixCount(prefix, step.matched, step.scanned, step.total, False)
+    raise AssertionError("iter_delete_prefix always ends with a done step")
+
+
 def validate_prefix(prefix: object) -> str:
     if not isinstance(prefix, str):
         raise ValueError("The prefix must be text, for example 'product:'.")

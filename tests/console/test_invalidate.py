@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
-from django.urls import reverse
+from django.urls import resolve, reverse
 
-from cache_admin import keys
+from cache_admin import deletion_jobs, keys
 from cache_admin.models import AuditEntry
 from tests.testapp.models import Product
 
@@ -74,26 +76,53 @@ def test_all_lists_get_a_new_generation(
     assert AuditEntry.objects.filter(action="invalidate_lists").exists()
 
 
+def _follow_job(client: Client, body: str) -> str:
+    """The page answers at once and follows a background job (P5); wait for it to end."""
+    assert 'id="cache-admin-job"' in body
+    status_url = body.split('id="cache-admin-job"')[1].split('hx-get="')[1].split('"')[0]
+    job_id = resolve(status_url).kwargs["job_id"]
+    assert deletion_jobs.join(job_id, timeout=30)
+    status = client.get(reverse("admin:cache_admin_prefix_delete_status", args=[job_id]))
+    assert status.status_code == 286  # htmx stops polling
+    return status.content.decode()
+
+
 def test_everything_under_the_model_prefix(
-    admin_client: Client, registered_product: type[Product]
+    transactional_db: None, admin_client: Client, registered_product: type[Product]
 ) -> None:
     for i in range(3):
         cache.set(f"product:{i}", i)
     cache.set("category:1", 1)
     body = post(admin_client, "model", model="testapp.product", action="prefix")
-    assert "3 keys deleted" in body
+    assert "keys under “product:”" in body
+    assert "Done: 3 keys deleted." in _follow_job(admin_client, body)
+    assert cache.get("product:0") is None
     assert cache.get("category:1") == 1
-    assert AuditEntry.objects.get(action="invalidate_prefix").keys_affected == 3
+    entry = AuditEntry.objects.get(action="delete_prefix")
+    assert entry.keys_affected == 3 and entry.target == "product:"
 
 
-def test_by_prefix(admin_client: Client) -> None:
+def test_by_prefix(transactional_db: None, admin_client: Client) -> None:
     cache.set("search:product:laptop", 1)
     cache.set("search:product:phone", 1)
     body = post(admin_client, "prefix", prefix="search:")
-    assert "2 keys deleted" in body
+    assert "Done: 2 keys deleted." in _follow_job(admin_client, body)
     entry = AuditEntry.objects.get()
     assert entry.target == "search:"
     assert entry.keys_affected == 2
+
+
+def test_staff_who_may_invalidate_can_follow_the_job(
+    transactional_db: None, client: Client, django_user_model: Any
+) -> None:
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("inv", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="invalidate_cache"))
+    client.force_login(user)
+    cache.set("search:1", 1)
+    body = post(client, "prefix", prefix="search:")
+    assert "Done: 1 key deleted." in _follow_job(client, body)
 
 
 @pytest.mark.parametrize("prefix", ["", "   "])

@@ -24,6 +24,22 @@ def test_dry_run_counts_and_deletes_nothing(admin_client: Client) -> None:
     assert not AuditEntry.objects.exists()
 
 
+def test_dry_run_on_a_large_keyspace_stays_bounded_and_says_it_estimates(
+    admin_client: Client, settings: object
+) -> None:
+    settings.CACHE_ADMIN = {  # type: ignore[attr-defined]
+        **settings.CACHE_ADMIN,  # type: ignore[attr-defined]
+        "CONSOLE_SCAN_BUDGET": 200,
+        "SCAN_COUNT": 100,
+    }
+    cache.set_many({f"product:{i}": i for i in range(100)})
+    cache.set_many({f"category:{i}": i for i in range(2000)})
+    body = admin_client.get(reverse(URL), {"prefix": "product:"}).content.decode()
+    assert "About " in body and "an estimate from the" in body
+    assert "Yes, delete them all" in body
+    assert cache.get("product:0") == 0
+
+
 def test_confirmed_deletion_runs_as_a_job_and_is_audited(
     transactional_db: None, admin_client: Client, superuser: object
 ) -> None:

@@ -6,6 +6,7 @@ page with what it did and writes an audit entry.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.admin import AdminSite
@@ -46,13 +47,27 @@ def invalidator(method: str, *args: Any) -> Any:
     return call("invalidation", f"CacheInvalidator.{method}", *args, passthrough=(ValueError,))
 
 
-def _model_action(form: ModelActionForm, regs: dict[str, Any]) -> Any:
+@dataclass(frozen=True)
+class PrefixJob:
+    """A prefix deletion started in the background: a request never walks the keyspace (P5);
+    the page follows the job's progress and the job writes the audit entry when it ends."""
+
+    job_id: str
+    prefix: str
+
+
+def start_prefix_job(prefix: str, user: Any) -> PrefixJob:
+    job_id = call("deletion_jobs", "start", prefix, user=user, passthrough=(ValueError,))
+    return PrefixJob(job_id, prefix)
+
+
+def _model_action(form: ModelActionForm, regs: dict[str, Any], user: Any) -> Any:
     registration = regs[form.cleaned_data["model"]]
     action = form.cleaned_data["action"]
     if action == "lists":
         return invalidator("invalidate_list_cache", registration.model)
     if action == "prefix":
-        return invalidator("invalidate_prefix", registration.prefix)
+        return start_prefix_job(registration.prefix, user)
     lookup = form.cleaned_data["lookup"].strip()
     instance = find_instance(registration, lookup)
     if instance is None:
@@ -65,12 +80,12 @@ def _model_action(form: ModelActionForm, regs: dict[str, Any]) -> Any:
     return invalidator("invalidate_model", instance)
 
 
-def _run(kind: str, form: Any, regs: dict[str, Any]) -> Any:
+def _run(kind: str, form: Any, regs: dict[str, Any], user: Any) -> Any:
     data = form.cleaned_data
     if kind == "model":
-        return _model_action(form, regs)
+        return _model_action(form, regs, user)
     if kind == "prefix":
-        return invalidator("invalidate_prefix", data["prefix"])
+        return start_prefix_job(data["prefix"], user)
     if kind == "fragment":
         vary_on = tuple(v.strip() for v in data["vary_on"].split(",") if v.strip())
         return invalidator("invalidate_fragment", data["name"], vary_on)
@@ -107,12 +122,22 @@ def invalidate_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
     result = None
     if kind in forms and forms[kind].is_valid():
         try:
-            result = _run(kind, forms[kind], regs)
+            result = _run(kind, forms[kind], regs, request.user)
         except ValueError as exc:
             forms[kind].add_error(None, str(exc))
         except Unavailable as exc:
             context["error"] = str(exc)
-    if result is not None:
+    if isinstance(result, PrefixJob):
+        context["job_id"] = result.job_id
+        context["job"] = {
+            "prefix": result.prefix,
+            "state": "running",
+            "done": False,
+            "percent": 0,
+            "deleted": 0,
+            "scanned": 0,
+        }
+    elif result is not None:
         audit.record(
             request.user,
             f"invalidate_{result.action}",

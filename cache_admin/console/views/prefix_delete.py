@@ -46,13 +46,11 @@ def confirm_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
     context["prefix"] = prefix
     try:
         if not posted:
-            context["count"] = call(
-                "invalidation",
-                "CacheInvalidator.invalidate_by_prefix",
-                prefix,
-                dry_run=True,
-                passthrough=(ValueError,),
+            # A bounded dry run (P5): past the scan budget the page shows an estimate.
+            counted = call(
+                "invalidation", "CacheInvalidator.count_prefix", prefix, passthrough=(ValueError,)
             )
+            context.update(counted=counted, count=counted.estimate)
             return _page(request, site, context)
         job_id = call(
             "deletion_jobs", "start", prefix, user=request.user, passthrough=(ValueError,)
@@ -90,7 +88,8 @@ def _status(job_id: str) -> dict[str, Any]:
     }
 
 
-@require(audit.DELETE_KEYS)
+# A job started from the Invalidate page is followed by staff who may invalidate.
+@require(audit.DELETE_KEYS, audit.INVALIDATE)
 def job_view(request: HttpRequest, job_id: str, *, site: AdminSite) -> HttpResponse:
     job = _status(job_id)
     context = {"job_id": job_id, "job": job}
@@ -106,7 +105,7 @@ def job_view(request: HttpRequest, job_id: str, *, site: AdminSite) -> HttpRespo
     )
 
 
-@require(audit.DELETE_KEYS)
+@require(audit.DELETE_KEYS, audit.INVALIDATE)
 def job_fragment(request: HttpRequest, job_id: str, *, site: AdminSite) -> HttpResponse:
     job = _status(job_id)
     response = fragment(request, "prefix_delete_status.html", {"job_id": job_id, "job": job})
