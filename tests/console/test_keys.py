@@ -183,3 +183,24 @@ def test_no_match_says_so(admin_client: Client) -> None:
     cache.set("product:1", 1)
     body = browse(admin_client, prefix="nothing:")
     assert "No key of this site starts with “nothing:”." in body
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"prefix": "p:", "cursor": "abc"},
+        {"prefix": "p:", "cursor": "-5"},
+        {"prefix": "p:", "page_size": "0"},
+        {"prefix": "p:", "page_size": "many"},
+        {"prefix": "p:", "page_size": "99999999"},
+        {"prefix": "p:", "auto": "-1"},
+    ],
+)
+def test_scan_more_with_bad_parameters_says_what_is_wrong(
+    admin_client: Client, params: dict[str, str]
+) -> None:
+    response = admin_client.get(reverse("admin:cache_admin_keys_more"), params)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'class="errorlist"' in body or "ca-error" in body
+    assert "Traceback" not in body
