@@ -77,5 +77,12 @@
     drawChart();
     announceChange();
   });
-  document.addEventListener("htmx:afterSettle", drawChart);
+  // A change can also land later in a swapped fragment (a background deletion ending).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    drawChart();
+    var elt = event.detail && event.detail.elt;
+    if (channel && elt && elt.querySelector && elt.querySelector("[data-cache-admin-changed]")) {
+      channel.postMessage("changed");
+    }
+  });
 })();

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -34,19 +32,6 @@ class SteppedWarmer:
     def release_all(self) -> None:
         for event in self.go:
             event.set()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _sync_orm_until_the_database_is_flushed() -> Iterator[None]:
-    # transactional_db flushes the tables after the function-scoped environment fixture of
-    # conftest.py has been undone, while Playwright's loop still runs in this thread.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    yield
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
