@@ -271,3 +271,12 @@ def test_json_nested_past_the_recursion_limit_is_shown_as_text() -> None:
     deep = b"[" * 200_000 + b"]" * 200_000
     shown = decoding.decode(deep, limit=100)
     assert shown.kind == "text" and shown.truncated and shown.size == 400_000
+
+
+def test_a_fill_in_progress_is_named_not_shown_as_none() -> None:
+    from cache_admin.caching.link import LEASE_PREFIX
+    from cache_admin.decoding import decode
+
+    found = decode(LEASE_PREFIX + b"0123456789abcdef")
+    assert found.kind == "lease"
+    assert "fill is in progress" in found.text

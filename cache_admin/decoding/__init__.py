@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cache_admin.caching.link import LEASE_PREFIX
 from cache_admin.decoding import shape
 from cache_admin.decoding.decompress import decompress
 from cache_admin.decoding.pretty import pretty
@@ -32,7 +33,7 @@ _INT = re.compile(rb"-?\d{1,40}")
 
 @dataclass(frozen=True)
 class DecodedValue:
-    kind: str  # empty | int | pickle | refused | json | text | binary | preview
+    kind: str  # empty | int | lease | pickle | refused | json | text | binary | preview
     text: str  # what to show, already truncated; plain text
     size: int  # the full stored size in bytes
     truncated: bool = False
@@ -54,6 +55,14 @@ def decode(
         return _raw(data, size, limit, kind="preview", note=preview, truncated=True)
     if _INT.fullmatch(data):
         return DecodedValue("int", data.decode(), size, python_type="int")
+    if data.startswith(LEASE_PREFIX):
+        # The read-through engine's lease (caching/link.py): a fill is computing this value.
+        return DecodedValue(
+            "lease",
+            "A fill is in progress: a process holds the lease while it computes this value.",
+            size,
+            note="cache.get() reads this key as a miss until the value is written.",
+        )
     compression: str | None = None
     note: str | None = None
     found = decompress(data, MAX_DECOMPRESSED_BYTES)
