@@ -1,6 +1,7 @@
-"""Prefix deletions in the background, with progress every process can read.
+"""Deletions in the background, with progress every process can read.
 
-``start()`` runs ``CacheInvalidator.iter_invalidate_prefix`` in a daemon thread and writes
+``start()`` runs ``CacheInvalidator.iter_invalidate_prefix`` (or another toolkit iterator of
+progress steps, e.g. a path's cached pages) in a daemon thread and writes
 its progress to a hash in the package namespace (``cache_admin:jobs:<id>``, expiring a day
 after the last write), so several staff on several web processes can watch one job.
 """
@@ -12,7 +13,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,7 @@ class JobStatus:
     deleted: int
     error: str | None
     updated: float | None = None  # epoch seconds of the last progress write
+    label: str = ""  # what is deleted, for people, when it is not simply "under <prefix>"
 
     @property
     def stale(self) -> bool:
@@ -111,44 +113,63 @@ def _progress(step: Any) -> dict[str, int]:
     return found
 
 
-def _run(job_id: str, prefix: str, user: Any) -> None:
+Steps = Callable[[], Iterable[Any]]
+
+
+def _run(job_id: str, prefix: str, user: Any, steps: Steps, action: str) -> None:
     from django.db import connection
 
     from cache_admin import audit
-    from cache_admin.invalidation import CacheInvalidator
 
     deleted = 0
     try:
-        for step in CacheInvalidator.iter_invalidate_prefix(prefix):
+        for step in steps():
             found = _progress(step)
             deleted = found.get("deleted", deleted)
             _write(job_id, found)
             for hook in list(progress_hooks):
                 hook(job_id, found)
         _write(job_id, {"state": DONE, "finished": time.time()})
-        audit.record(user, "delete_prefix", prefix, keys_affected=deleted, job=job_id)
+        audit.record(user, action, prefix, keys_affected=deleted, job=job_id)
     except Exception as exc:
         logger.exception("deletion job %s under %r failed", job_id, prefix)
         _write(job_id, {"state": FAILED, "finished": time.time(), "error": str(exc)[:500]})
-        audit.record(
-            user, "delete_prefix", prefix, keys_affected=deleted, job=job_id, error=str(exc)[:500]
-        )
+        audit.record(user, action, prefix, keys_affected=deleted, job=job_id, error=str(exc)[:500])
     finally:
         connection.close()  # this thread's database connection
 
 
-def start(prefix: str, user: Any = None) -> str:
+def start(
+    prefix: str,
+    user: Any = None,
+    *,
+    steps: Steps | None = None,
+    action: str = "delete_prefix",
+    label: str = "",
+) -> str:
     """Start deleting the site's keys under a logical prefix; returns the job id.
 
+    ``steps`` replaces the prefix deletion with another toolkit iterator of progress steps
+    (``prefix`` then names the target in the audit entry, ``label`` says it for people).
     ValueError for an unusable prefix (empty, too long), before anything starts;
     RedisUnavailable when the job cannot even be recorded.
     """
+    from cache_admin.invalidation import CacheInvalidator
     from cache_admin.invalidation.prefix import validate_prefix
 
     prefix = validate_prefix(prefix)
+    if steps is None:
+        target = prefix
+        steps = lambda: CacheInvalidator.iter_invalidate_prefix(target)  # noqa: E731
     job_id = uuid.uuid4().hex
     who = str(getattr(user, "get_username", lambda: "")() or "") if user is not None else ""
-    fields = {"prefix": prefix, "state": RUNNING, "user": who, "started": time.time()}
+    fields = {
+        "prefix": prefix,
+        "label": label,
+        "state": RUNNING,
+        "user": who,
+        "started": time.time(),
+    }
 
     def record() -> None:
         pipe = backend.client().pipeline(transaction=False)
@@ -158,7 +179,9 @@ def start(prefix: str, user: Any = None) -> str:
 
     guarded(record)
     thread = threading.Thread(
-        target=_run, args=(job_id, prefix, user), name=f"cache-admin-delete-{job_id[:8]}"
+        target=_run,
+        args=(job_id, prefix, user, steps, action),
+        name=f"cache-admin-delete-{job_id[:8]}",
     )
     thread.daemon = True
     _threads[job_id] = thread
@@ -204,6 +227,7 @@ def status(job_id: str) -> JobStatus | None:
         deleted=number("deleted"),
         error=data.get("error") or None,
         updated=moment("updated"),
+        label=data.get("label", ""),
     )
 
 

@@ -147,3 +147,14 @@ def test_one_host_as_text_and_a_fragment_in_the_url(client: Client) -> None:
     result = CacheInvalidator.invalidate_cache_page("/products/#reviews", hosts="testserver")
     assert result.keys == ("http://testserver/products/", "https://testserver/products/")
     assert result.deleted == 2
+
+
+def test_cache_page_step_by_step_for_a_background_job(client: Client) -> None:
+    _get(client, "/products/")
+    _get(client, "/other/")
+    steps = list(CacheInvalidator.iter_invalidate_cache_page("/products/", hosts=["testserver"]))
+    assert steps[-1].done and steps[-1].deleted == 2
+    assert _get(client, "/products/").endswith("#2")
+    assert _get(client, "/other/").endswith("#1")  # untouched
+    with pytest.raises(ValueError):  # checked when called, before any step runs
+        CacheInvalidator.iter_invalidate_cache_page("no-slash")

@@ -241,6 +241,23 @@ class CacheInvalidator:
             path_or_url, hosts=hosts, schemes=schemes, key_prefix=key_prefix, alias=alias
         )
 
+    @staticmethod
+    def iter_invalidate_cache_page(
+        path_or_url: str,
+        *,
+        hosts: Iterable[str] | None = None,
+        schemes: Iterable[str] = ("http", "https"),
+        key_prefix: str | None = None,
+        alias: str | None = None,
+    ) -> Iterator[Progress]:
+        """``invalidate_cache_page`` step by step, for a background job with progress.
+
+        ValueError at once for an unusable path or no host to build its URL with.
+        """
+        return pages.iter_invalidate_cache_page(
+            path_or_url, hosts=hosts, schemes=schemes, key_prefix=key_prefix, alias=alias
+        )
+
 
 def _iter_queueing(prefix: str, batch: int | None, dry_run: bool, alias: str) -> Iterator[Progress]:
     try:

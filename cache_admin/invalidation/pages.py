@@ -13,7 +13,7 @@ it, and one SCAN of the page entries in the site's namespace deletes every varia
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from hashlib import md5
 from typing import Any
 
@@ -25,7 +25,7 @@ from django.http import HttpRequest
 from cache_admin import backend
 from cache_admin.conf import conf
 from cache_admin.invalidation import outbox
-from cache_admin.invalidation.prefix import delete_prefix
+from cache_admin.invalidation.prefix import Progress, delete_prefix, iter_delete_prefix
 from cache_admin.invalidation.results import InvalidationResult
 
 FRAGMENT_PREFIX = "template.cache."
@@ -115,15 +115,14 @@ def page_urls(
     return list(dict.fromkeys(urls))
 
 
-def invalidate_cache_page(
+def page_matcher(
     path_or_url: str,
     *,
     hosts: Iterable[str] | None = None,
     schemes: Iterable[str] = ("http", "https"),
     key_prefix: str | None = None,
-    alias: str | None = None,
-) -> InvalidationResult:
-    """Delete the ``cache_page`` entries of a path (each host and scheme) or of one URL.
+) -> tuple[list[str], Callable[[bytes], Any]]:
+    """The URLs of a path's cached pages, and a test of what follows PAGE_PREFIX in a key.
 
     ``key_prefix`` narrows to one ``cache_page(key_prefix=...)``; None matches any.
     """
@@ -140,7 +139,34 @@ def invalidate_cache_page(
         rb"|header\." + kp + rb"\.(?:" + either + rb"))(?:\..*)?",
         re.DOTALL,
     )
-    result = _scan("page", path_or_url, PAGE_PREFIX, pattern.fullmatch, alias or backend.alias())
+    return urls, pattern.fullmatch
+
+
+def iter_invalidate_cache_page(
+    path_or_url: str,
+    *,
+    hosts: Iterable[str] | None = None,
+    schemes: Iterable[str] = ("http", "https"),
+    key_prefix: str | None = None,
+    alias: str | None = None,
+) -> Iterator[Progress]:
+    """Progress of deleting a path's cached pages, step by step (a background job's work:
+    finding them walks the cache_page entries of the whole keyspace)."""
+    _, keep = page_matcher(path_or_url, hosts=hosts, schemes=schemes, key_prefix=key_prefix)
+    return iter_delete_prefix(PAGE_PREFIX, alias=alias, keep=lambda rest: keep(rest) is not None)
+
+
+def invalidate_cache_page(
+    path_or_url: str,
+    *,
+    hosts: Iterable[str] | None = None,
+    schemes: Iterable[str] = ("http", "https"),
+    key_prefix: str | None = None,
+    alias: str | None = None,
+) -> InvalidationResult:
+    """Delete the ``cache_page`` entries of a path (each host and scheme) or of one URL."""
+    urls, keep = page_matcher(path_or_url, hosts=hosts, schemes=schemes, key_prefix=key_prefix)
+    result = _scan("page", path_or_url, PAGE_PREFIX, keep, alias or backend.alias())
     return InvalidationResult(
         "page",
         path_or_url,

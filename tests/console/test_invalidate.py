@@ -144,10 +144,19 @@ def test_template_fragment(admin_client: Client) -> None:
     assert AuditEntry.objects.filter(action="invalidate_fragment").exists()
 
 
-def test_cache_page_by_path(admin_client: Client) -> None:
+def test_cache_page_by_path(transactional_db: None, admin_client: Client) -> None:
     body = post(admin_client, "page", path="/products/")
-    assert 'id="cache-admin-result"' in body
-    assert AuditEntry.objects.filter(action="invalidate_page").exists()
+    # Finding a path's cached pages walks the cache_page entries: a background job (P5).
+    assert "cache_page entries of /products/" in body
+    assert "Done: 0 keys deleted." in _follow_job(admin_client, body)
+    entry = AuditEntry.objects.get(action="invalidate_page")
+    assert entry.keys_affected == 0
+
+
+def test_cache_page_with_a_bad_path_is_a_form_error(admin_client: Client) -> None:
+    body = post(admin_client, "page", path="products-without-slash")
+    assert "errorlist" in body
+    assert 'id="cache-admin-job"' not in body
 
 
 def test_script_in_input_is_escaped(admin_client: Client) -> None:

@@ -20,7 +20,7 @@ from cache_admin import audit
 from cache_admin.console.access import require
 from cache_admin.console.forms import CachePageForm, FragmentForm, ModelActionForm, PrefixForm
 from cache_admin.console.render import REFRESH_EVENT, page
-from cache_admin.console.toolkit import Unavailable, call
+from cache_admin.console.toolkit import Unavailable, call, function
 
 
 def registrations() -> tuple[dict[str, Any], str]:
@@ -54,11 +54,31 @@ class PrefixJob:
 
     job_id: str
     prefix: str
+    label: str = ""
 
 
 def start_prefix_job(prefix: str, user: Any) -> PrefixJob:
     job_id = call("deletion_jobs", "start", prefix, user=user, passthrough=(ValueError,))
     return PrefixJob(job_id, prefix)
+
+
+def start_page_job(path: str, user: Any) -> PrefixJob:
+    # Finding a path's cached pages walks every cache_page entry: a background job too.
+    # The path is checked (and its URLs built) before the job starts.
+    steps = function("invalidation", "CacheInvalidator.iter_invalidate_cache_page")
+    steps(path)
+    label = _("cache_page entries of %(path)s") % {"path": path}
+    job_id = call(
+        "deletion_jobs",
+        "start",
+        function("invalidation.pages", "PAGE_PREFIX"),
+        user=user,
+        steps=lambda: steps(path),
+        action="invalidate_page",
+        label=label,
+        passthrough=(ValueError,),
+    )
+    return PrefixJob(job_id, path, label)
 
 
 def _model_action(form: ModelActionForm, regs: dict[str, Any], user: Any) -> Any:
@@ -89,7 +109,7 @@ def _run(kind: str, form: Any, regs: dict[str, Any], user: Any) -> Any:
     if kind == "fragment":
         vary_on = tuple(v.strip() for v in data["vary_on"].split(",") if v.strip())
         return invalidator("invalidate_fragment", data["name"], vary_on)
-    return invalidator("invalidate_cache_page", data["path"])
+    return start_page_job(data["path"], user)
 
 
 def _forms(request: HttpRequest, kind: str, regs: dict[str, Any]) -> dict[str, Form]:
@@ -131,6 +151,7 @@ def invalidate_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
         context["job_id"] = result.job_id
         context["job"] = {
             "prefix": result.prefix,
+            "label": result.label,
             "state": "running",
             "done": False,
             "percent": 0,

@@ -78,6 +78,7 @@ def _status(job_id: str) -> dict[str, Any]:
         return {"missing": True, "done": True}
     return {
         "prefix": found.prefix,
+        "label": found.label,
         "deleted": found.deleted,
         "matched": found.matched,
         "scanned": found.scanned,
