@@ -16,7 +16,6 @@ from django.db import models
 from cache_admin import backend, keys
 from cache_admin.invalidation import outbox, pages
 from cache_admin.invalidation.prefix import (
-    PrefixCount,
     Progress,
     count_prefix,
     iter_delete_prefix,
@@ -155,12 +154,8 @@ class CacheInvalidator:
         result = CacheInvalidator.invalidate_prefix(prefix, dry_run, alias=alias)
         return result.matched if dry_run else result.deleted  # type: ignore[return-value]
 
-    @staticmethod
-    def count_prefix(
-        prefix: str, *, budget: int | None = None, alias: str | None = None
-    ) -> PrefixCount:
-        """A bounded dry run: at most about ``budget`` keys examined, an estimate beyond."""
-        return count_prefix(prefix, budget=budget, alias=alias or backend.alias())
+    # The same functions as in their modules, reachable under the spec's class name.
+    count_prefix = staticmethod(count_prefix)
 
     @staticmethod
     def invalidate_prefix(
@@ -216,47 +211,9 @@ class CacheInvalidator:
             "keys", target, deleted=done.deleted, keys=done.keys, queued=done.queued
         )
 
-    @staticmethod
-    def invalidate_fragment(
-        fragment_name: str,
-        vary_on: Iterable[Any] = (),
-        *,
-        all_variants: bool = False,
-        alias: str | None = None,
-    ) -> InvalidationResult:
-        return pages.invalidate_fragment(
-            fragment_name, vary_on, all_variants=all_variants, alias=alias
-        )
-
-    @staticmethod
-    def invalidate_cache_page(
-        path_or_url: str,
-        *,
-        hosts: Iterable[str] | None = None,
-        schemes: Iterable[str] = ("http", "https"),
-        key_prefix: str | None = None,
-        alias: str | None = None,
-    ) -> InvalidationResult:
-        return pages.invalidate_cache_page(
-            path_or_url, hosts=hosts, schemes=schemes, key_prefix=key_prefix, alias=alias
-        )
-
-    @staticmethod
-    def iter_invalidate_cache_page(
-        path_or_url: str,
-        *,
-        hosts: Iterable[str] | None = None,
-        schemes: Iterable[str] = ("http", "https"),
-        key_prefix: str | None = None,
-        alias: str | None = None,
-    ) -> Iterator[Progress]:
-        """``invalidate_cache_page`` step by step, for a background job with progress.
-
-        ValueError at once for an unusable path or no host to build its URL with.
-        """
-        return pages.iter_invalidate_cache_page(
-            path_or_url, hosts=hosts, schemes=schemes, key_prefix=key_prefix, alias=alias
-        )
+    invalidate_fragment = staticmethod(pages.invalidate_fragment)
+    invalidate_cache_page = staticmethod(pages.invalidate_cache_page)
+    iter_invalidate_cache_page = staticmethod(pages.iter_invalidate_cache_page)
 
 
 def _iter_queueing(prefix: str, batch: int | None, dry_run: bool, alias: str) -> Iterator[Progress]:

@@ -64,16 +64,15 @@ def start_prefix_job(prefix: str, user: Any) -> PrefixJob:
 
 def start_page_job(path: str, user: Any) -> PrefixJob:
     # Finding a path's cached pages walks every cache_page entry: a background job too.
-    # The path is checked (and its URLs built) before the job starts.
-    steps = function("invalidation", "CacheInvalidator.iter_invalidate_cache_page")
-    steps(path)
+    # The path is checked (and its URLs built) here; the job runs the steps unstarted.
+    steps = function("invalidation", "CacheInvalidator.iter_invalidate_cache_page")(path)
     label = _("cache_page entries of %(path)s") % {"path": path}
     job_id = call(
         "deletion_jobs",
         "start",
         function("invalidation.pages", "PAGE_PREFIX"),
         user=user,
-        steps=lambda: steps(path),
+        steps=lambda: steps,
         action="invalidate_page",
         label=label,
         passthrough=(ValueError,),
