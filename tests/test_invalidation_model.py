@@ -10,6 +10,7 @@ from django.core.cache import caches
 
 from cache_admin import CachedAttribute, CacheInvalidator, backend, generations, keys
 from cache_admin.invalidation import register, unregister
+from tests import redis_commands
 from tests.testapp.models import Category, Product
 
 pytestmark = pytest.mark.django_db
@@ -140,24 +141,6 @@ def test_invalidate_list_cache_gives_a_new_generation(cache_alias: str) -> None:
     assert result.message == "product lists: new generation"
 
 
-def _commands(client: redis.Redis) -> dict[str, int]:
-    stats = client.info("commandstats")
-    # Background threads (counter flushes, the TTL policy poller) and connection handshakes
-    # of any thread: keep only what an invalidation itself sends.
-    background = {"info", "hincrby", "expire", "pexpire", "hset", "multi", "exec", "get", "ping"}
-    background |= {"client|setinfo", "client|setname", "select", "hello", "auth"}
-    found = {}
-    for name, value in stats.items():
-        command = name.removeprefix("cmdstat_")
-        if command not in background:
-            found[command] = int(value["calls"])
-    return found
-
-
-def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-    return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
-
-
 def test_list_invalidation_costs_the_same_with_10_and_10000_lists(
     cache_alias: str, redis_client: redis.Redis
 ) -> None:
@@ -171,9 +154,9 @@ def test_list_invalidation_costs_the_same_with_10_and_10000_lists(
         for n in range(count):
             pipe.set(backend.stored_key(keys.list_key(Product, {"page": n}), cache), b"x")
         pipe.execute()
-        before = _commands(redis_client)
+        before = redis_commands.counts(redis_client)
         CacheInvalidator.invalidate_list_cache(Product)
-        deltas.append(_delta(before, _commands(redis_client)))
+        deltas.append(redis_commands.delta(before, redis_commands.counts(redis_client)))
     assert deltas[0] == deltas[1] == {"set": 1}, deltas
 
 
@@ -203,11 +186,12 @@ def test_many_keys_go_in_batches(
     pks = [p.pk for p in Product.objects.all()]
     cache.set_many({keys.detail_key(Product, pk): 1 for pk in pks})
     cache.set_many({keys.slug_key(Product, p.slug): 1 for p in created})
-    before = _commands(redis_client).get("unlink", 0)
+    before = redis_commands.calls(redis_client, "unlink")
 
     result = CacheInvalidator.invalidate_pks(Product, pks)
 
     assert result.deleted == len(pks) + len(created)
     # 500 keys per UNLINK (the named keys include attributes other tests taught the process).
     assert len(result.keys) > 1000
-    assert _commands(redis_client)["unlink"] - before == math.ceil(len(result.keys) / 500)
+    unlinks = redis_commands.calls(redis_client, "unlink") - before
+    assert unlinks == math.ceil(len(result.keys) / 500)

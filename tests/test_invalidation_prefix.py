@@ -10,6 +10,7 @@ from django.core.cache import caches
 
 from cache_admin import CacheInvalidator, backend
 from cache_admin.testing import RedisServer, free_port
+from tests import redis_commands
 
 
 def _stored(cache_alias: str, logical: str) -> bytes:
@@ -21,11 +22,6 @@ def _fill(client: redis.Redis, cache_alias: str, *logical: str) -> None:
         client.set(_stored(cache_alias, key), b"v")
 
 
-def _calls(client: redis.Redis, command: str) -> int:
-    found = client.info("commandstats").get(f"cmdstat_{command}")
-    return int(found["calls"]) if found else 0
-
-
 def test_deletes_only_the_prefix_inside_the_site_namespace(
     cache_alias: str, redis_client: redis.Redis
 ) -> None:
@@ -34,8 +30,8 @@ def test_deletes_only_the_prefix_inside_the_site_namespace(
     neighbour = caches["neighbour"]
     neighbour.set("product:1", "theirs")
     redis_client.set(b"product:1", b"unprefixed")
-    keys_before = _calls(redis_client, "keys")
-    unlinks_before = _calls(redis_client, "unlink")
+    keys_before = redis_commands.calls(redis_client, "keys")
+    unlinks_before = redis_commands.calls(redis_client, "unlink")
 
     deleted = CacheInvalidator.invalidate_by_prefix("product:")
 
@@ -46,9 +42,9 @@ def test_deletes_only_the_prefix_inside_the_site_namespace(
     assert redis_client.exists(_stored(cache_alias, "cart:user:1")) == 1
     assert neighbour.get("product:1") == "theirs"  # S2
     assert redis_client.get(b"product:1") == b"unprefixed"
-    assert _calls(redis_client, "keys") == keys_before  # never KEYS (P4)
+    assert redis_commands.calls(redis_client, "keys") == keys_before  # never KEYS (P4)
     # Batched: several UNLINKs of at most SCAN_COUNT keys, not one per key, not one huge one.
-    unlinks = _calls(redis_client, "unlink") - unlinks_before
+    unlinks = redis_commands.calls(redis_client, "unlink") - unlinks_before
     assert 3 <= unlinks <= 40
 
 
@@ -180,9 +176,9 @@ def test_count_prefix_stops_at_its_budget_and_estimates(
         key = f"search:product:{n}" if n % 10 == 0 else f"category:{n}"
         pipe.set(_stored(cache_alias, key), b"v")
     pipe.execute()
-    scans_before = _calls(redis_client, "scan")
+    scans_before = redis_commands.calls(redis_client, "scan")
     counted = CacheInvalidator.count_prefix("search:", budget=1000)
-    scans = _calls(redis_client, "scan") - scans_before
+    scans = redis_commands.calls(redis_client, "scan") - scans_before
     # P5: about budget / SCAN_COUNT steps, not a walk over 5,000 keys in steps of 100.
     assert not counted.complete
     assert 1000 <= counted.scanned < 5000 and scans <= 12

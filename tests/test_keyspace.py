@@ -11,10 +11,7 @@ from django.core.cache import caches
 
 from cache_admin import backend, keyspace
 from cache_admin.keyspace import params
-
-
-def scan_calls(client: redis.Redis) -> int:
-    return int(client.info("commandstats").get("cmdstat_scan", {}).get("calls", 0))
+from tests import redis_commands
 
 
 def fill(client: redis.Redis, names: list[str], value: bytes = b"x") -> None:
@@ -131,11 +128,11 @@ def test_empty_scan_batches_do_not_end_the_listing(redis_client: redis.Redis) ->
     """One rare match in 30,000 keys: most SCAN batches come back empty."""
     fill(redis_client, [backend.stored_key(f"product:{i}") for i in range(30_000)])
     redis_client.set(stored("rare:needle"), b"x")
-    before = scan_calls(redis_client)
+    before = redis_commands.calls(redis_client, "scan")
     page = keyspace.scan_page("rare:", page_size=10, budget=100_000)
     assert logicals(page) == ["rare:needle"]
     assert page.done and page.cursor == "0"
-    assert page.calls == scan_calls(redis_client) - before
+    assert page.calls == redis_commands.calls(redis_client, "scan") - before
     assert page.calls > 1  # empty batches were followed, not taken for the end
 
 
@@ -144,9 +141,9 @@ def test_scan_budget_bounds_the_work_and_offers_a_cursor(
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 500}
     fill(redis_client, [backend.stored_key(f"product:{i}") for i in range(30_000)])
-    before = scan_calls(redis_client)
+    before = redis_commands.calls(redis_client, "scan")
     page = keyspace.scan_page("nothing:", budget=4000, page_size=20)
-    calls = scan_calls(redis_client) - before
+    calls = redis_commands.calls(redis_client, "scan") - before
     assert page.keys == [] and not page.done and page.cursor != "0"
     assert page.scanned <= 4000
     assert calls == page.calls
@@ -231,10 +228,10 @@ def test_namespace_tree_counts_children(redis_client: redis.Redis) -> None:
 def test_namespace_tree_is_bounded_and_says_so(redis_client: redis.Redis, settings: Any) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 100}
     fill(redis_client, [backend.stored_key(f"product:{i}") for i in range(5000)])
-    before = scan_calls(redis_client)
+    before = redis_commands.calls(redis_client, "scan")
     tree = keyspace.namespace_tree(budget=500)
     assert tree.approximate and tree.scanned <= 500
-    assert scan_calls(redis_client) - before <= 5
+    assert redis_commands.calls(redis_client, "scan") - before <= 5
     assert 0 < tree.total < 5000
     with pytest.raises(ValueError, match="delimiter"):
         keyspace.namespace_tree(delimiter="")

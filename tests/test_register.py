@@ -11,6 +11,7 @@ from django.db import models, transaction
 
 from cache_admin import generations, keys, registered_models
 from cache_admin.invalidation import register, unregister
+from tests import redis_commands
 from tests.testapp.models import Category, Product
 
 
@@ -24,11 +25,6 @@ def registered() -> Iterator[None]:
 @pytest.fixture
 def category(db: None) -> Category:
     return Category.objects.create(name="Computers", slug="computers")
-
-
-def _unlinks(client: redis.Redis) -> int:
-    found = client.info("commandstats").get("cmdstat_unlink")
-    return int(found["calls"]) if found else 0
 
 
 def test_nothing_before_commit_then_old_and_new_keys(
@@ -46,13 +42,13 @@ def test_nothing_before_commit_then_old_and_new_keys(
     related = keys.attribute_key(product, "related")
     for key in (detail, old_slug, new_slug, related):
         cache.set(key, "stale")
-    unlinks = _unlinks(redis_client)
+    unlinks = redis_commands.calls(redis_client, "unlink")
 
     with django_capture_on_commit_callbacks() as callbacks:
         product.slug = "notebook"
         product.save()
         assert cache.get(detail) == "stale"  # C2: nothing before commit
-        assert _unlinks(redis_client) == unlinks
+        assert redis_commands.calls(redis_client, "unlink") == unlinks
     assert len(callbacks) == 1
 
     callbacks[0]()

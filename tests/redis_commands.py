@@ -1,0 +1,45 @@
+"""Count the commands Redis received, from its own INFO commandstats.
+
+The package's background threads talk to Redis while a test measures: the TTL policy
+poller checks its version key (``INCRBY key 0``) every ``POLICY_POLL_INTERVAL``, the
+counters thread flushes its tallies (``HINCRBY``, ``EXPIRE``), and any thread may open a
+connection (its handshake). ``delta`` leaves those out by default, so a test asserts only
+the traffic of the call it measures, whenever the threads happen to run.
+"""
+
+from __future__ import annotations
+
+import redis
+
+BACKGROUND = frozenset(
+    {
+        "info",  # the measurement itself
+        "incrby",  # the policy poller's version check
+        "hincrby",  # counter flushes
+        "expire",
+        "hello",  # connection handshakes
+        "client|setinfo",
+        "client|setname",
+        "select",
+        "auth",
+        "ping",
+    }
+)
+
+
+def counts(client: redis.Redis) -> dict[str, int]:
+    """Calls per command name (``get``, ``client|setinfo``) since the server started."""
+    stats = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(row["calls"]) for name, row in stats.items()}
+
+
+def calls(client: redis.Redis, command: str) -> int:
+    return counts(client).get(command, 0)
+
+
+def delta(
+    before: dict[str, int], after: dict[str, int], *, ignore: frozenset[str] = BACKGROUND
+) -> dict[str, int]:
+    """The commands sent between two ``counts``, without ``ignore`` (background traffic)."""
+    changed = {name: after[name] - before.get(name, 0) for name in after if name not in ignore}
+    return {name: value for name, value in changed.items() if value}
