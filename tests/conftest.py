@@ -51,6 +51,15 @@ def _clean_state(redis_url: str) -> Iterator[None]:
         cache.close()
 
 
+@pytest.fixture
+def quiet_background() -> Iterator[None]:
+    """Keep the package's background threads (the TTL policy poller, the counters flusher)
+    off Redis for the test: their successful calls would close a breaker the test opened
+    by hand, and replay what it queued."""
+    with policy._snapshot.reload_lock, counters._tally.flushing:
+        yield
+
+
 @pytest.fixture(params=["default", "builtin"], ids=["django-redis", "django-builtin"])
 def cache_alias(request: pytest.FixtureRequest, settings: object) -> str:
     """Run a test against django-redis and against Django's built-in Redis backend."""

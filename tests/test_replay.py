@@ -271,7 +271,7 @@ def test_a_save_during_the_outage_is_replayed(
 
 
 def test_an_open_breaker_queues_without_touching_redis(
-    cache_alias: str, settings: Any, redis_client: redis.Redis
+    cache_alias: str, settings: Any, redis_client: redis.Redis, quiet_background: None
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "BREAKER_COOLDOWN": 3600}
     cache = caches[cache_alias]
