@@ -11,20 +11,15 @@ from __future__ import annotations
 
 import redis
 
-BACKGROUND = frozenset(
-    {
-        "info",  # the measurement itself
-        "incrby",  # the policy poller's version check
-        "hincrby",  # counter flushes
-        "expire",
-        "hello",  # connection handshakes
-        "client|setinfo",
-        "client|setname",
-        "select",
-        "auth",
-        "ping",
-    }
-)
+# What any thread sends when it opens a connection.
+HANDSHAKE = frozenset({"hello", "client|setinfo", "client|setname", "select", "auth", "ping"})
+
+BACKGROUND = HANDSHAKE | {
+    "info",  # the measurement itself
+    "incrby",  # the policy poller's version check
+    "hincrby",  # counter flushes
+    "expire",
+}
 
 
 def counts(client: redis.Redis) -> dict[str, int]:
@@ -43,3 +38,14 @@ def delta(
     """The commands sent between two ``counts``, without ``ignore`` (background traffic)."""
     changed = {name: after[name] - before.get(name, 0) for name in after if name not in ignore}
     return {name: value for name, value in changed.items() if value}
+
+
+def name_of(command: str) -> str:
+    """The commandstats name of a command line as MONITOR shows it: ``client|setinfo``."""
+    words = command.split()
+    if not words:
+        return ""
+    name = words[0].lower()
+    if name == "client" and len(words) > 1:
+        return f"client|{words[1].lower()}"
+    return name
