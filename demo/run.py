@@ -188,7 +188,8 @@ class Demo:
         with contextlib.suppress(ValueError):
             manage = manage.relative_to(Path.cwd())
         var = f"DEMO_VAR_DIR={self.var_dir} " if self.args.var_dir else ""
-        return f"{var}{sys.executable} {manage} loadgen --duration 60"
+        url = f"http://127.0.0.1:{self.args.port}"
+        return f"{var}{sys.executable} {manage} loadgen --duration 60 --url {url}"
 
     def start_services(self) -> None:
         py = sys.executable

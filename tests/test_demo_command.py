@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import http.cookiejar
+import json
 import os
 import re
 import signal
@@ -375,6 +376,30 @@ def test_warm_from_the_console_runs_on_the_demos_celery_worker(demo: RunningDemo
         time.sleep(0.2)  # polling the run record, not ordering a race
     assert row[0] == "succeeded"
     assert row[2], "the run went through Celery, so it has a task id"
+
+
+def test_load_generator_in_a_second_terminal_drives_the_running_demo(demo: RunningDemo) -> None:
+    # As the README says: the demo's var dir leads the command to the demo's Redis and
+    # database; --url sends the traffic to its web server.
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    env["DEMO_VAR_DIR"] = str(demo.var)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "demo" / "manage.py"), "loadgen", "--json", "--no-warm",
+         "--url", demo.base, "--requests", "300", "--bypass-requests", "0", "--concurrency", "2"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Warning" not in done.stderr, done.stderr  # it found the demo's Redis
+    report = json.loads(done.stdout)
+    cached = report["cached"]
+    assert cached["requests"] == 300
+    assert cached["no_answer"] == 0 and cached["errors"] == 0
+    assert set(cached["statuses"]) <= {200, 302}, cached
+    assert cached["queries_per_request"] is not None  # the demo's server reports them
+    # The web server's lookups, counted in the demo's Redis, are what the dashboard shows.
+    rates = report["hit_rate"]
+    assert rates["hits"] + rates["misses"] >= 300
+    assert rates["per_type"]["product_detail"]["hits"] > 0
 
 
 def test_sigterm_stops_every_process_it_started(demo: RunningDemo) -> None:

@@ -3,22 +3,28 @@
 The demo's own commands run as subprocesses (the suite never imports from ``demo/``) on a
 private Redis and a temporary database: migrate, seed a small catalogue, then
 ``loadgen --json``, which warms, sends Zipf traffic with the cache and then with caching
-disabled, and reports both.
+disabled, and reports both: once through the test client in its own process, once over
+HTTP to the demo's web server (``runserver``) running in another process.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cache_admin.testing import RedisServer
+from cache_admin.testing import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = ROOT / "demo" / "manage.py"
@@ -61,6 +67,60 @@ def load_report(demo_env: dict[str, str]) -> dict[str, Any]:
     return report
 
 
+@dataclass
+class WebServer:
+    url: str
+    log: Path
+
+    def requests_served(self) -> int:
+        return sum(
+            1 for line in self.log.read_text(errors="replace").splitlines() if '"GET /' in line
+        )
+
+
+@pytest.fixture(scope="module")
+def web_server(
+    demo_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[WebServer]:
+    log = tmp_path_factory.mktemp("demo-web") / "web.log"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, str(MANAGE), "runserver", f"127.0.0.1:{port}", "--noreload"],
+            env=demo_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text(errors="replace")
+            try:
+                with urllib.request.urlopen(url + "/", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            assert time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.2)  # polling for readiness, not ordering a race
+        yield WebServer(url, log)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+
+
+@pytest.fixture(scope="module")
+def http_report(demo_env: dict[str, str], web_server: WebServer) -> dict[str, Any]:
+    # Run after the in-process report: the same Redis and database, a server in another process.
+    served_before = web_server.requests_served()
+    out = manage(
+        demo_env, "loadgen", "--json", "--url", web_server.url + "/", "--requests", "1000",
+        "--bypass-requests", "200", "--concurrency", "2", "--edit-every", "500", "--seed", "2",
+    )  # fmt: skip
+    report: dict[str, Any] = json.loads(out)
+    report["served_by_the_server"] = web_server.requests_served() - served_before
+    return report
+
+
 def test_hit_rate_above_the_spec_target_on_a_warmed_cache(load_report: dict[str, Any]) -> None:
     assert load_report["config"]["warmed"] is True
     rates = load_report["hit_rate"]
@@ -90,6 +150,30 @@ def test_product_edits_happened_during_the_run(load_report: dict[str, Any]) -> N
     assert load_report["cached"]["edits"] == 2
 
 
+def test_traffic_over_http_to_a_running_server(
+    load_report: dict[str, Any], http_report: dict[str, Any], web_server: WebServer
+) -> None:
+    report = http_report
+    assert report["config"]["target"] == web_server.url  # the trailing slash is dropped
+    # Every request (and the command's check that the server answers) reached the server.
+    assert report["served_by_the_server"] >= 1000 + 200
+    cached, bypass = report["cached"], report["bypass"]
+    assert cached["requests"] == 1000 and bypass["requests"] == 200
+    assert cached["no_answer"] == 0 and bypass["no_answer"] == 0
+    assert cached["errors"] == 0 and bypass["errors"] == 0
+    assert set(cached["statuses"]) <= {200, 302}, cached
+    # The hit rate counted in the server's process, read from the shared counters.
+    rates = report["hit_rate"]
+    assert rates["overall"] > 0.90, rates
+    # Signed-in shoppers' sessions, written by the command, were read by the server.
+    assert rates["per_type"]["user_session"]["hits"] > 100, rates["per_type"]
+    assert rates["per_type"]["cart"]["hits"] + rates["per_type"]["cart"]["misses"] > 0
+    # Queries per request are the server's own count (X-Shop-Queries).
+    assert bypass["queries_per_request"] >= 1.0
+    assert report["query_reduction"] >= 10, report
+    assert cached["edits"] == 2
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -98,6 +182,10 @@ def test_product_edits_happened_during_the_run(load_report: dict[str, Any]) -> N
         (["--duration", "0"], "not between"),
         (["--concurrency", "1000"], "not between"),
         (["--signed-in", "2"], "not between"),
+        (["--url", "ftp://127.0.0.1/"], "is not an http:// URL"),
+        (["--url", "127.0.0.1:8000"], "is not an http:// URL"),
+        (["--url", "http://127.0.0.1:99999"], "Port out of range"),
+        (["--url", "http://127.0.0.1:8000/?page=2"], "without ? or #"),
     ],
 )
 def test_bad_flags_get_a_clear_message(
@@ -113,6 +201,19 @@ def test_bad_flags_get_a_clear_message(
     assert done.returncode != 0
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_server_that_does_not_answer_gets_a_clear_message(demo_env: dict[str, str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(MANAGE), "loadgen", "--no-warm", "--url", url],
+        env=demo_env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert f"no storefront answers at {url}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert time.monotonic() - began < 60  # refused at once, not after a pass of failures
 
 
 def test_seed_is_idempotent(demo_env: dict[str, str]) -> None:

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "shop.measure.QueryCountMiddleware",
     "shop.bypass.CacheBypassMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -130,7 +131,7 @@ SESSION_COOKIE_AGE = 30 * 60
 AUTHENTICATION_BACKENDS = ["shop.auth.CachedUserBackend"]
 
 # The load generator's second pass sends X-Shop-Cache: off to measure the site without
-# its caches; any other client may do so only when this is true.
+# its caches, and reads each response's X-Shop-Queries; both only when this is true.
 SHOP_ALLOW_CACHE_BYPASS = DEBUG
 
 # Celery: broker and results on databases 1 and 2 of the same Redis.

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 
 from cache_admin.counters import Counts
-from shop.loadgen.runner import PassResult
+from shop.loadgen.runner import NO_ANSWER, PassResult
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -23,15 +23,18 @@ def pass_figures(result: PassResult) -> dict[str, Any]:
     samples = result.samples
     n = len(samples)
     latencies = [s.seconds * 1000 for s in samples]
+    counted = [s.queries for s in samples if s.queries is not None]
     return {
         "requests": n,
         "seconds": round(result.wall_seconds, 2),
         "requests_per_second": round(n / result.wall_seconds, 1) if result.wall_seconds else 0,
-        "queries_per_request": round(sum(s.queries for s in samples) / n, 3) if n else None,
+        # None when the server does not report its queries (X-Shop-Queries).
+        "queries_per_request": round(sum(counted) / len(counted), 3) if counted else None,
         "p50_ms": round(percentile(latencies, 0.50), 2),
         "p95_ms": round(percentile(latencies, 0.95), 2),
         "errors": sum(1 for s in samples if s.status >= 500),
-        "statuses": sorted({s.status for s in samples}),
+        "no_answer": sum(1 for s in samples if s.status == NO_ANSWER),
+        "statuses": sorted({s.status for s in samples if s.status != NO_ANSWER}),
         "edits": result.edits,
     }
 
@@ -84,6 +87,7 @@ def render_text(report: dict[str, Any]) -> list[str]:
         f"with the cache, {(report.get('bypass') or {}).get('requests', 0)} without, "
         f"{cfg['concurrency']} concurrent clients, Zipf s={cfg['zipf']:g}, "
         f"{cfg['signed_in_share'] * 100:.0f}% signed in, {cfg['products']} products",
+        f"Sent to: {cfg['target']}",
         "",
         f"{'':18} {'requests':>9} {'req/s':>8} {'queries/req':>12} {'p50 ms':>8} "
         f"{'p95 ms':>8} {'5xx':>5}",
@@ -97,6 +101,15 @@ def render_text(report: dict[str, Any]) -> list[str]:
             f"{title:18} {figures['requests']:>9} {figures['requests_per_second']:>8} "
             f"{'n/a' if qpr is None else f'{qpr:.3f}':>12} {figures['p50_ms']:>8} "
             f"{figures['p95_ms']:>8} {figures['errors']:>5}"
+        )
+    for key, title in (("cached", "with the cache"), ("bypass", "caching disabled")):
+        figures = report.get(key) or {}
+        if figures.get("no_answer"):
+            lines.append(f"{figures['no_answer']} requests {title} got no answer from the server")
+    if report["cached"]["queries_per_request"] is None:
+        lines.append(
+            "DB queries per request: not reported by the server (it sends X-Shop-Queries "
+            "only with SHOP_ALLOW_CACHE_BYPASS, the demo's DEBUG default)"
         )
     if report.get("query_reduction") is not None:
         lines.append(

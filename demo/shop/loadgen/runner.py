@@ -1,32 +1,40 @@
-"""Send the visitor model's requests through Django's full request cycle, in threads.
+"""Send the visitor model's requests to the storefront, in threads.
 
-Requests go through the test client (every middleware, the session and auth layers, the
-templates), in this process, against the configured database and Redis. Each thread
-counts its own database queries with ``connection.execute_wrapper`` (thread-safe, no
-DEBUG needed), so a request's count is exactly the statements it ran.
+Two ways to reach it. In-process (the default), requests go through Django's test client:
+every middleware, the session and auth layers and the templates run in this process,
+against the configured database and Redis. Over HTTP (``--url``), they go to a running
+server, the demo's web process for instance, one connection per request. Either way the
+database queries of a request are the server's count, read from the response's
+``X-Shop-Queries`` header (``shop.measure``).
 """
 
 from __future__ import annotations
 
+import http.client
 import itertools
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from http.cookies import SimpleCookie
+from typing import Protocol
+from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.test import Client
 
-from shop.bypass import HEADER
+from shop.bypass import HEADER as BYPASS_HEADER
 from shop.catalogue_data import SHOPPERS
 from shop.loadgen.traffic import Traffic
+from shop.measure import HEADER as QUERIES_HEADER
 from shop.models import Product
 
 HOST = "localhost"
+HTTP_TIMEOUT = 30.0
+NO_ANSWER = 0  # the status recorded when the server did not answer at all
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class Sample:
     kind: str
     status: int
     seconds: float
-    queries: int
+    queries: int | None
 
 
 @dataclass
@@ -45,24 +53,100 @@ class PassResult:
     edits: int = 0
 
 
-class QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(
-        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
-    ) -> Any:
-        self.count += 1
-        return execute(sql, params, many, context)
+def _queries(value: str | None) -> int | None:
+    """The server's count, or None when it does not report one."""
+    return int(value) if value is not None and value.isdigit() else None
 
 
-def _clients(index: int) -> tuple[Client, Client]:
-    anonymous = Client(HTTP_HOST=HOST, raise_request_exception=False)
-    signed_in = Client(HTTP_HOST=HOST, raise_request_exception=False)
-    user = get_user_model().objects.filter(username=SHOPPERS[index % len(SHOPPERS)]).first()
-    if user is not None:
-        signed_in.force_login(user)
-    return anonymous, signed_in
+def _shopper(index: int) -> object | None:
+    return get_user_model().objects.filter(username=SHOPPERS[index % len(SHOPPERS)]).first()
+
+
+class Storefront(Protocol):
+    def get(self, path: str, signed_in: bool) -> tuple[int, int | None]:
+        """Send one GET; answer its status and the queries the server ran for it."""
+
+
+class InProcessStorefront:
+    """Django's test client: the site's whole request cycle, in this process."""
+
+    def __init__(self, index: int, bypass: bool) -> None:
+        self.anonymous = Client(HTTP_HOST=HOST, raise_request_exception=False)
+        self.signed_in = Client(HTTP_HOST=HOST, raise_request_exception=False)
+        if (user := _shopper(index)) is not None:
+            self.signed_in.force_login(user)  # type: ignore[arg-type]
+        self.extra = {BYPASS_HEADER: "off"} if bypass else {}
+
+    def get(self, path: str, signed_in: bool) -> tuple[int, int | None]:
+        client = self.signed_in if signed_in else self.anonymous
+        response = client.get(path, **self.extra)  # type: ignore[arg-type]
+        return response.status_code, _queries(response.headers.get(QUERIES_HEADER))
+
+
+class HttpStorefront:
+    """A running server at ``base_url``; each visitor keeps its cookies like a browser."""
+
+    def __init__(self, base_url: str, index: int, bypass: bool) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.netloc, self.root = parts.netloc, parts.path.rstrip("/")
+        self.headers = {"Host": self.netloc}
+        if bypass:
+            self.headers[BYPASS_HEADER.removeprefix("HTTP_").replace("_", "-")] = "off"
+        self.jars: dict[bool, dict[str, str]] = {False: {}, True: {}}
+        if (user := _shopper(index)) is not None:
+            # The session is written through the site's session engine (the shared cache),
+            # so the server reads it as a signed-in shopper's.
+            client = Client(HTTP_HOST=HOST)
+            client.force_login(user)  # type: ignore[arg-type]
+            self.jars[True] = {name: morsel.value for name, morsel in client.cookies.items()}
+
+    def get(self, path: str, signed_in: bool) -> tuple[int, int | None]:
+        jar = self.jars[signed_in]
+        headers = dict(self.headers)
+        if jar:
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in jar.items())
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=HTTP_TIMEOUT)
+        try:
+            connection.request("GET", self.root + path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            return NO_ANSWER, None
+        finally:
+            connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in SimpleCookie(header).items():
+                if morsel["max-age"] == "0":
+                    jar.pop(name, None)
+                else:
+                    jar[name] = morsel.value
+        return response.status, _queries(response.getheader(QUERIES_HEADER))
+
+
+def storefront(base_url: str | None, index: int, bypass: bool) -> Storefront:
+    if base_url is None:
+        return InProcessStorefront(index, bypass)
+    return HttpStorefront(base_url, index, bypass)
+
+
+def probe(base_url: str) -> str | None:
+    """Why the server at ``base_url`` cannot take the traffic, or None when it answers."""
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(
+        parts.hostname or "127.0.0.1", parts.port or 80, timeout=5
+    )
+    try:
+        connection.request("GET", parts.path.rstrip("/") + "/", headers={"Host": parts.netloc})
+        response = connection.getresponse()
+        response.read()
+    except (OSError, http.client.HTTPException) as exc:
+        return f"no storefront answers at {base_url}: {exc or type(exc).__name__}"
+    finally:
+        connection.close()
+    if response.status >= 400:
+        return f"the storefront at {base_url} answers {response.status} {response.reason} for /"
+    return None
 
 
 @dataclass
@@ -106,35 +190,28 @@ def _visit_loop(
     index: int,
     traffic: Traffic,
     seed: int,
-    bypass: bool,
+    target: tuple[str | None, bool],
     plan: Plan,
     start: threading.Barrier,
     out: list[Sample],
 ) -> None:
+    base_url, bypass = target
     try:
         try:
             rng = random.Random(seed * 1000 + index)
-            anonymous, signed_in = _clients(index)
-            extra = {HEADER: "off"} if bypass else {}
-            counter = QueryCounter()
+            shop = storefront(base_url, index, bypass)
         except BaseException:
             start.abort()  # the others must not wait for this thread
             raise
         start.wait()
-        with connection.execute_wrapper(counter):
-            while (ticket := plan.next_ticket()) is not None:
-                visit = traffic.next(rng)
-                client = signed_in if visit.signed_in else anonymous
-                before = counter.count
-                began = time.perf_counter()
-                response = client.get(visit.path, **extra)
-                seconds = time.perf_counter() - began
-                out.append(
-                    Sample(visit.kind, response.status_code, seconds, counter.count - before)
-                )
-                if plan.edit_due(ticket) and _edit(traffic, random.Random(seed + ticket)):
-                    with plan.lock:
-                        plan.edits += 1
+        while (ticket := plan.next_ticket()) is not None:
+            visit = traffic.next(rng)
+            began = time.perf_counter()
+            status, queries = shop.get(visit.path, visit.signed_in)
+            out.append(Sample(visit.kind, status, time.perf_counter() - began, queries))
+            if plan.edit_due(ticket) and _edit(traffic, random.Random(seed + ticket)):
+                with plan.lock:
+                    plan.edits += 1
     finally:
         connections.close_all()
 
@@ -149,8 +226,13 @@ def run_pass(
     requests: int | None = None,
     bypass: bool = False,
     edit_every: int = 0,
+    base_url: str | None = None,
 ) -> PassResult:
-    """Run until ``requests`` were sent (when given), else for ``duration`` seconds."""
+    """Run until ``requests`` were sent (when given), else for ``duration`` seconds.
+
+    ``base_url`` sends the requests over HTTP to a running server instead of through
+    the test client in this process.
+    """
     plan = Plan(duration=duration, requests=requests, edit_every=edit_every)
     result = PassResult(name)
     per_thread: list[list[Sample]] = [[] for _ in range(concurrency)]
@@ -158,7 +240,7 @@ def run_pass(
     threads = [
         threading.Thread(
             target=_visit_loop,
-            args=(i, traffic, seed, bypass, plan, start, per_thread[i]),
+            args=(i, traffic, seed, (base_url, bypass), plan, start, per_thread[i]),
             name=f"loadgen-{i}",
         )
         for i in range(concurrency)

@@ -2,24 +2,29 @@
 
 Two passes over the same visitor model: one with the cache (after warming), then one
 with ``X-Shop-Cache: off``, which serves the same pages from the same code without the
-cache layer. Hit rates come from ``cache_admin.counters`` (the numbers the console
-shows); queries per request are counted per thread with ``connection.execute_wrapper``.
+cache layer. Requests go through the test client in this process, or with ``--url`` over
+HTTP to a running server. Hit rates come from ``cache_admin.counters`` (the numbers the
+console shows, added up over every process); queries per request are the server's own
+count of each request's statements (``X-Shop-Queries``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cache_admin import counters
+from cache_admin.conf import conf
 from cache_admin.warming import all_warmers, run_inline
 from shop.loadgen import report
-from shop.loadgen.runner import run_pass
+from shop.loadgen.runner import probe, run_pass
 from shop.loadgen.traffic import Traffic
 
 MAX_DURATION = 24 * 3600
@@ -38,6 +43,42 @@ def bounded(kind: type, low: float, high: float) -> Any:
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def base_url(text: str) -> str:
+    """``http://host[:port][/path]``, as typed by a user; anything else is refused."""
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL: {exc}") from None
+    if parts.scheme != "http" or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an http:// URL of a server (e.g. http://127.0.0.1:8000)"
+        )
+    if parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{text!r}: give the site's root, without ? or #")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    netloc = host if port is None else f"{host}:{port}"
+    return f"http://{netloc}{parts.path.rstrip('/')}"
+
+
+def settled_totals(timeout: float = 10.0) -> dict[str, counters.Counts]:
+    """Counter totals once the server's processes have flushed what they counted.
+
+    Each process flushes about once per ``STATS_FLUSH_INTERVAL``: read until two reads a
+    flush interval apart agree (or ``timeout`` passes).
+    """
+    interval = max(0.1, float(conf.STATS_FLUSH_INTERVAL)) + 0.25
+    deadline = time.monotonic() + timeout
+    last = counters.totals()
+    while time.monotonic() < deadline:
+        time.sleep(interval)
+        now = counters.totals()
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 def describe(duration: float | None, requests: int | None) -> str:
@@ -99,6 +140,14 @@ class Command(BaseCommand):
             default=2000,
             help="a staff edit of a popular product after every N requests (default 2000; 0: none)",
         )
+        parser.add_argument(
+            "--url",
+            type=base_url,
+            default=None,
+            help="send the requests over HTTP to the server at this address (e.g. the demo's "
+            "http://127.0.0.1:8000) instead of through Django's test client in this process; "
+            "it must use the same Redis and database",
+        )
         parser.add_argument("--seed", type=bounded(int, 0, 2**31), default=1)
         parser.add_argument("--no-warm", action="store_true", help="skip warming first")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -118,16 +167,20 @@ class Command(BaseCommand):
             bypass_duration = max(2.0, duration / 3)
         skip_bypass = bypass_requests == 0 or (bypass_requests is None and bypass_duration == 0)
         say = self.stderr.write if options["json"] else self.stdout.write
+        url = options["url"]
+        if url is not None and (problem := probe(url)):
+            raise CommandError(problem)
         if not options["no_warm"]:
             for warmer in all_warmers():
                 run = run_inline(warmer.name, trigger="loadgen")
                 say(f"warmed {warmer.name}: {run.status}, {run.keys_written} keys")
-        common = {"concurrency": options["concurrency"], "seed": options["seed"]}
+        common = {"concurrency": options["concurrency"], "seed": options["seed"], "base_url": url}
         try:
             before, info_before = counters.totals(), redis_stats()
         except (redis.RedisError, OSError) as exc:
             raise CommandError(f"Redis at {settings.REDIS_URL} is not reachable: {exc}") from None
-        say(f"sending traffic with the cache ({describe(duration, requests)}) ...")
+        target = url or "this process (Django's test client)"
+        say(f"sending traffic with the cache ({describe(duration, requests)}) to {target} ...")
         cached = run_pass(
             "cached",
             traffic,
@@ -136,7 +189,9 @@ class Command(BaseCommand):
             edit_every=options["edit_every"],
             **common,
         )
-        after, info_after = counters.totals(), redis_stats()
+        # A server in other processes flushes its counters a moment later.
+        after = counters.totals() if url is None else settled_totals()
+        info_after = redis_stats()
         bypass = None
         if not skip_bypass:
             say(
@@ -151,6 +206,14 @@ class Command(BaseCommand):
                 **common,
             )
         out = self.build(options, traffic, cached, bypass, before, after, info_before, info_after)
+        lookups = out["hit_rate"]["hits"] + out["hit_rate"]["misses"]
+        if url is not None and lookups < out["cached"]["requests"]:
+            # Every storefront page reads the cache at least once.
+            say(
+                f"Warning: the counters in the Redis at {settings.REDIS_URL} saw {lookups} "
+                f"cache lookups for {out['cached']['requests']} requests: does the server at "
+                f"{url} use the same Redis as this command?"
+            )
         if options["json"]:
             self.stdout.write(json.dumps(out, indent=2, default=str))
         else:
@@ -178,6 +241,7 @@ class Command(BaseCommand):
                 "seed": options["seed"],
                 "products": len(traffic.product_slugs),
                 "warmed": not options["no_warm"],
+                "target": options["url"] or "in-process (Django's test client)",
             },
             "cached": report.pass_figures(cached),
             "bypass": report.pass_figures(bypass) if bypass is not None else None,
