@@ -67,6 +67,9 @@ DEFAULTS: dict[str, Any] = {
     "WARM_PICKUP_TIMEOUT": 5.0,
     # A running warm job with no progress for this long was lost with its worker (seconds).
     "WARM_STALE_AFTER": 600.0,
+    # Finished warm runs kept per warmer; older ones are folded into WarmRunTotal (the
+    # metrics' counters keep counting them) and deleted.
+    "WARM_RUN_HISTORY": 500,
     # Warming: timeout of the broker connection check and of the worker ping (s, R3).
     "CELERY_CHECK_TIMEOUT": 2.0,
     # Warm page: how often the progress partial polls while a run is active (ms).

@@ -138,3 +138,30 @@ class WarmRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class WarmRunTotal(models.Model):
+    """What the warm runs pruned from history added up to, per warmer and outcome.
+
+    ``WarmRun`` keeps the newest ``WARM_RUN_HISTORY`` finished runs of each warmer; older
+    ones are folded in here first, so the metrics' counters never go down.
+    """
+
+    warmer = models.CharField(_("warmer"), max_length=100)
+    status = models.CharField(_("status"), max_length=20, choices=WarmRun.STATUS_CHOICES)
+    runs = models.PositiveBigIntegerField(_("runs"), default=0)
+    # Runs that had both a start and an end: the duration summary's count.
+    timed_runs = models.PositiveBigIntegerField(_("timed runs"), default=0)
+    seconds = models.FloatField(_("seconds"), default=0.0)
+    keys_written = models.PositiveBigIntegerField(_("keys written"), default=0)
+    last_finished_at = models.DateTimeField(_("last finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("pruned warm runs")
+        verbose_name_plural = _("pruned warm runs")
+        constraints = [
+            models.UniqueConstraint(fields=["warmer", "status"], name="cache_admin_warmtotal_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.warmer} ({self.status}): {self.runs} runs"

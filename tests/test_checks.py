@@ -85,6 +85,7 @@ def test_e003_duplicate_prefixes(settings: Any) -> None:
         ("POLICY_POLL_INTERVAL", 0),
         ("SCAN_COUNT", None),
         ("BREAKER_THRESHOLD", True),
+        ("WARM_RUN_HISTORY", 0),
     ],
 )
 def test_e004_numeric_setting_out_of_range(settings: Any, name: str, value: object) -> None:

@@ -2,15 +2,16 @@
 
 Per-type counters come from ``counters.totals()``, the all-time hash in Redis that every
 process flushes into, so the figures add up across web processes and workers. Warm runs
-come from the WarmRun table. Redis figures come from ``stats.server_status()`` (INFO of
-each primary node, summed), under the names redis_exporter uses, so the spec's PromQL
-works against either.
+come from the WarmRun table plus WarmRunTotal (the runs pruned from its history). Redis
+figures come from ``stats.server_status()`` (INFO of each primary node, summed), under the
+names redis_exporter uses, so the spec's PromQL works against either.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 
 from django.db.models import Count, Max, Sum
 from prometheus_client.core import (
@@ -22,7 +23,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from cache_admin import backend, counters
-from cache_admin.models import WarmRun
+from cache_admin.models import WarmRun, WarmRunTotal
 from cache_admin.stats import ServerStatus, server_status
 
 logger = logging.getLogger("cache_admin")
@@ -85,12 +86,19 @@ def counter_families() -> Iterator[Metric]:
 
 
 def warm_families() -> Iterator[Metric]:
+    """Warm runs: the rows kept in history plus the totals of the runs pruned from it."""
+    finished = WarmRun.objects.filter(status__in=[WarmRun.SUCCEEDED, WarmRun.FAILED])
+    pruned = list(WarmRunTotal.objects.order_by("warmer", "status"))
+
     runs = CounterMetricFamily(
         "cache_admin_warm_runs", "Finished warm runs by outcome.", labels=["warmer", "status"]
     )
-    finished = WarmRun.objects.filter(status__in=[WarmRun.SUCCEEDED, WarmRun.FAILED])
-    for row in finished.values("warmer", "status").annotate(n=Count("id")).order_by("warmer"):
-        runs.add_metric([row["warmer"], row["status"]], row["n"])
+    counts: dict[tuple[str, str], int] = {(t.warmer, t.status): t.runs for t in pruned}
+    for row in finished.values("warmer", "status").annotate(n=Count("id")).order_by():
+        key = (row["warmer"], row["status"])
+        counts[key] = counts.get(key, 0) + row["n"]
+    for (warmer, status), n in sorted(counts.items()):
+        runs.add_metric([warmer, status], n)
     yield runs
 
     active = GaugeMetricFamily(
@@ -104,31 +112,49 @@ def warm_families() -> Iterator[Metric]:
     durations = SummaryMetricFamily(
         "cache_admin_warm_duration_seconds", "Duration of finished warm runs.", labels=["warmer"]
     )
+    timed: dict[str, tuple[int, float]] = {}
+    for total in pruned:
+        n, seconds = timed.get(total.warmer, (0, 0.0))
+        timed[total.warmer] = (n + total.timed_runs, seconds + total.seconds)
+    for warmer, started, ended in finished.filter(started_at__isnull=False).values_list(
+        "warmer", "started_at", "finished_at"
+    ):
+        if started and ended:
+            n, seconds = timed.get(warmer, (0, 0.0))
+            timed[warmer] = (n + 1, seconds + (ended - started).total_seconds())
+    for warmer, (n, seconds) in sorted(timed.items()):
+        durations.add_metric([warmer], count_value=n, sum_value=seconds)
+    yield durations
+
     written = CounterMetricFamily(
         "cache_admin_warm_keys_written", "Keys written by warm runs.", labels=["warmer"]
     )
+    keys: dict[str, int] = {}
+    for total in pruned:
+        keys[total.warmer] = keys.get(total.warmer, 0) + total.keys_written
+    sums = finished.values("warmer").annotate(keys=Sum("keys_written")).order_by()
+    for warmer, n in sums.values_list("warmer", "keys"):
+        keys[warmer] = keys.get(warmer, 0) + (n or 0)
+    for warmer, n in sorted(keys.items()):
+        written.add_metric([warmer], n)
+    yield written
+
     last_ok = GaugeMetricFamily(
         "cache_admin_warm_last_success_timestamp_seconds",
         "When each warmer last finished successfully (Unix time).",
         labels=["warmer"],
     )
-    seconds: dict[str, list[float]] = {}
-    for warmer, started, ended in finished.filter(started_at__isnull=False).values_list(
-        "warmer", "started_at", "finished_at"
-    ):
-        if started and ended:
-            seconds.setdefault(warmer, []).append((ended - started).total_seconds())
-    for warmer, values in sorted(seconds.items()):
-        durations.add_metric([warmer], count_value=len(values), sum_value=sum(values))
-    yield durations
-    sums = finished.values("warmer").annotate(keys=Sum("keys_written")).order_by("warmer")
-    for warmer, keys in sums.values_list("warmer", "keys"):
-        written.add_metric([warmer], keys or 0)
-    yield written
+    latest: dict[str, datetime] = {
+        t.warmer: t.last_finished_at
+        for t in pruned
+        if t.status == WarmRun.SUCCEEDED and t.last_finished_at is not None
+    }
     ok = finished.filter(status=WarmRun.SUCCEEDED).values("warmer").annotate(t=Max("finished_at"))
-    for warmer, when in ok.order_by("warmer").values_list("warmer", "t"):
-        if when is not None:
-            last_ok.add_metric([warmer], when.timestamp())
+    for warmer, when in ok.order_by().values_list("warmer", "t"):
+        if when is not None and (warmer not in latest or when > latest[warmer]):
+            latest[warmer] = when
+    for warmer, when in sorted(latest.items()):
+        last_ok.add_metric([warmer], when.timestamp())
     yield last_ok
 
 

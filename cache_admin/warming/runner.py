@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from cache_admin.models import WarmRun
+from cache_admin.warming.history import prune_quietly
 from cache_admin.warming.progress import Listener, Progress
 from cache_admin.warming.registry import UnknownWarmer, WarmOutput, get_warmer
 
@@ -84,6 +85,7 @@ def _finish(
         run.keys_written,
         run.duration or 0.0,
     )
+    prune_quietly(run.warmer)
     return run
 
 
