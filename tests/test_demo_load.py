@@ -10,24 +10,16 @@ HTTP to the demo's web server (``runserver``) running in another process.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cache_admin.testing import RedisServer, free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-MANAGE = ROOT / "demo" / "manage.py"
+from tests.demo_support import MANAGE, WebServer, demo_environment, manage, web_server
 
 pytestmark = pytest.mark.slow
 
@@ -36,24 +28,10 @@ pytestmark = pytest.mark.slow
 def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     var = tmp_path_factory.mktemp("demo-load")
     with RedisServer() as server:
-        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-        env.update(
-            REDIS_URL=server.url,
-            DEMO_VAR_DIR=str(var),
-            DJANGO_SETTINGS_MODULE="shop_site.settings",
-            PYTHONPATH=os.pathsep.join([str(ROOT / "demo"), str(ROOT)]),
-        )
+        env = demo_environment(server.url, var)
         manage(env, "migrate", "--noinput", "-v", "0")
         manage(env, "seed", "--products", "400")
         yield env
-
-
-def manage(env: dict[str, str], *argv: str) -> str:
-    done = subprocess.run(
-        [sys.executable, str(MANAGE), *argv], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, f"manage.py {' '.join(argv)}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -67,57 +45,24 @@ def load_report(demo_env: dict[str, str]) -> dict[str, Any]:
     return report
 
 
-@dataclass
-class WebServer:
-    url: str
-    log: Path
-
-    def requests_served(self) -> int:
-        return sum(
-            1 for line in self.log.read_text(errors="replace").splitlines() if '"GET /' in line
-        )
-
-
 @pytest.fixture(scope="module")
-def web_server(
+def demo_web(
     demo_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WebServer]:
-    log = tmp_path_factory.mktemp("demo-web") / "web.log"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(MANAGE), "runserver", f"127.0.0.1:{port}", "--noreload"],
-            env=demo_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text(errors="replace")
-            try:
-                with urllib.request.urlopen(url + "/", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            assert time.monotonic() < deadline, log.read_text(errors="replace")
-            time.sleep(0.2)  # polling for readiness, not ordering a race
-        yield WebServer(url, log)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(30)
+    with web_server(demo_env, tmp_path_factory.mktemp("demo-web") / "web.log") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def http_report(demo_env: dict[str, str], web_server: WebServer) -> dict[str, Any]:
+def http_report(demo_env: dict[str, str], demo_web: WebServer) -> dict[str, Any]:
     # Run after the in-process report: the same Redis and database, a server in another process.
-    served_before = web_server.requests_served()
+    served_before = demo_web.requests_served()
     out = manage(
-        demo_env, "loadgen", "--json", "--url", web_server.url + "/", "--requests", "1000",
+        demo_env, "loadgen", "--json", "--url", demo_web.url + "/", "--requests", "1000",
         "--bypass-requests", "200", "--concurrency", "2", "--edit-every", "500", "--seed", "2",
     )  # fmt: skip
     report: dict[str, Any] = json.loads(out)
-    report["served_by_the_server"] = web_server.requests_served() - served_before
+    report["served_by_the_server"] = demo_web.requests_served() - served_before
     return report
 
 
@@ -151,10 +96,10 @@ def test_product_edits_happened_during_the_run(load_report: dict[str, Any]) -> N
 
 
 def test_traffic_over_http_to_a_running_server(
-    load_report: dict[str, Any], http_report: dict[str, Any], web_server: WebServer
+    load_report: dict[str, Any], http_report: dict[str, Any], demo_web: WebServer
 ) -> None:
     report = http_report
-    assert report["config"]["target"] == web_server.url  # the trailing slash is dropped
+    assert report["config"]["target"] == demo_web.url  # the trailing slash is dropped
     # Every request (and the command's check that the server answers) reached the server.
     assert report["served_by_the_server"] >= 1000 + 200
     cached, bypass = report["cached"], report["bypass"]
