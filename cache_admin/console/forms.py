@@ -31,6 +31,13 @@ class BrowseForm(forms.Form):
         help_text=_("A literal logical key prefix; * ? [ ] and \\ match themselves."),
     )
     type = forms.ChoiceField(label=_("Redis type"), choices=REDIS_TYPES, required=False)
+    delimiter = forms.CharField(
+        label=_("Delimiter"),
+        required=False,
+        strip=False,
+        max_length=10,
+        help_text=_("Splits keys into the namespace tree; “:” when empty."),
+    )
     # Checked by the toolkit (it knows the cursor's node.position form).
     cursor = forms.CharField(required=False, max_length=40)
     page_size = forms.IntegerField(

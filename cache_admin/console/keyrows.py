@@ -17,6 +17,9 @@ def ttl_text(ttl: int | None, state: str) -> str:
     return f"{ttl:,} s"
 
 
+DEFAULT_DELIMITER = ":"
+
+
 @dataclass
 class KeyRow:
     token: str
@@ -83,8 +86,10 @@ def scan(prefix: str, cursor: str, redis_type: str, page_size: int | None) -> Li
     )
 
 
-def tree(prefix: str) -> Tree:
-    found = call("keyspace", "namespace_tree", prefix, passthrough=(ValueError,))
+def tree(prefix: str, delimiter: str = DEFAULT_DELIMITER) -> Tree:
+    found = call(
+        "keyspace", "namespace_tree", prefix, delimiter=delimiter, passthrough=(ValueError,)
+    )
     nodes = [
         {
             "prefix": node.prefix,

@@ -51,6 +51,32 @@ def test_namespace_tree_counts_children(admin_client: Client) -> None:
     assert "list:" in tree
 
 
+def test_namespace_tree_with_a_chosen_delimiter(admin_client: Client) -> None:
+    for name in ["views.decorators.cache.page", "views.decorators.cache.header", "views.x"]:
+        cache.set(name, 1)
+    cache.set("template.cache.recommendations.1", 1)
+    body = browse(admin_client, delimiter=".")
+    tree = body.split('class="ca-tree"')[1].split("</nav>")[0]
+    assert "views." in tree and "template." in tree
+    assert '<span class="ca-count">3</span>' in tree  # views.*
+    # The tree's links keep the delimiter, so the next level splits the same way.
+    assert "?prefix=views.&amp;delimiter=." in tree
+    body = browse(admin_client, prefix="views.", delimiter=".")
+    tree = body.split('class="ca-tree"')[1].split("</nav>")[0]
+    assert "decorators." in tree
+    assert 'value="."' in body  # the field shows the delimiter in use
+    # With the default delimiter the same keys have no namespace at all.
+    body = browse(admin_client, prefix="views.")
+    tree = body.split('class="ca-tree"')[1].split("</nav>")[0]
+    assert "No namespaces below this prefix." in tree
+
+
+def test_a_delimiter_that_is_too_long_is_a_message(admin_client: Client) -> None:
+    body = browse(admin_client, delimiter="x" * 11)
+    assert "delimiter: Ensure this value has at most 10 characters" in body
+    assert 'id="cache-admin-keys"' not in body
+
+
 @pytest.mark.parametrize("prefix", ["a*", "a?", "a[b]", "a\\"])
 def test_glob_characters_match_themselves(admin_client: Client, prefix: str) -> None:
     literal = prefix + "x"

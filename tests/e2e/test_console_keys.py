@@ -59,6 +59,23 @@ def test_browse_a_prefix_and_open_a_key(console: Any, shot: Callable[[str], Any]
     assert console.js_errors == []
 
 
+def test_namespace_tree_with_another_delimiter(console: Any, shot: Callable[[str], Any]) -> None:
+    for name in ["template.cache.reco.1", "template.cache.reco.2", "template.cache.nav.x"]:
+        cache.set(name, 1)
+    console.goto(console.url_for("/admin/cache/keys/"))
+    console.fill("#id_delimiter", ".")
+    console.click("form.ca-inline button[type=submit]")
+    console.click(".ca-tree a:text-is('template.')")
+    console.click(".ca-tree a:text-is('cache.')")
+    console.wait_for_selector(".ca-tree a:text-is('reco.')")
+    assert console.input_value("#id_prefix") == "template.cache."
+    assert console.input_value("#id_delimiter") == "."
+    assert console.inner_text(".ca-tree li:has(a:text-is('reco.')) .ca-count") == "2"
+    assert console.inner_text(".ca-tree li:has(a:text-is('nav.')) .ca-count") == "1"
+    shot("keys-tree-dot-delimiter")
+    assert console.js_errors == []
+
+
 def test_delete_by_prefix_with_confirmation(console: Any, shot: Callable[[str], Any]) -> None:
     for i in range(40):
         cache.set(f"search:product:{i}", i)

@@ -17,11 +17,20 @@ from cache_admin.console.render import fragment, page
 from cache_admin.console.toolkit import Unavailable
 
 
-def _query(prefix: str, redis_type: str, page_size: int | None, cursor: str, auto: int = 0) -> str:
+def _query(
+    prefix: str,
+    redis_type: str,
+    page_size: int | None,
+    cursor: str,
+    auto: int = 0,
+    delimiter: str = keyrows.DEFAULT_DELIMITER,
+) -> str:
     query = QueryDict(mutable=True)
     query["prefix"] = prefix
     if redis_type:
         query["type"] = redis_type
+    if delimiter != keyrows.DEFAULT_DELIMITER:
+        query["delimiter"] = delimiter
     if page_size:
         query["page_size"] = str(page_size)
     query["cursor"] = cursor
@@ -51,20 +60,29 @@ def browse(request: HttpRequest, *, with_tree: bool) -> dict[str, Any]:
     redis_type = data.get("type") or ""
     page_size = data.get("page_size")
     cursor = data.get("cursor") or "0"
-    context.update(prefix=prefix, redis_type=redis_type, started=cursor)
+    delimiter = data.get("delimiter") or keyrows.DEFAULT_DELIMITER
+    context.update(prefix=prefix, redis_type=redis_type, started=cursor, delimiter=delimiter)
+    if delimiter != keyrows.DEFAULT_DELIMITER:  # kept by the tree's links
+        query = QueryDict(mutable=True)
+        query["delimiter"] = delimiter
+        context["delimiter_query"] = "&" + query.urlencode()
     try:
         listing = keyrows.scan(prefix, cursor, redis_type, page_size)
         context["listing"] = listing
-        context["more_query"] = _query(prefix, redis_type, page_size, listing.cursor)
+        context["more_query"] = _query(
+            prefix, redis_type, page_size, listing.cursor, delimiter=delimiter
+        )
         auto = _auto_step(listing, data.get("auto") or 0)
         if auto is not None:
             context.update(
                 auto_step=auto,
                 auto_steps=int(conf.CONSOLE_AUTO_SCAN_STEPS),
-                auto_query=_query(prefix, redis_type, page_size, listing.cursor, auto),
+                auto_query=_query(
+                    prefix, redis_type, page_size, listing.cursor, auto, delimiter=delimiter
+                ),
             )
         if with_tree:
-            context["tree"] = keyrows.tree(prefix)
+            context["tree"] = keyrows.tree(prefix, delimiter)
     except ValueError as exc:
         form.add_error(None, str(exc))
     except Unavailable as exc:
