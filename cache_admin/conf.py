@@ -44,6 +44,12 @@ DEFAULTS: dict[str, Any] = {
     # While invalidations are queued, a daemon thread retries them this often (seconds;
     # 0 disables it and leaves replay to the breaker's recovery and the next deletion).
     "OUTBOX_RETRY_INTERVAL": 5.0,
+    # Queued invalidations are also written to the database (QueuedInvalidation), so that
+    # another process replays them when the one that queued them exits before Redis is back.
+    "OUTBOX_DURABLE": True,
+    # How often a process that reaches Redis looks for rows other processes left (seconds);
+    # a breaker that closes looks at once.
+    "OUTBOX_ADOPT_INTERVAL": 60.0,
     # Hosts ("www.example.com", "127.0.0.1:8000") a path's cache_page entries are looked up
     # with; None: the concrete entries of ALLOWED_HOSTS. Cached pages are keyed by full URL.
     "PAGE_HOSTS": None,

@@ -165,3 +165,28 @@ class WarmRunTotal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.warmer} ({self.status}): {self.runs} runs"
+
+
+class QueuedInvalidation(models.Model):
+    """An invalidation queued while Redis was unreachable, kept until it is replayed.
+
+    The outbox of the process that queued it holds the same entry in memory; this copy
+    lets another process replay it when the first one exits before Redis is back.
+    """
+
+    KEY = "key"
+    PREFIX = "prefix"
+    KIND_CHOICES = [(KEY, _("stored key")), (PREFIX, _("logical prefix"))]
+
+    alias = models.CharField(_("cache alias"), max_length=100, db_index=True)
+    kind = models.CharField(_("kind"), max_length=10, choices=KIND_CHOICES)
+    target = models.TextField(_("key or prefix"))
+    queued_at = models.DateTimeField(_("queued"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("queued invalidation")
+        verbose_name_plural = _("queued invalidations")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.alias}: {self.kind} {self.target}"

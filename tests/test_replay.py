@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import redis
 from django.core.cache import caches
-from django.test import override_settings
 
 from cache_admin import CacheInvalidator, backend, breaker, delete_keys, generations, keys
 from cache_admin.invalidation import outbox
@@ -95,12 +94,16 @@ def outage(
         "OUTBOX_RETRY_INTERVAL": 0,
     }
     outbox.clear()
-    with override_settings(CACHES=caches_setting, CACHE_ADMIN=cache_admin):
-        found = Outage(server, alias, str(tmp_path))
-        found.write_old_values()
-        yield found
-        caches[alias].close()
-        found.server.stop()
+    # Through the settings fixture, as the tests' own changes are: it undoes them all in
+    # reverse order (an override_settings block exited before a test's own override would
+    # leave this fixture's values behind for the next module).
+    settings.CACHES = caches_setting
+    settings.CACHE_ADMIN = cache_admin
+    found = Outage(server, alias, str(tmp_path))
+    found.write_old_values()
+    yield found
+    caches[alias].close()
+    found.server.stop()
     outbox.clear()
     breaker.breaker_for(alias).reset()
 

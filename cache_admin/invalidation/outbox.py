@@ -5,6 +5,9 @@ and replayed when the breaker closes again (``breaker.on_recovery``), on the nex
 successful deletion, and by a small retry thread while anything is pending. The queue is
 bounded (``OUTBOX_MAX_KEYS``); what does not fit is logged and expires by its TTL.
 
+Each entry is also written to the database (``durable``): a process that reaches Redis
+again adopts the entries other processes left there (they may have exited meanwhile).
+
 Entries are stored keys (the site's KEY_PREFIX and VERSION applied when queued) and
 logical prefixes; deletions are idempotent, so replaying twice is harmless.
 """
@@ -24,6 +27,8 @@ from django.core.cache import caches
 from cache_admin import backend
 from cache_admin.breaker import on_recovery
 from cache_admin.conf import conf
+from cache_admin.invalidation import durable
+from cache_admin.invalidation.durable import Entry
 
 # Re-exported: callers know them as outbox.CacheUnavailable and outbox.guarded.
 from cache_admin.invalidation.guard import CacheUnavailable as CacheUnavailable
@@ -41,13 +46,24 @@ class Deletion:
     queued: bool = False
 
 
+KEY, PREFIX = "key", "prefix"  # the kinds of entry (QueuedInvalidation.KEY / PREFIX)
+
+
 @dataclass
 class _Pending:
-    keys: dict[str, None] = field(default_factory=dict)  # an ordered set of stored keys
-    prefixes: dict[str, None] = field(default_factory=dict)  # logical prefixes
+    # Ordered sets of stored keys and of logical prefixes, each with its database row id
+    # (None while it has none).
+    keys: dict[str, int | None] = field(default_factory=dict)
+    prefixes: dict[str, int | None] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.keys) + len(self.prefixes)
+
+    def table(self, kind: str) -> dict[str, int | None]:
+        return self.keys if kind == KEY else self.prefixes
+
+    def entries(self) -> set[Entry]:
+        return {(KEY, k) for k in self.keys} | {(PREFIX, p) for p in self.prefixes}
 
 
 @dataclass
@@ -96,6 +112,8 @@ def delete(logical_keys: Iterable[str], *, alias: str | None = None) -> Deletion
         queue_keys(stored, alias=alias, reason=str(exc))
         return Deletion(0, logical, queued=True)
     count_invalidations(logical)
+    if durable.adoption_due(alias):
+        adopt(alias)
     replay_if_pending(alias)
     return Deletion(deleted, logical)
 
@@ -125,30 +143,44 @@ def count_invalidations(logical_keys: Iterable[str]) -> None:
 
 
 def queue_keys(stored_keys: Iterable[str], *, alias: str, reason: str = "") -> None:
-    _queue(alias, keys=stored_keys, reason=reason)
+    _queue(alias, [((KEY, key), None) for key in stored_keys], reason=reason)
 
 
 def queue_prefix(prefix: str, *, alias: str, reason: str = "") -> None:
-    _queue(alias, prefixes=[prefix], reason=reason)
+    _queue(alias, [((PREFIX, prefix), None)], reason=reason)
+
+
+def _add(alias: str, entries: Iterable[tuple[Entry, int | None]]) -> tuple[list[Entry], int, int]:
+    """Add entries to the queue under the lock; answer (added, dropped, queue size)."""
+    limit = int(conf.OUTBOX_MAX_KEYS)
+    added: list[Entry] = []
+    dropped = 0
+    pending = _pending.setdefault(alias, _Pending())
+    for entry, row in entries:
+        table = pending.table(entry[0])
+        if entry[1] in table:
+            if table[entry[1]] is None:
+                table[entry[1]] = row
+            continue
+        if len(pending) >= limit:
+            dropped += 1
+            continue
+        table[entry[1]] = row
+        added.append(entry)
+    return added, dropped, len(pending)
 
 
 def _queue(
-    alias: str, *, keys: Iterable[str] = (), prefixes: Iterable[str] = (), reason: str = ""
+    alias: str,
+    entries: Iterable[tuple[Entry, int | None]],
+    *,
+    reason: str = "",
+    persist: bool = True,
 ) -> None:
     limit = int(conf.OUTBOX_MAX_KEYS)
-    dropped = 0
     with _lock:
-        pending = _pending.setdefault(alias, _Pending())
+        added, dropped, size = _add(alias, entries)
         reported = _reported.setdefault(alias, _Reported())
-        for target, items in ((pending.prefixes, prefixes), (pending.keys, keys)):
-            for item in items:
-                if item in target:
-                    continue
-                if len(pending) >= limit:
-                    dropped += 1
-                    continue
-                target[item] = None
-        size = len(pending)
         reported.dropped += dropped
         total_dropped = reported.dropped
         now = time.monotonic()
@@ -160,6 +192,8 @@ def _queue(
             reported.dropped, reported.drops_at = 0, now
         if report_queue:
             reported.queue_at = now
+    if persist and added:
+        _remember_rows(alias, durable.save(alias, added))
     if report_drops:
         logger.error(
             "Invalidation outbox for cache %r is full (%d entries, OUTBOX_MAX_KEYS): "
@@ -177,6 +211,40 @@ def _queue(
             size,
         )
     _start_retry()
+
+
+def _remember_rows(alias: str, rows: dict[Entry, int]) -> None:
+    """Attach row ids to queued entries; a row whose entry was replayed meanwhile goes."""
+    done: list[int] = []
+    with _lock:
+        pending = _pending.get(alias)
+        for (kind, target), row in rows.items():
+            table = pending.table(kind) if pending else None
+            if table is not None and target in table:
+                table[target] = row
+            else:
+                done.append(row)
+    durable.forget(done)
+
+
+def adopt(alias: str) -> int:
+    """Queue the entries other processes left in the database for ``alias``; answer how many."""
+    with _lock:
+        pending = _pending.get(alias)
+        known = pending.entries() if pending else set()
+        room = int(conf.OUTBOX_MAX_KEYS) - len(known)
+    rows = durable.load(alias, room, known)
+    if not rows:
+        return 0
+    with _lock:
+        added, _dropped, _size = _add(alias, rows)
+    if added:
+        logger.warning(
+            "Adopted %d invalidations queued on cache %r by another process during an outage",
+            len(added),
+            alias,
+        )
+    return len(added)
 
 
 def pending_count(alias: str | None = None) -> int:
@@ -216,26 +284,28 @@ def _replay_alias(alias: str) -> int:
         pending = _pending.pop(alias, None)
     if not pending:
         return 0
-    keys = list(pending.keys)
-    prefixes = list(pending.prefixes)
+    keys = list(pending.keys.items())
+    prefixes = list(pending.prefixes.items())
     applied = 0
     batch = max(1, int(conf.SCAN_COUNT))
     try:
         cache = caches[alias]
         while keys:
             chunk = keys[:batch]
-            guarded(alias, lambda: backend.client(cache).unlink(*chunk))  # noqa: B023
+            stored = [key for key, _row in chunk]
+            guarded(alias, lambda: backend.client(cache).unlink(*stored))  # noqa: B023
             del keys[:batch]
             applied += len(chunk)
+            durable.forget(row for _key, row in chunk)
         while prefixes:
-            delete_prefix(prefixes[0], alias=alias)
-            prefixes.pop(0)
+            delete_prefix(prefixes[0][0], alias=alias)
+            durable.forget([prefixes.pop(0)[1]])
             applied += 1
     except CacheUnavailable as exc:
-        _queue(alias, keys=keys, prefixes=prefixes, reason=str(exc))
+        _requeue(alias, keys, prefixes, str(exc))
     except Exception:
         logger.exception("Invalidation outbox replay on cache %r failed", alias)
-        _queue(alias, keys=keys, prefixes=prefixes, reason="replay failed")
+        _requeue(alias, keys, prefixes, "replay failed")
     with _lock:
         if alias not in _pending:  # all done: the next outage is reported at once
             _reported.pop(alias, None)
@@ -244,7 +314,21 @@ def _replay_alias(alias: str) -> int:
     return applied
 
 
+def _requeue(
+    alias: str,
+    keys: list[tuple[str, int | None]],
+    prefixes: list[tuple[str, int | None]],
+    reason: str,
+) -> None:
+    """Put back what a replay could not apply; its rows are in the database already."""
+    entries = [((PREFIX, p), row) for p, row in prefixes] + [((KEY, k), row) for k, row in keys]
+    _queue(alias, entries, reason=reason, persist=False)
+
+
 def _on_recovery(alias: str) -> None:
+    if durable.enabled():
+        durable.adoption_due(alias)  # looked just now: the next deletion need not look again
+        adopt(alias)
     replay_if_pending(alias)
 
 
@@ -292,3 +376,4 @@ def clear() -> None:
     with _lock:
         _pending.clear()
         _reported.clear()
+    durable.reset()
