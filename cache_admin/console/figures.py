@@ -164,7 +164,12 @@ def dashboard_context() -> dict[str, Any]:
     rows, rows_error = type_rows()
     points, history_error = history()
     drawn = [p for p in points if p["hit_rate"] is not None or p["ops"] is not None]
+    try:
+        queued = int(call("invalidation", "CacheInvalidator.queued_count"))
+    except Unavailable:
+        queued = 0
     return {
+        "queued_invalidations": queued,
         "figures_template": flavour_templates("server_figures.html"),
         "history_sparse": len(drawn) < 2,
         "status": server_status(),

@@ -68,6 +68,19 @@ def load(alias: str, limit: int, known: set[Entry]) -> list[tuple[Entry, int]]:
         return []
 
 
+def count(alias: str) -> int:
+    """Rows waiting for ``alias`` (0 when the database cannot say)."""
+    if not enabled():
+        return 0
+    try:
+        from cache_admin.models import QueuedInvalidation
+
+        return int(QueuedInvalidation.objects.filter(alias=alias).count())
+    except Exception as exc:
+        _warn_once(exc)
+        return 0
+
+
 def forget(ids: Iterable[int | None]) -> None:
     """Delete replayed rows (whichever process replays an entry first deletes it)."""
     wanted = [pk for pk in ids if pk is not None]

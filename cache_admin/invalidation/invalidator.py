@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.core.cache import caches
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
@@ -209,6 +210,30 @@ class CacheInvalidator:
         target = named[0] if len(named) == 1 else f"{len(named)} keys"
         return InvalidationResult(
             "keys", target, deleted=done.deleted, keys=done.keys, queued=done.queued
+        )
+
+    @staticmethod
+    def queued_count(*, alias: str | None = None) -> int:
+        """Invalidations issued during an outage that still wait for Redis (R2)."""
+        return outbox.waiting(alias or backend.alias())
+
+    @staticmethod
+    def replay_queued(*, alias: str | None = None) -> InvalidationResult:
+        """Replay now what outages left queued, here and in the database (R2)."""
+        alias = alias or backend.alias()
+        cache = caches[alias]
+        target = "queued invalidations"
+        before = outbox.waiting(alias)
+        try:
+            # A breaker closing on this call replays at once (its recovery hook).
+            outbox.guarded(alias, lambda: backend.client(cache).ping())
+        except outbox.CacheUnavailable:
+            return InvalidationResult("replay", target, queued=True, matched=before)
+        outbox.adopt(alias)
+        outbox.replay(alias)
+        left = outbox.waiting(alias)
+        return InvalidationResult(
+            "replay", target, deleted=max(0, before - left), matched=before, queued=left > 0
         )
 
     invalidate_fragment = staticmethod(pages.invalidate_fragment)

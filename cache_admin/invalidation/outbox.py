@@ -255,6 +255,12 @@ def pending_count(alias: str | None = None) -> int:
         return sum(len(p) for p in _pending.values())
 
 
+def waiting(alias: str) -> int:
+    """Invalidations of ``alias`` waiting for Redis: this process's queue or, when larger,
+    the rows every process left in the database."""
+    return max(pending_count(alias), durable.count(alias))
+
+
 def replay_if_pending(alias: str) -> None:
     if pending_count(alias) and not getattr(_local, "replaying", False):
         replay(alias)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class InvalidationResult:
-    action: str  # model, lists, prefix, keys, fragment, page
+    action: str  # model, lists, prefix, keys, fragment, page, replay
     target: str  # what was named: "product 12", "tests.product", "product:"
     deleted: int = 0
     keys: tuple[str, ...] = field(default=(), repr=False)  # logical keys that were named
@@ -18,6 +18,13 @@ class InvalidationResult:
 
     @property
     def message(self) -> str:
+        if self.action == "replay":
+            waiting = self.matched or 0
+            if self.queued and not self.deleted:
+                return f"Redis is still unreachable: nothing replayed, {waiting} waiting"
+            left = f", {waiting - self.deleted} still waiting" if self.queued else ""
+            named = "queued invalidation" if self.deleted == 1 else "queued invalidations"
+            return f"{self.deleted} {named} replayed{left}"
         if self.action == "lists":
             if self.queued:
                 return f"{self.target} lists: Redis unreachable, new generation queued"

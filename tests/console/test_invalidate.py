@@ -7,8 +7,9 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import resolve, reverse
 
-from cache_admin import deletion_jobs, keys
-from cache_admin.models import AuditEntry
+from cache_admin import breaker, deletion_jobs, keys
+from cache_admin.models import AuditEntry, QueuedInvalidation
+from cache_admin.testing import free_port
 from tests.testapp.models import Product
 
 URL = "admin:cache_admin_invalidate"
@@ -163,3 +164,54 @@ def test_script_in_input_is_escaped(admin_client: Client) -> None:
     body = post(admin_client, "prefix", prefix="<script>alert(1)</script>")
     assert "<script>alert(1)</script>" not in body
     assert "&lt;script&gt;" in body
+
+
+def test_invalidations_queued_during_an_outage_are_shown_and_replayed(
+    admin_client: Client,
+) -> None:
+    cache.set("product:1", "stale")
+    cache.set("product:2", "stale")
+    cache.set("category:1", "kept")
+    for name in ["product:1", "product:2"]:  # left by a process that exited meanwhile
+        QueuedInvalidation.objects.create(alias="default", kind="key", target=cache.make_key(name))
+    body = admin_client.get(reverse(URL)).content.decode()
+    assert "2 invalidations issued while Redis was unreachable are waiting" in body
+    dashboard = admin_client.get(reverse("admin:cache_admin_dashboard")).content.decode()
+    assert 'id="cache-admin-queued"' in dashboard
+    assert "#invalidate-queued" in dashboard  # the replay link, for staff who may invalidate
+
+    body = post(admin_client, "replay")
+    assert "2 queued invalidations replayed" in body
+    assert cache.get("product:1") is None and cache.get("product:2") is None
+    assert cache.get("category:1") == "kept"
+    assert not QueuedInvalidation.objects.exists()
+    assert 'id="invalidate-queued"' not in body  # nothing waits any more
+    entry = AuditEntry.objects.get(action="invalidate_replay")
+    assert entry.keys_affected == 2 and entry.user is not None
+
+
+def test_replay_while_redis_is_still_down_keeps_the_queue(
+    admin_client: Client, settings: Any
+) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "down": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        },
+    }
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": "down"}
+    QueuedInvalidation.objects.create(alias="down", kind="prefix", target="search:")
+    body = post(admin_client, "replay")
+    assert "Redis is still unreachable: nothing replayed, 1 waiting" in body
+    assert QueuedInvalidation.objects.count() == 1
+    assert "1 invalidation issued while Redis was unreachable is waiting" in body
+    breaker.breaker_for("down").reset()
+
+
+def test_nothing_queued_shows_no_replay_card(admin_client: Client) -> None:
+    body = admin_client.get(reverse(URL)).content.decode()
+    assert 'id="invalidate-queued"' not in body
+    dashboard = admin_client.get(reverse("admin:cache_admin_dashboard")).content.decode()
+    assert 'id="cache-admin-queued"' not in dashboard

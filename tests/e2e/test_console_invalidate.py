@@ -8,7 +8,7 @@ from typing import Any
 from django.core.cache import cache
 
 from cache_admin import keys
-from cache_admin.models import AuditEntry
+from cache_admin.models import AuditEntry, QueuedInvalidation
 from tests.testapp.models import Category, Product
 
 
@@ -46,4 +46,25 @@ def test_invalidate_a_model(
         "invalidate_model",
         "invalidate_lists",
     ]
+    assert console.js_errors == []
+
+
+def test_replay_what_an_outage_left_queued(console: Any, shot: Callable[[str], Any]) -> None:
+    cache.set("search:product:lamp", ["stale"])
+    QueuedInvalidation.objects.create(
+        alias="default", kind="key", target=cache.make_key("search:product:lamp")
+    )
+    console.goto(console.url_for("/admin/cache/dashboard/"))
+    notice = console.wait_for_selector("#cache-admin-queued")
+    assert "1 invalidation issued while Redis was unreachable" in notice.inner_text()
+    console.click("#cache-admin-queued a:text-is('Replay now')")
+    console.wait_for_selector("#invalidate-queued")
+    shot("invalidate-queued")
+    console.click("#invalidate-queued button:text-is('Replay now')")
+    result = console.wait_for_selector("#cache-admin-result")
+    assert result.inner_text() == "1 queued invalidation replayed"
+    assert console.query_selector("#invalidate-queued") is None
+    shot("invalidate-replayed")
+    assert cache.get("search:product:lamp") is None
+    assert not QueuedInvalidation.objects.exists()
     assert console.js_errors == []

@@ -43,6 +43,14 @@ def find_instance(registration: Any, lookup: str) -> models.Model | None:
     return found  # type: ignore[no-any-return]
 
 
+def queued_count() -> int:
+    """Invalidations waiting for Redis since an outage (0 when that cannot be told)."""
+    try:
+        return int(call("invalidation", "CacheInvalidator.queued_count"))
+    except Unavailable:
+        return 0
+
+
 def invalidator(method: str, *args: Any) -> Any:
     return call("invalidation", f"CacheInvalidator.{method}", *args, passthrough=(ValueError,))
 
@@ -139,7 +147,12 @@ def invalidate_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
         "active": kind,
     }
     result = None
-    if kind in forms and forms[kind].is_valid():
+    if kind == "replay":  # nothing to fill in: replay what outages left queued
+        try:
+            result = invalidator("replay_queued")
+        except Unavailable as exc:
+            context["error"] = str(exc)
+    elif kind in forms and forms[kind].is_valid():
         try:
             result = _run(kind, forms[kind], regs, request.user)
         except ValueError as exc:
@@ -167,6 +180,7 @@ def invalidate_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
             queued=result.queued,
         )
         context["result"] = result.message
+    context["queued"] = queued_count()
     response = page(request, site, "invalidate.html", context, title=_("Invalidate cache"))
     if result is not None:
         response["HX-Trigger"] = REFRESH_EVENT
