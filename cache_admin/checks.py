@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.apps import AppConfig
@@ -12,7 +12,7 @@ from cache_admin import backend
 from cache_admin.conf import DEFAULTS, conf
 from cache_admin.types import InvalidType, all_types, build_type
 
-# Numeric settings and the smallest value each accepts (JITTER also has a ceiling of 1).
+# Numeric settings and the values each accepts (E004).
 _POSITIVE = (
     "POLICY_POLL_INTERVAL",
     "POLICY_RELOAD_INTERVAL",
@@ -25,6 +25,13 @@ _POSITIVE = (
     "CONSOLE_SCAN_BUDGET",
     "CONSOLE_PAGE_SIZE",
 )
+# 0 turns these off (a retry thread, the rate limit of looking for queued rows).
+_NON_NEGATIVE = ("OUTBOX_RETRY_INTERVAL", "OUTBOX_ADOPT_INTERVAL")
+_NUMBER_RULES: dict[str, tuple[Callable[[float], bool], str]] = {
+    **{name: (lambda v: v > 0, "a number above 0") for name in _POSITIVE},
+    **{name: (lambda v: v >= 0, "a number of 0 or more") for name in _NON_NEGATIVE},
+    "JITTER": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
+}
 
 
 @register(Tags.caches)
@@ -105,15 +112,10 @@ def check_settings(
         )
         for name in sorted(set(user) - set(DEFAULTS), key=str)
     ]
-    for name in (*_POSITIVE, "JITTER"):
+    for name, (fits, wanted) in _NUMBER_RULES.items():
         value = getattr(conf, name)
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if ok and name == "JITTER":
-            ok = 0 <= value <= 1
-        elif ok:
-            ok = value > 0
-        if not ok:
-            wanted = "a number from 0 to 1" if name == "JITTER" else "a number above 0"
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not (is_number and fits(value)):
             messages.append(
                 Error(
                     f"CACHE_ADMIN[{name!r}] is {value!r}; it must be {wanted}.",

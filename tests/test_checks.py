@@ -86,6 +86,8 @@ def test_e003_duplicate_prefixes(settings: Any) -> None:
         ("SCAN_COUNT", None),
         ("BREAKER_THRESHOLD", True),
         ("WARM_RUN_HISTORY", 0),
+        ("OUTBOX_ADOPT_INTERVAL", -1),
+        ("OUTBOX_RETRY_INTERVAL", "5"),
     ],
 )
 def test_e004_numeric_setting_out_of_range(settings: Any, name: str, value: object) -> None:

@@ -9,7 +9,6 @@ process it started is gone.
 from __future__ import annotations
 
 import contextlib
-import http.cookiejar
 import json
 import os
 import re
@@ -18,12 +17,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -31,6 +26,7 @@ import redis
 from django.urls import reverse
 
 from cache_admin.testing import free_port
+from tests.demo_support import Browser, parse_forms
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = "Ctrl-C stops everything."
@@ -122,84 +118,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
         for pid in pids.values():  # whatever a failed test left behind
             if alive(pid):
                 os.killpg(pid, signal.SIGKILL)
-
-
-class Browser:
-    """urllib with cookies; never raises on HTTP status codes."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str, str]:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
-        req = urllib.request.Request(self.base + path, data=body)
-        if body is not None:
-            req.add_header("Referer", self.base + path)
-        try:
-            with self.opener.open(req, timeout=30) as response:
-                return response.status, response.geturl(), response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.geturl(), exc.read().decode(errors="replace")
-
-    def get(self, path: str) -> tuple[int, str]:
-        status, _, html = self.request(path)
-        return status, html
-
-    def cookie(self, name: str) -> str:
-        return next(c.value for c in self.jar if c.name == name and c.value is not None)
-
-
-class FormFields(HTMLParser):
-    """The values each form on a page would submit, as a browser sends them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict[str, str]] = []
-        self.current: dict[str, str] | None = None
-        self.select: str | None = None
-        self.textarea: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.current = {}
-            self.forms.append(self.current)
-        if self.current is None or ("name" not in a and tag != "option"):
-            return
-        if tag == "input":
-            kind = a.get("type", "text")
-            if kind in {"checkbox", "radio"}:
-                if "checked" in a:
-                    self.current[a["name"]] = a.get("value", "on")
-            elif kind not in {"submit", "button", "file"}:
-                self.current[a["name"]] = a.get("value", "")
-        elif tag == "select":
-            self.select = a["name"]
-        elif tag == "option" and self.select and "selected" in a:
-            self.current[self.select] = a.get("value", "")
-        elif tag == "textarea":
-            self.textarea = a["name"]
-            self.current[self.textarea] = ""
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "select":
-            self.select = None
-        elif tag == "textarea":
-            self.textarea = None
-
-    def handle_data(self, data: str) -> None:
-        if self.textarea and self.current is not None:
-            self.current[self.textarea] += (
-                data.lstrip("\n") if not self.current[self.textarea] else data
-            )
-
-
-def parse_forms(html: str) -> list[dict[str, str]]:
-    parser = FormFields()
-    parser.feed(html)
-    return parser.forms
 
 
 def change_form(html: str) -> dict[str, str]:

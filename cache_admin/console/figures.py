@@ -160,16 +160,20 @@ def history() -> tuple[list[dict[str, Any]], str]:
     ], ""
 
 
+def queued_invalidations() -> int:
+    """Invalidations waiting for Redis since an outage (0 when that cannot be told)."""
+    try:
+        return int(call("invalidation", "CacheInvalidator.queued_count"))
+    except Unavailable:
+        return 0
+
+
 def dashboard_context() -> dict[str, Any]:
     rows, rows_error = type_rows()
     points, history_error = history()
     drawn = [p for p in points if p["hit_rate"] is not None or p["ops"] is not None]
-    try:
-        queued = int(call("invalidation", "CacheInvalidator.queued_count"))
-    except Unavailable:
-        queued = 0
     return {
-        "queued_invalidations": queued,
+        "queued_invalidations": queued_invalidations(),
         "figures_template": flavour_templates("server_figures.html"),
         "history_sparse": len(drawn) < 2,
         "status": server_status(),

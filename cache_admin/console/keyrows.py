@@ -7,6 +7,7 @@ from typing import Any
 
 from cache_admin.console.figures import number, size
 from cache_admin.console.toolkit import call
+from cache_admin.keyspace.tree import DEFAULT_DELIMITER as DEFAULT_DELIMITER
 
 
 def ttl_text(ttl: int | None, state: str) -> str:
@@ -15,9 +16,6 @@ def ttl_text(ttl: int | None, state: str) -> str:
     if state == "missing" or ttl is None:
         return "gone"
     return f"{ttl:,} s"
-
-
-DEFAULT_DELIMITER = ":"
 
 
 @dataclass

@@ -21,7 +21,8 @@ from cache_admin.conf import conf
 
 logger = logging.getLogger("cache_admin")
 
-Entry = tuple[str, str]  # (kind, target): ("key", stored key) or ("prefix", logical prefix)
+KEY, PREFIX = "key", "prefix"  # the kinds of entry: a stored key, a logical prefix
+Entry = tuple[str, str]  # (kind, target)
 
 _warned = False
 _adopted_at: dict[str, float] = {}
@@ -52,7 +53,10 @@ def save(alias: str, entries: Iterable[Entry]) -> dict[Entry, int]:
 
 def load(alias: str, limit: int, known: set[Entry]) -> list[tuple[Entry, int]]:
     """Rows of ``alias`` this process does not hold yet, oldest first, at most ``limit``."""
-    if limit <= 0 or not enabled():
+    if not enabled():
+        return []
+    _adopted_at[alias] = time.monotonic()
+    if limit <= 0:
         return []
     try:
         from cache_admin.models import QueuedInvalidation
@@ -97,14 +101,12 @@ def forget(ids: Iterable[int | None]) -> None:
 
 
 def adoption_due(alias: str) -> bool:
-    """True at most once per OUTBOX_ADOPT_INTERVAL per alias and process."""
+    """True when this process last looked for rows of ``alias`` (``load``) longer than
+    OUTBOX_ADOPT_INTERVAL ago, or never."""
     if not enabled():
         return False
-    now = time.monotonic()
-    if now - _adopted_at.get(alias, float("-inf")) < float(conf.OUTBOX_ADOPT_INTERVAL):
-        return False
-    _adopted_at[alias] = now
-    return True
+    last = _adopted_at.get(alias)
+    return last is None or time.monotonic() - last >= float(conf.OUTBOX_ADOPT_INTERVAL)
 
 
 def reset() -> None:

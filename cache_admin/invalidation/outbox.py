@@ -28,7 +28,7 @@ from cache_admin import backend
 from cache_admin.breaker import on_recovery
 from cache_admin.conf import conf
 from cache_admin.invalidation import durable
-from cache_admin.invalidation.durable import Entry
+from cache_admin.invalidation.durable import KEY, PREFIX, Entry
 
 # Re-exported: callers know them as outbox.CacheUnavailable and outbox.guarded.
 from cache_admin.invalidation.guard import CacheUnavailable as CacheUnavailable
@@ -44,9 +44,6 @@ class Deletion:
     deleted: int
     keys: tuple[str, ...]
     queued: bool = False
-
-
-KEY, PREFIX = "key", "prefix"  # the kinds of entry (QueuedInvalidation.KEY / PREFIX)
 
 
 @dataclass
@@ -332,9 +329,7 @@ def _requeue(
 
 
 def _on_recovery(alias: str) -> None:
-    if durable.enabled():
-        durable.adoption_due(alias)  # looked just now: the next deletion need not look again
-        adopt(alias)
+    adopt(alias)  # at once, whatever OUTBOX_ADOPT_INTERVAL says
     replay_if_pending(alias)
 
 

@@ -13,6 +13,7 @@ from cache_admin.keyspace.scan import start_walk
 
 # A tree level lists at most this many children (the largest first).
 MAX_CHILDREN = 200
+DEFAULT_DELIMITER = ":"
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class NamespaceTree:
 def namespace_tree(
     prefix: str = "",
     budget: int | None = None,
-    delimiter: str = ":",
+    delimiter: str = DEFAULT_DELIMITER,
     include_internal: bool = False,
 ) -> NamespaceTree:
     prefix = params.prefix(prefix)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from cache_admin import audit
 from cache_admin.console.access import require
+from cache_admin.console.figures import queued_invalidations
 from cache_admin.console.forms import CachePageForm, FragmentForm, ModelActionForm, PrefixForm
 from cache_admin.console.render import REFRESH_EVENT, page
 from cache_admin.console.toolkit import Unavailable, call, function
@@ -41,14 +42,6 @@ def find_instance(registration: Any, lookup: str) -> models.Model | None:
     if found is None and registration.slug_field:
         found = manager.filter(**{registration.slug_field: lookup}).first()
     return found  # type: ignore[no-any-return]
-
-
-def queued_count() -> int:
-    """Invalidations waiting for Redis since an outage (0 when that cannot be told)."""
-    try:
-        return int(call("invalidation", "CacheInvalidator.queued_count"))
-    except Unavailable:
-        return 0
 
 
 def invalidator(method: str, *args: Any) -> Any:
@@ -180,7 +173,7 @@ def invalidate_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
             queued=result.queued,
         )
         context["result"] = result.message
-    context["queued"] = queued_count()
+    context["queued"] = queued_invalidations()
     response = page(request, site, "invalidate.html", context, title=_("Invalidate cache"))
     if result is not None:
         response["HX-Trigger"] = REFRESH_EVENT

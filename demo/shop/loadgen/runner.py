@@ -83,14 +83,32 @@ class InProcessStorefront:
         return response.status_code, _queries(response.headers.get(QUERIES_HEADER))
 
 
+def http_get(
+    base_url: str, path: str, headers: dict[str, str], timeout: float
+) -> http.client.HTTPResponse:
+    """One GET on a connection of its own (read whole, then closed); raises OSError or
+    HTTPException when the server does not answer."""
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(
+        parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout
+    )
+    try:
+        connection.request(
+            "GET", parts.path.rstrip("/") + path, headers={"Host": parts.netloc, **headers}
+        )
+        response = connection.getresponse()
+        response.read()
+        return response
+    finally:
+        connection.close()
+
+
 class HttpStorefront:
     """A running server at ``base_url``; each visitor keeps its cookies like a browser."""
 
     def __init__(self, base_url: str, index: int, bypass: bool) -> None:
-        parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.netloc, self.root = parts.netloc, parts.path.rstrip("/")
-        self.headers = {"Host": self.netloc}
+        self.base_url = base_url
+        self.headers: dict[str, str] = {}
         if bypass:
             self.headers[BYPASS_HEADER.removeprefix("HTTP_").replace("_", "-")] = "off"
         self.jars: dict[bool, dict[str, str]] = {False: {}, True: {}}
@@ -106,15 +124,10 @@ class HttpStorefront:
         headers = dict(self.headers)
         if jar:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in jar.items())
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=HTTP_TIMEOUT)
         try:
-            connection.request("GET", self.root + path, headers=headers)
-            response = connection.getresponse()
-            response.read()
+            response = http_get(self.base_url, path, headers, HTTP_TIMEOUT)
         except (OSError, http.client.HTTPException):
             return NO_ANSWER, None
-        finally:
-            connection.close()
         for header in response.headers.get_all("Set-Cookie") or []:
             for name, morsel in SimpleCookie(header).items():
                 if morsel["max-age"] == "0":
@@ -132,18 +145,10 @@ def storefront(base_url: str | None, index: int, bypass: bool) -> Storefront:
 
 def probe(base_url: str) -> str | None:
     """Why the server at ``base_url`` cannot take the traffic, or None when it answers."""
-    parts = urlsplit(base_url)
-    connection = http.client.HTTPConnection(
-        parts.hostname or "127.0.0.1", parts.port or 80, timeout=5
-    )
     try:
-        connection.request("GET", parts.path.rstrip("/") + "/", headers={"Host": parts.netloc})
-        response = connection.getresponse()
-        response.read()
+        response = http_get(base_url, "/", {}, timeout=5)
     except (OSError, http.client.HTTPException) as exc:
         return f"no storefront answers at {base_url}: {exc or type(exc).__name__}"
-    finally:
-        connection.close()
     if response.status >= 400:
         return f"the storefront at {base_url} answers {response.status} {response.reason} for /"
     return None

@@ -27,6 +27,7 @@ from shop.loadgen import report
 from shop.loadgen.runner import probe, run_pass
 from shop.loadgen.traffic import Traffic
 
+IN_PROCESS = "in-process (Django's test client)"
 MAX_DURATION = 24 * 3600
 MAX_CONCURRENCY = 64
 
@@ -179,8 +180,7 @@ class Command(BaseCommand):
             before, info_before = counters.totals(), redis_stats()
         except (redis.RedisError, OSError) as exc:
             raise CommandError(f"Redis at {settings.REDIS_URL} is not reachable: {exc}") from None
-        target = url or "this process (Django's test client)"
-        say(f"sending traffic with the cache ({describe(duration, requests)}) to {target} ...")
+        say(f"sending traffic with the cache ({describe(duration, requests)}), {url or IN_PROCESS}")
         cached = run_pass(
             "cached",
             traffic,
@@ -241,7 +241,7 @@ class Command(BaseCommand):
                 "seed": options["seed"],
                 "products": len(traffic.product_slugs),
                 "warmed": not options["no_warm"],
-                "target": options["url"] or "in-process (Django's test client)",
+                "target": options["url"] or IN_PROCESS,
             },
             "cached": report.pass_figures(cached),
             "bypass": report.pass_figures(bypass) if bypass is not None else None,
