@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Concatenate, ParamSpec
 
 from django.contrib.admin import AdminSite
 from django.contrib.auth.models import Permission
@@ -17,7 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.translation import gettext as _
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+P = ParamSpec("P")
+View = Callable[Concatenate[HttpRequest, P], HttpResponse]
 
 
 def forbidden(request: HttpRequest, site: AdminSite, permission: str) -> HttpResponse:
@@ -30,24 +31,26 @@ def forbidden(request: HttpRequest, site: AdminSite, permission: str) -> HttpRes
     return page(request, site, "forbidden.html", context, title=_("Permission needed"), status=403)
 
 
-def require(permission: str, *alternatives: str, post_only: bool = False) -> Callable[[View], View]:
+def require(
+    permission: str, *alternatives: str, post_only: bool = False
+) -> Callable[[View[P]], View[P]]:
     """Staff with ``permission`` (or any of ``alternatives``) only; others get a 403 page."""
 
-    def decorator(view: View) -> View:
+    def decorator(view: View[P]) -> View[P]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
             user = request.user
             if not (user.is_active and user.is_staff):
                 raise PermissionDenied
             if not any(user.has_perm(p) for p in (permission, *alternatives)):
                 site = kwargs.get("site")
-                if site is None:
+                if not isinstance(site, AdminSite):
                     raise PermissionDenied
                 return forbidden(request, site, permission)
             if post_only and request.method != "POST":
                 return HttpResponseNotAllowed(["POST"])
             return view(request, *args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return wrapped
 
     return decorator

@@ -7,11 +7,12 @@ restricted unpickler names what it refused); the template escapes them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from cache_admin.console.figures import number, size
 from cache_admin.console.keyrows import ttl_text
-from cache_admin.console.toolkit import call
+from cache_admin.console.toolkit import as_unavailable
+from cache_admin.decoding import DecodedValue
+from cache_admin.keyspace import Item, key_detail
 
 ITEM_PAGE_SIZE = 50
 COLUMNS = {
@@ -43,7 +44,7 @@ class Detail:
     supported: bool = True
 
 
-def value_notes(value: Any) -> list[str]:
+def value_notes(value: DecodedValue) -> list[str]:
     notes = []
     if value.python_type:
         notes.append(f"Python type: {value.python_type}")
@@ -56,7 +57,7 @@ def value_notes(value: Any) -> list[str]:
     return notes
 
 
-def _row(kind: str, item: Any) -> list[str]:
+def _row(kind: str, item: Item) -> list[str]:
     if kind == "stream":
         return [item.key or "", "\n".join(f"{k}: {v.text}" for k, v in item.fields)]
     text = item.value.text if item.value is not None else ""
@@ -69,15 +70,8 @@ def _row(kind: str, item: Any) -> list[str]:
 
 def load(stored: bytes, page: int, cursor: str | None) -> Detail | None:
     """None when the key no longer exists; ValueError for a bad page or cursor."""
-    found = call(
-        "keyspace",
-        "key_detail",
-        stored,
-        page=page,
-        page_size=ITEM_PAGE_SIZE,
-        cursor=cursor,
-        passthrough=(ValueError,),
-    )
+    with as_unavailable(passthrough=(ValueError,)):
+        found = key_detail(stored, page=page, page_size=ITEM_PAGE_SIZE, cursor=cursor)
     if found is None:
         return None
     info = found.info

@@ -8,9 +8,11 @@ from typing import Any
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
-from cache_admin import policy
+from cache_admin import policy, stats
 from cache_admin.console.render import flavour_templates
-from cache_admin.console.toolkit import Unavailable, call
+from cache_admin.console.toolkit import Unavailable, as_unavailable
+from cache_admin.counters import Counts
+from cache_admin.invalidation import CacheInvalidator
 
 NA = "n/a"
 
@@ -20,12 +22,13 @@ def level(rate: float | None) -> str:
     if rate is None:
         return "none"
     try:
-        return str(call("stats", "hit_rate_level", rate) or "none")
+        with as_unavailable():
+            return stats.hit_rate_level(rate) or "none"
     except Unavailable:
         return "none"
 
 
-def duration(seconds: Any) -> str:
+def duration(seconds: object) -> str:
     if not isinstance(seconds, int):
         return NA
     days, rest = divmod(seconds, 86400)
@@ -40,13 +43,13 @@ def duration(seconds: Any) -> str:
     return f"{secs} s"
 
 
-def size(value: Any) -> str:
+def size(value: object) -> str:
     if not isinstance(value, int) or isinstance(value, bool):
         return NA
     return str(filesizeformat(value))
 
 
-def number(value: Any) -> str:
+def number(value: object) -> str:
     if value is None or isinstance(value, bool):
         return NA
     if isinstance(value, float):
@@ -62,7 +65,8 @@ def percent(rate: float | None) -> float | None:
 
 def server_status() -> dict[str, Any]:
     try:
-        status = call("stats", "server_status")
+        with as_unavailable():
+            status = stats.server_status()
     except Unavailable as exc:
         return {"connected": False, "error": str(exc), "rows": [], "hit_rate": None}
     if not status.connected:
@@ -92,7 +96,7 @@ def server_status() -> dict[str, Any]:
     }
 
 
-def _window(counts: Any) -> dict[str, Any]:
+def _window(counts: Counts | None) -> dict[str, Any]:
     if counts is None:
         return {"hits": NA, "misses": NA, "rate": None, "level": "none"}
     rate = counts.hit_rate
@@ -124,7 +128,8 @@ def _fallback_rows() -> list[dict[str, Any]]:
 def type_rows() -> tuple[list[dict[str, Any]], str]:
     """One row per cache type; the error says what could not be read."""
     try:
-        found = call("stats", "type_rows")
+        with as_unavailable():
+            found = stats.type_rows()
     except Unavailable as exc:
         return _fallback_rows(), str(exc)
     rows = []
@@ -149,10 +154,11 @@ def type_rows() -> tuple[list[dict[str, Any]], str]:
 def history() -> tuple[list[dict[str, Any]], str]:
     # Each dashboard refresh offers a point; the toolkit keeps one per interval for all
     # processes, so several open dashboards do not multiply the sampling.
-    with contextlib.suppress(Unavailable):
-        call("stats", "sample")
+    with contextlib.suppress(Unavailable), as_unavailable():
+        stats.sample()
     try:
-        points = call("stats", "history")
+        with as_unavailable():
+            points = stats.history()
     except Unavailable as exc:
         return [], str(exc)
     return [
@@ -163,7 +169,8 @@ def history() -> tuple[list[dict[str, Any]], str]:
 def queued_invalidations() -> int:
     """Invalidations waiting for Redis since an outage (0 when that cannot be told)."""
     try:
-        return int(call("invalidation", "CacheInvalidator.queued_count"))
+        with as_unavailable():
+            return CacheInvalidator.queued_count()
     except Unavailable:
         return 0
 

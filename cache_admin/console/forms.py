@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -90,9 +91,9 @@ class ModelActionForm(forms.Form):
         label=_("pk or slug"), required=False, max_length=200, help_text=_("For one instance.")
     )
 
-    def __init__(self, *args: Any, models: list[tuple[str, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+    def __init__(self, *args: Any, models: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = list(models)  # type: ignore[attr-defined]
+        cast(forms.ChoiceField, self.fields["model"]).choices = list(models)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

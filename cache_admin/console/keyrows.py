@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from cache_admin.console.figures import number, size
-from cache_admin.console.toolkit import call
+from cache_admin.console.toolkit import as_unavailable
+from cache_admin.keyspace import KeyInfo, namespace_tree, scan_page
 from cache_admin.keyspace.tree import DEFAULT_DELIMITER as DEFAULT_DELIMITER
 
 
@@ -37,23 +37,32 @@ class Listing:
     done: bool = True
 
 
+@dataclass(frozen=True)
+class TreeEntry:
+    prefix: str
+    label: str
+    count: str  # formatted for people
+    raw_count: int
+    leaf: bool
+
+
 @dataclass
 class Tree:
-    nodes: list[dict[str, Any]]
+    nodes: list[TreeEntry]
     complete: bool
     scanned: int
     more: int
 
     @property
     def branches(self) -> int:
-        return sum(1 for node in self.nodes if not node["leaf"])
+        return sum(1 for node in self.nodes if not node.leaf)
 
     @property
     def leaves(self) -> int:
-        return sum(node["raw_count"] for node in self.nodes if node["leaf"])
+        return sum(node.raw_count for node in self.nodes if node.leaf)
 
 
-def key_row(info: Any) -> KeyRow:
+def key_row(info: KeyInfo) -> KeyRow:
     return KeyRow(
         token=info.token,
         logical=info.logical,
@@ -67,35 +76,23 @@ def key_row(info: Any) -> KeyRow:
 
 def scan(prefix: str, cursor: str, redis_type: str, page_size: int | None) -> Listing:
     """ValueError (bad prefix or cursor) is passed through for the form to show."""
-    page = call(
-        "keyspace",
-        "scan_page",
-        prefix,
-        cursor=cursor or "0",
-        redis_type=redis_type or None,
-        page_size=page_size,
-        passthrough=(ValueError,),
-    )
+    with as_unavailable(passthrough=(ValueError,)):
+        page = scan_page(
+            prefix, cursor=cursor or "0", redis_type=redis_type or None, page_size=page_size
+        )
     return Listing(
         rows=[key_row(info) for info in page.keys],
-        cursor=str(page.cursor),
-        scanned=int(page.scanned),
-        done=bool(page.done),
+        cursor=page.cursor,
+        scanned=page.scanned,
+        done=page.done,
     )
 
 
 def tree(prefix: str, delimiter: str = DEFAULT_DELIMITER) -> Tree:
-    found = call(
-        "keyspace", "namespace_tree", prefix, delimiter=delimiter, passthrough=(ValueError,)
-    )
+    with as_unavailable(passthrough=(ValueError,)):
+        found = namespace_tree(prefix, delimiter=delimiter)
     nodes = [
-        {
-            "prefix": node.prefix,
-            "label": node.segment,
-            "count": number(node.count),
-            "raw_count": node.count,
-            "leaf": node.is_leaf,
-        }
+        TreeEntry(node.prefix, node.segment, number(node.count), node.count, node.is_leaf)
         for node in found.children
     ]
-    return Tree(nodes, bool(found.complete), int(found.scanned), int(found.more_children))
+    return Tree(nodes, found.complete, found.scanned, found.more_children)

@@ -8,9 +8,11 @@ import django
 from django.apps import apps
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django_htmx.http import HttpResponseStopPolling
 
 from cache_admin.conf import conf
 
@@ -59,8 +61,20 @@ def page(
     return TemplateResponse(request, flavour_templates(template), full, status=status)
 
 
+def _fragment_context(context: dict[str, Any]) -> dict[str, Any]:
+    return {"cache_admin_unfold": unfold_active(), **context}
+
+
 def fragment(
     request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200
 ) -> TemplateResponse:
-    full = {"cache_admin_unfold": unfold_active(), **context}
+    full = _fragment_context(context)
     return TemplateResponse(request, flavour_templates(template), full, status=status)
+
+
+def stop_polling(
+    request: HttpRequest, template: str, context: dict[str, Any]
+) -> HttpResponseStopPolling:
+    """The last answer to a polling element: htmx swaps it in, then stops polling."""
+    html = render_to_string(flavour_templates(template), _fragment_context(context), request)
+    return HttpResponseStopPolling(html)

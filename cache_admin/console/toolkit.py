@@ -1,15 +1,14 @@
-"""The console's one door to the toolkit.
+"""How the console meets a toolkit failure.
 
-Views never talk to Redis; they call toolkit functions through :func:`call`, which turns a
-missing toolkit part or an unreachable server into :class:`Unavailable`, a message for
-people, so a page degrades instead of failing with a 500.
+Views import the toolkit functions they use and call them inside :class:`as_unavailable`,
+which turns an unreachable server, a cache that is not Redis, or any unexpected error into
+:class:`Unavailable`: a message for people, so a page degrades instead of failing with a 500.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
+from types import TracebackType
 
 from cache_admin import backend
 
@@ -20,39 +19,35 @@ class Unavailable(Exception):
     pass
 
 
-def function(module: str, name: str) -> Any:
-    try:
-        found = importlib.import_module(f"cache_admin.{module}")
-    except ImportError as exc:
-        raise Unavailable(f"cache_admin.{module} is not available: {exc}") from exc
-    target: Any = found
-    for part in name.split("."):
-        target = getattr(target, part, None)
-        if target is None:
-            raise Unavailable(f"cache_admin.{module}.{name} is not available in this version")
-    return target
+class as_unavailable:  # a context manager, named like contextlib.suppress
+    """``with as_unavailable(passthrough=(ValueError,)): ...``: exceptions of the
+    ``passthrough`` types (bad input the page shows in its form) propagate unchanged."""
 
+    def __init__(self, *, passthrough: tuple[type[Exception], ...] = ()) -> None:
+        self.passthrough = passthrough
 
-def call(
-    module: str,
-    name: str,
-    *args: Any,
-    passthrough: tuple[type[BaseException], ...] = (),
-    **kwargs: Any,
-) -> Any:
-    target = function(module, name)
-    try:
-        return target(*args, **kwargs)
-    except passthrough:
-        raise
-    except backend.REDIS_ERRORS as exc:
-        text = str(exc)
-        raise Unavailable(
-            text if "Redis" in text else f"Redis could not be reached: {text}"
-        ) from exc
-    except backend.NotRedisBackend as exc:
-        raise Unavailable(f"The configured cache is not Redis: {exc}") from exc
-    except Exception as exc:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # Returns None, never True: nothing is swallowed, an error leaves as Unavailable.
+        if not isinstance(exc, Exception) or isinstance(exc, (Unavailable, *self.passthrough)):
+            return
+        if isinstance(exc, backend.REDIS_ERRORS):
+            text = str(exc)
+            raise Unavailable(
+                text if "Redis" in text else f"Redis could not be reached: {text}"
+            ) from exc
+        if isinstance(exc, backend.NotRedisBackend):
+            raise Unavailable(f"The configured cache is not Redis: {exc}") from exc
         # A console page must stay up whatever a toolkit call does; the log keeps the trace.
-        logger.exception("cache_admin.%s.%s failed", module, name)
-        raise Unavailable(f"{module}.{name} failed: {exc}") from exc
+        logger.error("A toolkit call from the console failed", exc_info=exc)
+        raise Unavailable(
+            f"The cache toolkit failed ({type(exc).__name__}: {exc}); the server log has "
+            "the details."
+        ) from exc

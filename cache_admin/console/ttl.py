@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cache_admin.console.toolkit import Unavailable, call
+from cache_admin.console.toolkit import Unavailable, as_unavailable
+from cache_admin.keyspace import scan_page, set_ttl
 from cache_admin.models import TTLOverride
 from cache_admin.types import MAX_TTL, all_types
 
@@ -43,7 +44,7 @@ class TTLOverrideForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         types = sorted(all_types().values(), key=lambda t: t.label.lower())
-        self.fields["cache_type"].choices = [  # type: ignore[attr-defined]
+        cast(forms.ChoiceField, self.fields["cache_type"]).choices = [
             (t.name, f"{t.label} ({t.prefix}, default {t.ttl} s)") for t in types
         ]
 
@@ -60,12 +61,12 @@ def apply_to_existing(type_name: str, ttl: int) -> tuple[int, bool]:
     changed = 0
     cursor = "0"
     for _page in range(MAX_APPLY_PAGES):
-        page = call("keyspace", "scan_page", cache_type.prefix, cursor=cursor, page_size=1000)
+        page = scan_page(cache_type.prefix, cursor=cursor, page_size=1000)
         for info in page.keys:
             if info.cache_type is None or info.cache_type.name != type_name:
                 continue  # a longer prefix belongs to another type
             longer = info.ttl_state == "persistent" or (info.ttl is not None and info.ttl > ttl)
-            if longer and call("keyspace", "set_ttl", info.stored, ttl):
+            if longer and set_ttl(info.stored, ttl):
                 changed += 1
         if page.done:
             return changed, True
@@ -75,7 +76,8 @@ def apply_to_existing(type_name: str, ttl: int) -> tuple[int, bool]:
 
 def try_apply(type_name: str, ttl: int) -> tuple[int, bool, str]:
     try:
-        changed, finished = apply_to_existing(type_name, ttl)
+        with as_unavailable():
+            changed, finished = apply_to_existing(type_name, ttl)
     except Unavailable as exc:
         return 0, False, str(exc)
     return changed, finished, ""

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from cache_admin import backend
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
 from cache_admin.stats.server import hit_rate_level
 from cache_admin.types import CacheType, type_for_key
+
+if TYPE_CHECKING:
+    from cache_admin.counters import Counts
 
 logger = logging.getLogger("cache_admin")
 
@@ -32,8 +35,8 @@ class TypeRow:
     default_ttl: int
     override: int | None
     effective_ttl: int
-    recent: Any  # counters.Counts of the last 5 minutes, None when unknown
-    hour: Any  # counters.Counts of the last hour, None when unknown
+    recent: Counts | None  # the last 5 minutes, None when unknown
+    hour: Counts | None  # the last hour, None when unknown
     key_count: int | None
     key_count_exact: bool
     hints: tuple[str, ...]
@@ -65,11 +68,8 @@ class TypeRow:
         return hit_rate_level(rate if rate is not None else self.hit_rate_5m)
 
 
-def _rate(counts: Any) -> float | None:
-    if counts is None:
-        return None
-    lookups = int(counts.hits) + int(counts.misses)
-    return int(counts.hits) / lookups if lookups else None
+def _rate(counts: Counts | None) -> float | None:
+    return None if counts is None else counts.hit_rate
 
 
 def _count_keys() -> KeyCounts:
@@ -152,8 +152,8 @@ def type_rows() -> list[TypeRow]:
     from cache_admin import counters
     from cache_admin.policy import effective_ttls
 
-    recent: dict[str, Any] | None = None
-    hour: dict[str, Any] | None = None
+    recent: dict[str, Counts] | None = None
+    hour: dict[str, Counts] | None = None
     try:
         recent = counters.type_stats(300)
         hour = counters.type_stats(3600)

@@ -7,33 +7,48 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.admin import AdminSite
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.translation import gettext as _
+from django_htmx.http import trigger_client_event
 
-from cache_admin import audit
+from cache_admin import audit, deletion_jobs
 from cache_admin.console.access import require
 from cache_admin.console.figures import queued_invalidations
 from cache_admin.console.forms import CachePageForm, FragmentForm, ModelActionForm, PrefixForm
 from cache_admin.console.render import REFRESH_EVENT, page
-from cache_admin.console.toolkit import Unavailable, call, function
+from cache_admin.console.toolkit import Unavailable, as_unavailable
+from cache_admin.invalidation import (
+    CacheInvalidator,
+    InvalidationResult,
+    Registration,
+    registered_models,
+)
+from cache_admin.invalidation.pages import PAGE_PREFIX
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
+    User = AbstractBaseUser | AnonymousUser
 
 
-def registrations() -> tuple[dict[str, Any], str]:
+def registrations() -> tuple[dict[str, Registration], str]:
     """{"app_label.model_name": Registration}, and an error when the registry is unavailable."""
     try:
-        found = call("invalidation", "registered_models")
+        with as_unavailable():
+            found = registered_models()
     except Unavailable as exc:
         return {}, str(exc)
     return {reg.model_label: reg for reg in found}, ""
 
 
-def find_instance(registration: Any, lookup: str) -> models.Model | None:
+def find_instance(registration: Registration, lookup: str) -> models.Model | None:
     manager = registration.model._default_manager
     found = None
     # Not a pk of this model's type: the slug may still match.
@@ -41,11 +56,7 @@ def find_instance(registration: Any, lookup: str) -> models.Model | None:
         found = manager.filter(pk=lookup).first()
     if found is None and registration.slug_field:
         found = manager.filter(**{registration.slug_field: lookup}).first()
-    return found  # type: ignore[no-any-return]
-
-
-def invalidator(method: str, *args: Any) -> Any:
-    return call("invalidation", f"CacheInvalidator.{method}", *args, passthrough=(ValueError,))
+    return found
 
 
 @dataclass(frozen=True)
@@ -58,34 +69,29 @@ class PrefixJob:
     label: str = ""
 
 
-def start_prefix_job(prefix: str, user: Any) -> PrefixJob:
-    job_id = call("deletion_jobs", "start", prefix, user=user, passthrough=(ValueError,))
-    return PrefixJob(job_id, prefix)
+def start_prefix_job(prefix: str, user: User) -> PrefixJob:
+    return PrefixJob(deletion_jobs.start(prefix, user=user), prefix)
 
 
-def start_page_job(path: str, user: Any) -> PrefixJob:
+def start_page_job(path: str, user: User) -> PrefixJob:
     # Finding a path's cached pages walks every cache_page entry: a background job too.
     # The path is checked (and its URLs built) here; the job runs the steps unstarted.
-    steps = function("invalidation", "CacheInvalidator.iter_invalidate_cache_page")(path)
+    steps = CacheInvalidator.iter_invalidate_cache_page(path)
     label = _("cache_page entries of %(path)s") % {"path": path}
-    job_id = call(
-        "deletion_jobs",
-        "start",
-        function("invalidation.pages", "PAGE_PREFIX"),
-        user=user,
-        steps=lambda: steps,
-        action="invalidate_page",
-        label=label,
-        passthrough=(ValueError,),
+    job_id = deletion_jobs.start(
+        PAGE_PREFIX, user=user, steps=lambda: steps, action="invalidate_page", label=label
     )
     return PrefixJob(job_id, path, label)
 
 
-def _model_action(form: ModelActionForm, regs: dict[str, Any], user: Any) -> Any:
+Outcome = InvalidationResult | PrefixJob | None
+
+
+def _model_action(form: ModelActionForm, regs: dict[str, Registration], user: User) -> Outcome:
     registration = regs[form.cleaned_data["model"]]
     action = form.cleaned_data["action"]
     if action == "lists":
-        return invalidator("invalidate_list_cache", registration.model)
+        return CacheInvalidator.invalidate_list_cache(registration.model)
     if action == "prefix":
         return start_prefix_job(registration.prefix, user)
     lookup = form.cleaned_data["lookup"].strip()
@@ -97,25 +103,27 @@ def _model_action(form: ModelActionForm, regs: dict[str, Any], user: Any) -> Any
             % {"model": registration.model._meta.verbose_name, "lookup": lookup},
         )
         return None
-    return invalidator("invalidate_model", instance)
+    return CacheInvalidator.invalidate_model(instance)
 
 
-def _run(kind: str, form: Any, regs: dict[str, Any], user: Any) -> Any:
+def _run(kind: str, form: Form, regs: dict[str, Registration], user: User) -> Outcome:
+    """ValueError for input the toolkit refused; Unavailable when it could not answer."""
     data = form.cleaned_data
-    if kind == "model":
-        return _model_action(form, regs, user)
-    if kind == "prefix":
-        return start_prefix_job(data["prefix"], user)
-    if kind == "fragment":
-        vary_on = tuple(v.strip() for v in data["vary_on"].split(",") if v.strip())
-        return invalidator("invalidate_fragment", data["name"], vary_on)
-    return start_page_job(data["path"], user)
+    with as_unavailable(passthrough=(ValueError,)):
+        if isinstance(form, ModelActionForm):
+            return _model_action(form, regs, user)
+        if kind == "prefix":
+            return start_prefix_job(data["prefix"], user)
+        if kind == "fragment":
+            vary_on = tuple(v.strip() for v in data["vary_on"].split(",") if v.strip())
+            return CacheInvalidator.invalidate_fragment(data["name"], vary_on)
+        return start_page_job(data["path"], user)
 
 
-def _forms(request: HttpRequest, kind: str, regs: dict[str, Any]) -> dict[str, Form]:
+def _forms(request: HttpRequest, kind: str, regs: dict[str, Registration]) -> dict[str, Form]:
     choices = [(label, reg.label) for label, reg in regs.items()]
 
-    def data(name: str) -> Any:
+    def data(name: str) -> QueryDict | None:
         return request.POST if kind == name else None
 
     return {
@@ -139,10 +147,11 @@ def invalidate_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
         "error": "",
         "active": kind,
     }
-    result = None
+    result: Outcome = None
     if kind == "replay":  # nothing to fill in: replay what outages left queued
         try:
-            result = invalidator("replay_queued")
+            with as_unavailable():
+                result = CacheInvalidator.replay_queued()
         except Unavailable as exc:
             context["error"] = str(exc)
     elif kind in forms and forms[kind].is_valid():
@@ -176,5 +185,5 @@ def invalidate_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
     context["queued"] = queued_invalidations()
     response = page(request, site, "invalidate.html", context, title=_("Invalidate cache"))
     if result is not None:
-        response["HX-Trigger"] = REFRESH_EVENT
+        trigger_client_event(response, REFRESH_EVENT)
     return response

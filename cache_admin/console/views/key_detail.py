@@ -7,13 +7,16 @@ from django.contrib.admin import AdminSite
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django_htmx.http import trigger_client_event
 
 from cache_admin import audit
 from cache_admin.console import detail
 from cache_admin.console.access import require
 from cache_admin.console.forms import TTLForm
 from cache_admin.console.render import REFRESH_EVENT, page
-from cache_admin.console.toolkit import Unavailable, call
+from cache_admin.console.toolkit import Unavailable, as_unavailable
+from cache_admin.keyspace import delete_key, key_from_token, set_ttl
+from cache_admin.keyspace.names import site_prefix_bytes
 from cache_admin.keyspace.names import text as show
 
 MAX_PAGE = 10**6
@@ -22,11 +25,12 @@ MAX_PAGE = 10**6
 def _stored(token: str) -> bytes | None:
     """The stored key a link names, or None for a bad link or a key of another site (S2)."""
     try:
-        stored = call("keyspace", "key_from_token", token, passthrough=(ValueError,))
+        with as_unavailable(passthrough=(ValueError,)):
+            stored = key_from_token(token)
+            inside = site_prefix_bytes()
     except (ValueError, Unavailable):
         return None
-    inside = call("keyspace.names", "site_prefix_bytes")
-    return stored if isinstance(stored, bytes) and stored.startswith(inside) else None
+    return stored if stored.startswith(inside) else None
 
 
 def _position(request: HttpRequest) -> tuple[int, str | None]:
@@ -99,19 +103,20 @@ def delete_view(request: HttpRequest, token: str, *, site: AdminSite) -> HttpRes
     if stored is None:
         return _missing(request, site, _("The link does not name a key of this site."))
     try:
-        deleted = call("keyspace", "delete_key", stored)
+        with as_unavailable():
+            deleted = delete_key(stored)
     except Unavailable as exc:
         messages.error(request, _("The key was not deleted: %(error)s") % {"error": exc})
         return HttpResponseRedirect(reverse(f"{site.name}:cache_admin_key_detail", args=[token]))
-    count = int(deleted or 0)
+    count = int(deleted)
     audit.record(request.user, "delete_key", show(stored), keys_affected=count)
     if count:
         messages.success(request, _("Deleted %(key)s.") % {"key": show(stored)})
     else:
         messages.warning(request, _("%(key)s was already gone.") % {"key": show(stored)})
-    response = HttpResponseRedirect(reverse(f"{site.name}:cache_admin_keys"))
-    response["HX-Trigger"] = REFRESH_EVENT
-    return response
+    return trigger_client_event(
+        HttpResponseRedirect(reverse(f"{site.name}:cache_admin_keys")), REFRESH_EVENT
+    )
 
 
 @require(audit.DELETE_KEYS, post_only=True)
@@ -124,7 +129,8 @@ def ttl_view(request: HttpRequest, token: str, *, site: AdminSite) -> HttpRespon
         return _render(request, site, token, form)
     ttl = None if form.cleaned_data["remove"] else form.cleaned_data["ttl"]
     try:
-        changed = call("keyspace", "set_ttl", stored, ttl)
+        with as_unavailable():
+            changed = set_ttl(stored, ttl)
     except Unavailable as exc:
         messages.error(request, _("The TTL was not changed: %(error)s") % {"error": exc})
         return HttpResponseRedirect(reverse(f"{site.name}:cache_admin_key_detail", args=[token]))

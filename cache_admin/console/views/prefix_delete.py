@@ -13,15 +13,14 @@ from django.contrib.admin import AdminSite
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django_htmx.http import trigger_client_event
 
-from cache_admin import audit
+from cache_admin import audit, deletion_jobs
 from cache_admin.console.access import require
 from cache_admin.console.forms import PrefixForm
-from cache_admin.console.render import REFRESH_EVENT, fragment, page
-from cache_admin.console.toolkit import Unavailable, call
-
-# htmx stops polling on this status, and still swaps the response in.
-STOP_POLLING = 286
+from cache_admin.console.render import REFRESH_EVENT, fragment, page, stop_polling
+from cache_admin.console.toolkit import Unavailable, as_unavailable
+from cache_admin.invalidation import CacheInvalidator
 
 
 def _page(request: HttpRequest, site: AdminSite, context: dict[str, Any]) -> HttpResponse:
@@ -44,23 +43,21 @@ def confirm_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
         return _page(request, site, context)
     prefix = form.cleaned_data["prefix"]
     context["prefix"] = prefix
+    job_id = None
     try:
-        if not posted:
-            # A bounded dry run (P5): past the scan budget the page shows an estimate.
-            counted = call(
-                "invalidation", "CacheInvalidator.count_prefix", prefix, passthrough=(ValueError,)
-            )
-            context.update(counted=counted, count=counted.estimate)
-            return _page(request, site, context)
-        job_id = call(
-            "deletion_jobs", "start", prefix, user=request.user, passthrough=(ValueError,)
-        )
+        with as_unavailable(passthrough=(ValueError,)):
+            if posted:
+                job_id = deletion_jobs.start(prefix, user=request.user)
+            else:
+                # A bounded dry run (P5): past the scan budget the page shows an estimate.
+                counted = CacheInvalidator.count_prefix(prefix)
+                context.update(counted=counted, count=counted.estimate)
     except ValueError as exc:
         form.add_error("prefix", str(exc))
         context.pop("prefix")
     except Unavailable as exc:
         context["error"] = str(exc)
-    if not posted or context["error"] or form.errors:
+    if job_id is None:
         return _page(request, site, context)
     return HttpResponseRedirect(
         reverse(f"{site.name}:cache_admin_prefix_delete_job", args=[job_id])
@@ -69,7 +66,8 @@ def confirm_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
 
 def _status(job_id: str) -> dict[str, Any]:
     try:
-        found = call("deletion_jobs", "status", job_id, passthrough=(ValueError,))
+        with as_unavailable(passthrough=(ValueError,)):
+            found = deletion_jobs.status(job_id)
     except ValueError:
         return {"missing": True, "done": True}
     except Unavailable as exc:
@@ -109,8 +107,8 @@ def job_view(request: HttpRequest, job_id: str, *, site: AdminSite) -> HttpRespo
 @require(audit.DELETE_KEYS, audit.INVALIDATE)
 def job_fragment(request: HttpRequest, job_id: str, *, site: AdminSite) -> HttpResponse:
     job = _status(job_id)
-    response = fragment(request, "prefix_delete_status.html", {"job_id": job_id, "job": job})
-    if job["done"]:
-        response.status_code = STOP_POLLING
-        response["HX-Trigger"] = REFRESH_EVENT
-    return response
+    context = {"job_id": job_id, "job": job}
+    if not job["done"]:
+        return fragment(request, "prefix_delete_status.html", context)
+    finished = stop_polling(request, "prefix_delete_status.html", context)
+    return trigger_client_event(finished, REFRESH_EVENT)

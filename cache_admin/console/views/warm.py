@@ -19,14 +19,19 @@ from cache_admin import audit
 from cache_admin.conf import conf
 from cache_admin.console.access import require
 from cache_admin.console.render import fragment, page
-from cache_admin.console.toolkit import Unavailable, call
+from cache_admin.console.toolkit import Unavailable, as_unavailable
+from cache_admin.warming.dispatch import CeleryUnavailable, enqueue
+from cache_admin.warming.health import broker_problem
+from cache_admin.warming.registry import UnknownWarmer
+from cache_admin.warming.status import warmer_rows, worker_notice
 
 ALL = "__all__"
 
 
 def _rows_context() -> dict[str, Any]:
     try:
-        rows = call("warming.status", "warmer_rows")
+        with as_unavailable():
+            rows = warmer_rows()
     except Unavailable as exc:
         return {"rows": [], "rows_error": str(exc), "poll_ms": int(conf.CONSOLE_REFRESH_MS)}
     active = any(row.active for row in rows)
@@ -39,7 +44,11 @@ def warm_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
     if request.method == "POST":
         return _start(request, site)
     context = _rows_context()
-    context["problem"] = call("warming.health", "broker_problem")
+    try:
+        with as_unavailable():
+            context["problem"] = broker_problem()
+    except Unavailable as exc:
+        context["problem"] = str(exc)
     return page(request, site, "warm/page.html", context, title=_("Cache warming"))
 
 
@@ -49,9 +58,6 @@ def warm_status(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
 
 
 def _start(request: HttpRequest, site: AdminSite) -> HttpResponse:
-    from cache_admin.warming.dispatch import CeleryUnavailable
-    from cache_admin.warming.registry import UnknownWarmer
-
     wanted = request.POST.get("warmer", "")
     context = _rows_context()
     rows = context["rows"]
@@ -71,14 +77,8 @@ def _start(request: HttpRequest, site: AdminSite) -> HttpResponse:
     if names:
         user = request.user
         try:
-            runs = call(
-                "warming.dispatch",
-                "enqueue",
-                names,
-                trigger=f"console: {user.get_username()}",
-                user=user,
-                passthrough=(CeleryUnavailable, UnknownWarmer),
-            )
+            with as_unavailable(passthrough=(CeleryUnavailable, UnknownWarmer)):
+                runs = enqueue(names, trigger=f"console: {user.get_username()}", user=user)
         except (CeleryUnavailable, UnknownWarmer, Unavailable) as exc:
             messages.error(request, str(exc))
         else:
@@ -91,7 +91,11 @@ def _start(request: HttpRequest, site: AdminSite) -> HttpResponse:
             )
             labels = ", ".join(str(known[n].warmer.label) for n in names)
             messages.success(request, _("Queued: %(labels)s.") % {"labels": labels})
-            worker = call("warming.status", "worker_notice", runs)
+            try:
+                with as_unavailable():
+                    worker = worker_notice(runs)
+            except Unavailable as exc:
+                worker = str(exc)
             if worker:
                 messages.warning(request, worker)
     return HttpResponseRedirect(reverse(f"{site.name}:cache_admin_warm"))
