@@ -10,6 +10,7 @@ from django.contrib.admin import AdminSite
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 
+from cache_admin.console.htmx import login_in_tab
 from cache_admin.console.views import dashboard as dashboard
 from cache_admin.console.views import invalidate as invalidate
 from cache_admin.console.views import key_detail as key_detail
@@ -23,7 +24,7 @@ def console_urls(site: AdminSite) -> list[URLPattern]:
         def bound(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             return view(request, *args, site=site, **kwargs)
 
-        return site.admin_view(update_wrapper(bound, view))
+        return login_in_tab(site, site.admin_view(update_wrapper(bound, view)))
 
     patterns = [
         # Not "" : the admin marks a sidebar entry current when its URL is a prefix of the

@@ -91,3 +91,24 @@ def test_redis_down_shows_a_banner(console: Any, shot: Callable[[str], Any], set
     assert response.status == 200
     assert "unreachable" in console.inner_text(".ca-banner--down")
     shot("keys-redis-down")
+
+
+def test_a_poll_after_signing_out_opens_the_login_page_in_the_tab(
+    console: Any, shot: Callable[[str], Any], settings: Any
+) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CONSOLE_REFRESH_MS": 500}
+    console.goto(console.url_for("/admin/cache/dashboard/"))
+    console.wait_for_selector("#cache-admin-stats .ca-banner--up")
+    console.context.clear_cookies()  # the session ends (expired, or signed out elsewhere)
+    # The next poll answers HX-Redirect: the whole tab goes to the login page, not the
+    # login form into the figures' block, and comes back to the dashboard after signing in.
+    console.wait_for_url("**/admin/login/?next=/admin/cache/dashboard/")
+    assert console.locator("#cache-admin-stats").count() == 0
+    assert console.locator("#id_username").count() == 1
+    shot("login-after-session-ended")
+    console.fill("#id_username", "root")
+    console.fill("#id_password", "pw")
+    console.click("input[type=submit], button[type=submit]")
+    console.wait_for_url(console.url_for("/admin/cache/dashboard/"))
+    console.wait_for_selector("#cache-admin-stats .ca-banner--up")
+    assert console.js_errors == []
