@@ -1,5 +1,9 @@
 """Admin classes: TTL overrides (every type listed, with or without one), the audit log and
 warm runs (read-only). With django-unfold installed they use unfold's ModelAdmin.
+
+They are registered on the site the console is installed on (``console.install``), not on
+``admin.site`` at import: a project whose ``CACHE_ADMIN["ADMIN_SITE"]`` names its own site
+finds them there.
 """
 
 from __future__ import annotations
@@ -35,7 +39,6 @@ class ReadOnlyAdmin(BaseAdmin):  # type: ignore[misc,valid-type]
         return False
 
 
-@admin.register(TTLOverride)
 class TTLOverrideAdmin(BaseAdmin):  # type: ignore[misc,valid-type]
     form = TTLOverrideForm
     list_display = ["cache_type", "ttl", "note", "updated_by", "updated_at"]
@@ -108,7 +111,6 @@ class TTLOverrideAdmin(BaseAdmin):  # type: ignore[misc,valid-type]
         super().delete_queryset(request, queryset)
 
 
-@admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "user", "action", "target", "keys_affected"]
     list_filter = ["action"]
@@ -117,7 +119,6 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     readonly_fields = ["created_at", "user", "action", "target", "keys_affected", "detail"]
 
 
-@admin.register(WarmRun)
 class WarmRunAdmin(ReadOnlyAdmin):
     list_display = [
         "warmer",
@@ -144,3 +145,17 @@ class WarmRunAdmin(ReadOnlyAdmin):
         "keys_written",
         "error",
     ]
+
+
+MODEL_ADMINS = (
+    (TTLOverride, TTLOverrideAdmin),
+    (AuditEntry, AuditEntryAdmin),
+    (WarmRun, WarmRunAdmin),
+)
+
+
+def register_model_admins(site: admin.AdminSite) -> None:
+    for model, model_admin in MODEL_ADMINS:
+        # A project that registered its own admin for one of them keeps it.
+        if not site.is_registered(model):
+            site.register(model, model_admin)

@@ -1,4 +1,5 @@
-"""Plug the console into an admin site: its URLs under ``cache/`` and its "Cache" app entries.
+"""Plug the console into an admin site: its URLs under ``cache/``, its "Cache" app entries,
+and the admins of the package's models (TTL overrides, audit log, warm runs).
 
 The site is wrapped rather than subclassed so that a project keeps its own site class
 (plain admin, unfold's, or a custom one).
@@ -6,6 +7,7 @@ The site is wrapped rather than subclassed so that a project keeps its own site 
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from django.contrib.admin import AdminSite
@@ -14,10 +16,17 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from cache_admin.console.nav import add_console_entries
 
+_installed: weakref.WeakSet[AdminSite] = weakref.WeakSet()
+
 
 def install(site: AdminSite) -> None:
-    if getattr(site, "_cache_admin_console", False):
+    if site in _installed:
         return
+    _installed.add(site)
+    # Imported here: the admin classes need the app registry (and unfold when installed).
+    from cache_admin.admin import register_model_admins
+
+    register_model_admins(site)
     original_get_urls = site.get_urls
     original_get_app_list = site.get_app_list
 
@@ -34,4 +43,3 @@ def install(site: AdminSite) -> None:
 
     site.get_urls = get_urls  # type: ignore[method-assign]
     site.get_app_list = get_app_list  # type: ignore[method-assign]
-    site._cache_admin_console = True  # type: ignore[attr-defined]

@@ -1,0 +1,132 @@
+"""The console and the package's model admins follow the site they are installed on."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ["ttloverride", "auditentry", "warmrun"]
+PAGES = ["cache_admin_dashboard", "cache_admin_keys", "cache_admin_invalidate", "cache_admin_warm"]
+CONSOLE_ENTRIES = ["Dashboard", "Keys", "Invalidate", "Warm"]
+
+
+@pytest.mark.urls("tests.console.staff_site")
+def test_console_pages_and_model_admins_live_on_the_custom_site(admin_client: Client) -> None:
+    for name in PAGES:
+        url = reverse(f"staff:{name}")
+        assert url.startswith("/staff/cache/")
+        assert admin_client.get(url).status_code == 200
+    for model in MODELS:
+        url = reverse(f"staff:cache_admin_{model}_changelist")
+        assert url.startswith("/staff/")
+        assert admin_client.get(url).status_code == 200
+    add = admin_client.post(
+        reverse("staff:cache_admin_ttloverride_add"), {"cache_type": "cart", "ttl": "60"}
+    )
+    assert add.status_code == 302
+    assert add["Location"].startswith("/staff/")
+    index = admin_client.get(reverse("staff:index"))
+    cache_app = next(a for a in index.context["app_list"] if a["app_label"] == "cache_admin")
+    names = [str(m["name"]) for m in cache_app["models"]]
+    assert names == [*CONSOLE_ENTRIES, "Audit log", "TTL overrides", "Warm runs"]
+    assert all(m["admin_url"].startswith("/staff/") for m in cache_app["models"])
+
+
+def test_a_model_admin_the_project_registered_is_kept() -> None:
+    from django.contrib.admin import AdminSite, ModelAdmin
+
+    from cache_admin.console import install
+    from cache_admin.models import AuditEntry, TTLOverride
+
+    class OwnAuditAdmin(ModelAdmin):  # type: ignore[type-arg]
+        pass
+
+    site = AdminSite(name="own")
+    site.register(AuditEntry, OwnAuditAdmin)
+    install(site)
+    assert type(site.get_model_admin(AuditEntry)) is OwnAuditAdmin
+    assert site.is_registered(TTLOverride)
+
+
+def test_a_site_named_in_settings_gets_the_model_admins_and_the_default_site_none(
+    tmp_path: Path,
+) -> None:
+    # A fresh process: the default site of this one was set up by the suite's own settings.
+    (tmp_path / "staff_sites.py").write_text(
+        "from django.contrib import admin\n\nsite = admin.AdminSite(name='staff')\n"
+    )
+    (tmp_path / "staff_urls.py").write_text(
+        textwrap.dedent(
+            """
+            from django.contrib import admin
+            from django.urls import path
+
+            from staff_sites import site
+
+            urlpatterns = [path("admin/", admin.site.urls), path("staff/", site.urls)]
+            """
+        )
+    )
+    (tmp_path / "staff_only_settings.py").write_text(
+        textwrap.dedent(
+            f"""
+            SECRET_KEY = "tests"
+            USE_TZ = True
+            ROOT_URLCONF = "staff_urls"
+            INSTALLED_APPS = [
+                "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
+                "django.contrib.sessions", "django.contrib.messages", "cache_admin",
+            ]
+            DATABASES = {{
+                "default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+            }}
+            CACHES = {{"default": {{
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": "{settings.TEST_REDIS_URL}/0",
+                "KEY_PREFIX": "staff_sites",
+            }}}}
+            CACHE_ADMIN = {{"ADMIN_SITE": "staff_sites.site"}}
+            """
+        )
+    )
+    script = textwrap.dedent(
+        """
+        import django
+        django.setup()
+        from django.contrib import admin
+        from django.urls import reverse
+        from cache_admin.models import AuditEntry, TTLOverride, WarmRun
+        from staff_sites import site
+
+        models = [TTLOverride, AuditEntry, WarmRun]
+        print("staff", [site.is_registered(m) for m in models])
+        print("default", [admin.site.is_registered(m) for m in models])
+        print("console", reverse("staff:cache_admin_dashboard"))
+        default = [str(getattr(p, "pattern", "")) for p in admin.site.get_urls()]
+        print("default console", "cache/" in default)
+        """
+    )
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="staff_only_settings",
+        PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [
+        "staff [True, True, True]",
+        "default [False, False, False]",
+        "console /staff/cache/dashboard/",
+        "default console False",
+    ]
