@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from cache_admin.conf import conf
 
+__all__ = ["CLOSED", "HALF_OPEN", "OPEN", "Breaker", "breaker_for"]
+
 logger = logging.getLogger("cache_admin")
 
 CLOSED = "closed"

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.conf import settings
 
+__all__ = ["conf"]
+
 DEFAULTS: dict[str, Any] = {
     # The cache alias (a Redis-backed cache) the toolkit and console work on.
     "CACHE_ALIAS": "default",

@@ -33,6 +33,8 @@ from cache_admin.breaker import breaker_for
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
 
+__all__ = ["EVENTS", "Counts", "flush", "record", "totals", "type_stats"]
+
 logger = logging.getLogger("cache_admin")
 
 EVENTS = ("hits", "misses", "fills", "errors", "invalidations")

@@ -20,6 +20,8 @@ from cache_admin import backend
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
 
+__all__ = ["bump", "token"]
+
 T = TypeVar("T")
 
 ModelRef = type[models.Model] | models.Model | str

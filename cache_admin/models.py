@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from cache_admin.invalidation import durable
 from cache_admin.types import MAX_TTL, all_types
 
+__all__ = ["AuditEntry", "TTLOverride", "WarmRun"]
+
 
 def validate_cache_type(value: str) -> None:
     if value not in all_types():

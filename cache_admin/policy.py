@@ -29,6 +29,8 @@ from cache_admin.breaker import breaker_for
 from cache_admin.conf import conf
 from cache_admin.types import CacheType, all_types, get_type
 
+__all__ = ["EffectiveTTL", "effective_ttls", "notify_changed", "overrides", "reload", "ttl_for"]
+
 logger = logging.getLogger("cache_admin")
 
 VERSION_KEY = "policy:version"

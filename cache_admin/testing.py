@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+__all__ = ["RedisServer", "ServerNotFound", "find_server_binary", "free_port"]
+
 
 def _die_with_parent() -> None:
     """Runs in the child before exec: on Linux, the server gets SIGTERM when its parent dies,

@@ -13,6 +13,17 @@ from django.conf import settings
 
 from cache_admin.conf import DEFAULTS, conf
 
+__all__ = [
+    "CacheType",
+    "InvalidType",
+    "all_types",
+    "get_type",
+    "iter_types",
+    "register_type",
+    "type_for_key",
+    "unregister_type",
+]
+
 MAX_TTL = 30 * 24 * 3600
 
 

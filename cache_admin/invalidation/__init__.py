@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from cache_admin.invalidation.guard import CacheUnavailable
 from cache_admin.invalidation.invalidator import CacheInvalidator, model_keys
-from cache_admin.invalidation.outbox import Deletion, delete_keys
+from cache_admin.invalidation.outbox import delete_keys
 from cache_admin.invalidation.prefix import PrefixCount, Progress
 from cache_admin.invalidation.registry import (
     Registration,
@@ -20,7 +20,6 @@ from cache_admin.invalidation.results import InvalidationResult
 __all__ = [
     "CacheInvalidator",
     "CacheUnavailable",
-    "Deletion",
     "InvalidationResult",
     "PrefixCount",
     "Progress",

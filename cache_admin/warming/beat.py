@@ -2,7 +2,7 @@
 
 In settings (the registry is not loaded yet, so name the warmers or warm them all)::
 
-    from cache_admin.warming.beat import warm_schedule
+    from cache_admin.warming import warm_schedule
     CELERY_BEAT_SCHEDULE = {**warm_schedule()}                    # all, every hour
     CELERY_BEAT_SCHEDULE = {**warm_schedule(warmers=["featured", "categories"])}
 

@@ -20,6 +20,6 @@ app.autodiscover_tasks(["cache_admin.warming"])
 def add_warm_schedule(sender: Celery, **kwargs: Any) -> None:
     # After Django is set up (the package's models load with it): the spec's
     # "warm-cache-every-hour", every registered warmer at minute 0.
-    from cache_admin.warming.beat import warm_schedule
+    from cache_admin.warming import warm_schedule
 
     sender.conf.beat_schedule = {**warm_schedule(), **(sender.conf.beat_schedule or {})}
