@@ -12,6 +12,7 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
@@ -32,10 +33,10 @@ class ReadOnlyAdmin(BaseAdmin):  # type: ignore[misc,valid-type]
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -72,7 +73,9 @@ class TTLOverrideAdmin(BaseAdmin):  # type: ignore[misc,valid-type]
         }
         return super().changelist_view(request, context)  # type: ignore[no-any-return]
 
-    def save_model(self, request: HttpRequest, obj: TTLOverride, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: TTLOverride, form: TTLOverrideForm, change: bool
+    ) -> None:
         obj.updated_by = request.user if request.user.is_authenticated else None
         super().save_model(request, obj, form, change)
         audit.record(
@@ -105,7 +108,7 @@ class TTLOverrideAdmin(BaseAdmin):  # type: ignore[misc,valid-type]
         audit.record(request.user, "delete_ttl", obj.cache_type, ttl=obj.ttl)
         super().delete_model(request, obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[TTLOverride]) -> None:
         for obj in queryset:
             audit.record(request.user, "delete_ttl", obj.cache_type, ttl=obj.ttl)
         super().delete_queryset(request, queryset)

@@ -39,7 +39,7 @@ def _query(
     return query.urlencode()
 
 
-def _auto_step(listing: Any, done_so_far: int) -> int | None:
+def _auto_step(listing: keyrows.Listing, done_so_far: int) -> int | None:
     """The next automatic step while steps find nothing, up to CONSOLE_AUTO_SCAN_STEPS.
 
     Each step is its own request with the usual budget (P5): the chain only saves a rare

@@ -23,7 +23,7 @@ from cache_admin.console.toolkit import Unavailable, as_unavailable
 from cache_admin.warming.dispatch import CeleryUnavailable, enqueue
 from cache_admin.warming.health import broker_problem
 from cache_admin.warming.registry import UnknownWarmer
-from cache_admin.warming.status import warmer_rows, worker_notice
+from cache_admin.warming.status import WarmerRow, warmer_rows, worker_notice
 
 ALL = "__all__"
 
@@ -60,7 +60,7 @@ def warm_status(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
 def _start(request: HttpRequest, site: AdminSite) -> HttpResponse:
     wanted = request.POST.get("warmer", "")
     context = _rows_context()
-    rows = context["rows"]
+    rows: list[WarmerRow] = context["rows"]
     known = {row.warmer.name: row for row in rows}
     if wanted == ALL:
         names = list(known)
