@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.contrib import admin
 from django.urls import path
 
 from cache_admin.console import install
 
-site = admin.AdminSite(name="staff")
+# Under django-unfold a project's site is unfold's (its templates need its URLs).
+if apps.is_installed("unfold"):
+    from unfold.sites import UnfoldAdminSite as Site
+else:
+    Site = admin.AdminSite
+
+site = Site(name="staff")
 install(site)
 
 urlpatterns = [path("admin/", admin.site.urls), path("staff/", site.urls)]

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -13,7 +9,8 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.project_support import run_in_project
+
 MODELS = ["ttloverride", "auditentry", "warmrun"]
 PAGES = ["cache_admin_dashboard", "cache_admin_keys", "cache_admin_invalidate", "cache_admin_warm"]
 CONSOLE_ENTRIES = ["Dashboard", "Keys", "Invalidate", "Warm"]
@@ -61,47 +58,39 @@ def test_a_site_named_in_settings_gets_the_model_admins_and_the_default_site_non
     tmp_path: Path,
 ) -> None:
     # A fresh process: the default site of this one was set up by the suite's own settings.
-    (tmp_path / "staff_sites.py").write_text(
-        "from django.contrib import admin\n\nsite = admin.AdminSite(name='staff')\n"
-    )
-    (tmp_path / "staff_urls.py").write_text(
-        textwrap.dedent(
-            """
-            from django.contrib import admin
-            from django.urls import path
-
-            from staff_sites import site
-
-            urlpatterns = [path("admin/", admin.site.urls), path("staff/", site.urls)]
-            """
-        )
-    )
-    (tmp_path / "staff_only_settings.py").write_text(
-        textwrap.dedent(
-            f"""
-            SECRET_KEY = "tests"
-            USE_TZ = True
-            ROOT_URLCONF = "staff_urls"
-            INSTALLED_APPS = [
-                "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
-                "django.contrib.sessions", "django.contrib.messages", "cache_admin",
-            ]
-            DATABASES = {{
-                "default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
-            }}
-            CACHES = {{"default": {{
-                "BACKEND": "django_redis.cache.RedisCache",
-                "LOCATION": "{settings.TEST_REDIS_URL}/0",
-                "KEY_PREFIX": "staff_sites",
-            }}}}
-            CACHE_ADMIN = {{"ADMIN_SITE": "staff_sites.site"}}
-            """
-        )
-    )
-    script = textwrap.dedent(
+    project_settings = f"""
+        SECRET_KEY = "tests"
+        USE_TZ = True
+        ROOT_URLCONF = "staff_urls"
+        INSTALLED_APPS = [
+            "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
+            "django.contrib.sessions", "django.contrib.messages", "cache_admin",
+        ]
+        DATABASES = {{
+            "default": {{"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+        }}
+        CACHES = {{"default": {{
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "{settings.TEST_REDIS_URL}/0",
+            "KEY_PREFIX": "staff_sites",
+        }}}}
+        CACHE_ADMIN = {{"ADMIN_SITE": "staff_sites.site"}}
         """
-        import django
-        django.setup()
+    # The site lives apart from the URLconf that reads its URLs (docs/console.md).
+    staff_sites = """
+        from django.contrib import admin
+
+        site = admin.AdminSite(name="staff")
+        """
+    staff_urls = """
+        from django.contrib import admin
+        from django.urls import path
+
+        from staff_sites import site
+
+        urlpatterns = [path("admin/", admin.site.urls), path("staff/", site.urls)]
+        """
+    script = """
         from django.contrib import admin
         from django.urls import reverse
         from cache_admin.models import AuditEntry, TTLOverride, WarmRun
@@ -114,17 +103,10 @@ def test_a_site_named_in_settings_gets_the_model_admins_and_the_default_site_non
         default = [str(getattr(p, "pattern", "")) for p in admin.site.get_urls()]
         print("default console", "cache/" in default)
         """
+    printed = run_in_project(
+        tmp_path, project_settings, script, staff_sites=staff_sites, staff_urls=staff_urls
     )
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="staff_only_settings",
-        PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]),
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.splitlines() == [
+    assert printed.splitlines() == [
         "staff [True, True, True]",
         "default [False, False, False]",
         "console /staff/cache/dashboard/",
