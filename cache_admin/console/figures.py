@@ -19,13 +19,7 @@ NA = "n/a"
 
 def level(rate: float | None) -> str:
     """The spec's level for a rate from 0 to 1: target, acceptable, poor; "none" without traffic."""
-    if rate is None:
-        return "none"
-    try:
-        with as_unavailable():
-            return stats.hit_rate_level(rate) or "none"
-    except Unavailable:
-        return "none"
+    return stats.hit_rate_level(rate) or "none"
 
 
 def duration(seconds: object) -> str:
