@@ -9,11 +9,11 @@ recovery hooks (replay of invalidations issued during the outage, R2).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 
+from cache_admin.background import on_fork
 from cache_admin.conf import conf
 
 __all__ = ["CLOSED", "HALF_OPEN", "OPEN", "Breaker", "breaker_for"]
@@ -103,13 +103,12 @@ _breakers: dict[str, Breaker] = {}
 _recovery_hooks: list[Callable[[str], None]] = []
 
 
+@on_fork
 def _after_fork_in_child() -> None:
-    # A lock held by another thread at fork time stays held in the child forever.
+    # A lock held by another thread at fork time stays held in the child forever. The
+    # states stay: the child reaches the same Redis as its parent did a moment ago.
     for found in _breakers.values():
         found._lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def breaker_for(alias: str) -> Breaker:

@@ -1,8 +1,9 @@
 """Per-type hit/miss/fill/error/invalidation counters (P1).
 
-``record()`` only adds to an in-process tally; a daemon thread flushes the tally to Redis at
-most once per ``STATS_FLUSH_INTERVAL`` in one pipeline, and an ``atexit`` hook flushes what
-is left, so a cache hit never pays an extra round trip for its statistics.
+``record()`` only adds to an in-process tally; a background thread (``cache_admin.background``)
+flushes the tally to Redis at most once per ``STATS_FLUSH_INTERVAL`` in one pipeline, and
+flushes what is left at exit, so a cache hit never pays an extra round trip for its
+statistics.
 
 Storage (logical keys, inside the site's KEY_PREFIX):
     cache_admin:stats:<epoch_minute>   hash <type>:<event> -> count, expires after 2 hours
@@ -14,11 +15,8 @@ Prometheus collector see the whole site.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import logging
 import math
-import os
 import threading
 import time
 from collections import Counter
@@ -29,6 +27,7 @@ from typing import TypeVar
 import redis
 
 from cache_admin import backend
+from cache_admin.background import Worker, on_fork
 from cache_admin.breaker import breaker_for
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
@@ -71,8 +70,6 @@ class _Tally:
         # (epoch minute, type, event) -> count; the minute is taken when the event
         # happens, so a late flush still files it under the right minute.
         self.pending: dict[tuple[int, str, str], int] = {}
-        self.pid: int | None = None
-        self.wake = threading.Event()
         # One flush at a time; record() never waits for it, readers of pending() do.
         self.flushing = threading.Lock()
 
@@ -80,13 +77,11 @@ class _Tally:
 _tally = _Tally()
 
 
+@on_fork
 def _after_fork_in_child() -> None:
     # The parent flushes its own tally; the child starts from nothing with fresh locks.
     global _tally
     _tally = _Tally()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def stats_key(suffix: str | int) -> str:
@@ -106,19 +101,8 @@ def record(type_name: str | None, event: str, n: int = 1) -> None:
     with tally.lock:
         pending = tally.pending
         pending[key] = pending.get(key, 0) + n
-    if tally.pid is None:  # a fork gets a fresh tally (see _after_fork_in_child)
-        _start_flusher(tally)
-
-
-def _start_flusher(tally: _Tally) -> None:
-    with tally.lock:
-        if tally.pid is not None:
-            return
-        tally.pid = os.getpid()
-    thread = threading.Thread(
-        target=_flush_forever, args=(tally,), name="cache-admin-counters", daemon=True
-    )
-    thread.start()
+    if flusher.thread is None:  # the first event of this process (or of a forked child)
+        flusher.start()
 
 
 # Periodic work that rides on the flusher's thread (the dashboard's history sampler), so
@@ -132,10 +116,8 @@ def on_flush(hook: Callable[[], None]) -> None:
         _periodic.append(hook)
 
 
-def _flush_forever(tally: _Tally) -> None:
-    while tally is _tally:
-        tally.wake.wait(max(0.05, float(conf.STATS_FLUSH_INTERVAL)))
-        tally.wake.clear()
+def _flush_forever(worker: Worker) -> None:
+    while worker.sleep(max(0.05, float(conf.STATS_FLUSH_INTERVAL))):
         try:
             flush()
         except Exception:  # the flusher must never die
@@ -269,10 +251,4 @@ def reset_for_tests() -> None:
         _tally.pending.clear()
 
 
-def _flush_at_exit() -> None:
-    # Settings gone or Redis away at shutdown: there is no one left to tell.
-    with contextlib.suppress(Exception):
-        flush()
-
-
-atexit.register(_flush_at_exit)
+flusher = Worker("cache-admin-counters", _flush_forever, at_exit=flush)

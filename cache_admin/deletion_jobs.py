@@ -1,23 +1,23 @@
 """Deletions in the background, with progress every process can read.
 
 ``start()`` runs ``CacheInvalidator.iter_invalidate_prefix`` (or another toolkit iterator of
-progress steps, e.g. a path's cached pages) in a daemon thread and writes
-its progress to a hash in the package namespace (``cache_admin:jobs:<id>``, expiring a day
-after the last write), so several staff on several web processes can watch one job.
+progress steps, e.g. a path's cached pages) in a background job thread
+(``cache_admin.background``) and writes its progress to a hash in the package namespace
+(``cache_admin:jobs:<id>``, expiring a day after the last write), so several staff on
+several web processes can watch one job.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cache_admin import backend
+from cache_admin import backend, background
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
 
@@ -30,7 +30,6 @@ EXPIRE_SECONDS = 24 * 3600
 # A running job not heard from for this long has probably died with its process.
 STALE_SECONDS = 120
 _JOB_ID = re.compile(r"[0-9a-f]{32}")
-_threads: dict[str, threading.Thread] = {}
 # Called as hook(job_id, progress) after each progress write; tests use it to hold a job
 # mid-run and look at it from outside.
 progress_hooks: list[Callable[[str, dict[str, int]], None]] = []
@@ -178,14 +177,11 @@ def start(
         pipe.execute()
 
     guarded(record)
-    thread = threading.Thread(
-        target=_run,
-        args=(job_id, prefix, user, steps, action),
-        name=f"cache-admin-delete-{job_id[:8]}",
+    background.run_job(
+        job_id,
+        f"cache-admin-delete-{job_id[:8]}",
+        lambda: _run(job_id, prefix, user, steps, action),
     )
-    thread.daemon = True
-    _threads[job_id] = thread
-    thread.start()
     return job_id
 
 
@@ -233,11 +229,8 @@ def status(job_id: str) -> JobStatus | None:
 
 def join(job_id: str, timeout: float | None = None) -> bool:
     """Wait for a job started by this process; True when it has ended (commands, tests)."""
-    thread = _threads.get(validate_job_id(job_id))
+    thread = background.job(validate_job_id(job_id))
     if thread is None:
         return True
     thread.join(timeout)
-    if thread.is_alive():
-        return False
-    _threads.pop(job_id, None)
-    return True
+    return not thread.is_alive()

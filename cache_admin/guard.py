@@ -2,8 +2,9 @@
 
 An unreachable server (or an open breaker) becomes :class:`RedisUnavailable`, a subclass of
 redis-py's ``ConnectionError`` so that code catching ``backend.REDIS_ERRORS`` also sees it,
-with a message a page can show as it is. Every toolkit module that talks to Redis outside
-the hit path goes through :func:`guarded`, so the breaker is fed the same way everywhere.
+with a message a page can show as it is; the invalidation modules ask for its subclass
+:class:`CacheUnavailable`. Every toolkit module that talks to Redis outside the hit path
+goes through :func:`guarded`, so the breaker is fed the same way everywhere.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ T = TypeVar("T")
 class RedisUnavailable(redis.exceptions.ConnectionError):
     # Set by the invalidation outbox when the operation was queued for replay (R2).
     queued = False
+
+
+class CacheUnavailable(RedisUnavailable):
+    """Redis could not be reached (or the breaker is open) for an invalidation.
+
+    ``queued`` tells whether the operation was kept for replay when Redis is back (R2).
+    """
 
 
 def guarded(

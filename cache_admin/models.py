@@ -6,7 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from cache_admin.invalidation import durable
+from cache_admin import queued
 from cache_admin.types import MAX_TTL, all_types
 
 __all__ = ["AuditEntry", "TTLOverride", "WarmRun"]
@@ -177,8 +177,8 @@ class QueuedInvalidation(models.Model):
     lets another process replay it when the first one exits before Redis is back.
     """
 
-    KEY = durable.KEY
-    PREFIX = durable.PREFIX
+    KEY = queued.KEY
+    PREFIX = queued.PREFIX
     KIND_CHOICES = [(KEY, _("stored key")), (PREFIX, _("logical prefix"))]
 
     alias = models.CharField(_("cache alias"), max_length=100, db_index=True)

@@ -1,31 +1,28 @@
 """The TTL policy: ``ttl_for(type)`` = the active override, else the type's default, plus jitter.
 
 ``ttl_for`` reads an in-process snapshot and does no I/O (P2). Each process keeps the
-snapshot fresh with a daemon thread that polls one small version key in Redis and reloads
-the overrides from the database when it moves, and re-reads them from the database every
-``POLICY_RELOAD_INTERVAL`` seconds in any case. A failed read keeps the last known
-policy (C5): the database is the source of truth and nothing is reset to defaults.
+snapshot fresh with a listener thread (``cache_admin.background``): it re-reads the
+overrides from the database when another process announces a change and whenever its
+subscription to the announcements is (re)made (``policy_channel``: Redis pub/sub, no key
+read or written), and every ``POLICY_RELOAD_INTERVAL`` seconds in any case. A failed read
+keeps the last known policy (C5) and is tried again: the database is the source of truth
+and nothing is reset to defaults.
 
-The poller does its database reads on its own connection and closes it after each read,
-so it never holds a connection (or a transaction) of a request thread. After a fork the
-child starts its own poller; the locks are recreated so a lock held in the parent at fork
-time cannot freeze the child.
+The listener does its database reads on its own connection and closes it after each read,
+so it never holds a connection (or a transaction) of a request thread. A forked child
+starts its own listener on its first lookup, with fresh locks.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import random
-import secrets
 import threading
 import time
 from dataclasses import dataclass
 
-import redis
-
-from cache_admin import backend
-from cache_admin.breaker import breaker_for
+from cache_admin import policy_channel
+from cache_admin.background import Worker, on_fork
 from cache_admin.conf import conf
 from cache_admin.types import CacheType, all_types, get_type
 
@@ -33,8 +30,7 @@ __all__ = ["EffectiveTTL", "effective_ttls", "notify_changed", "overrides", "rel
 
 logger = logging.getLogger("cache_admin")
 
-VERSION_KEY = "policy:version"
-# How long the first lookup in a process waits for the poller's first load (seconds).
+# How long the first lookup in a process waits for the listener's first load (seconds).
 FIRST_LOAD_WAIT = 2.0
 
 
@@ -53,10 +49,8 @@ class _Snapshot:
     def __init__(self) -> None:
         self.overrides: dict[str, int] = {}
         self.loaded = False
-        self.version: bytes | None = None
         self.loaded_at = 0.0
-        self.pid: int | None = None
-        self.thread: threading.Thread | None = None
+        self.started = False  # the listener was started in this process
         self.read_failing = False
         self.fresh_locks()
 
@@ -65,20 +59,17 @@ class _Snapshot:
         # Serialises reads of the table with their publication, so an older read never
         # overwrites a newer one, and reset_for_tests() is never undone by a late reload.
         self.reload_lock = threading.Lock()
-        self.wake = threading.Event()
         self.first_load = threading.Event()
 
 
 _snapshot = _Snapshot()
 
 
+@on_fork
 def _after_fork_in_child() -> None:
+    # The overrides stay (the last known policy) until the child's own listener reloads.
     _snapshot.fresh_locks()
-    _snapshot.pid = None
-    _snapshot.thread = None
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+    _snapshot.started = False
 
 
 def ttl_for(cache_type: str | CacheType | None, *, jitter: bool = True) -> int | None:
@@ -128,7 +119,7 @@ def overrides() -> dict[str, int]:
 def reload() -> bool:
     """Re-read overrides from the database; on failure keep the last known policy (C5).
 
-    Callable from any thread: a request thread sees its own uncommitted rows, the poller
+    Callable from any thread: a request thread sees its own uncommitted rows, the listener
     reads on a connection of its own that it closes again.
     """
     with _snapshot.reload_lock:
@@ -149,13 +140,13 @@ def _reload_locked() -> bool:
             for name, ttl in TTLOverride.objects.using(using).values_list("cache_type", "ttl")
         }
     except Exception as exc:
-        # Logged once per outage, not on every poll while the database is away.
+        # Logged once per outage, not on every retry while the database is away.
         log = logger.debug if _snapshot.read_failing else logger.warning
         log("TTL overrides could not be read, keeping the last known policy: %r", exc)
         _snapshot.read_failing = True
         return False
     finally:
-        if threading.current_thread() is _snapshot.thread:
+        if threading.current_thread() is listener.thread:
             connections[using].close()
     if _snapshot.read_failing:
         logger.warning("TTL overrides readable again")
@@ -167,136 +158,70 @@ def _reload_locked() -> bool:
 
 
 def notify_changed() -> None:
-    """Tell every process that overrides changed: reload here, move the shared version."""
-    # Under the lock, this process's poller cannot see the new version before this
-    # process has published what it read (and adopt a read of its own in between).
-    with _snapshot.reload_lock:
-        _reload_locked()
-        _announce()
+    """Tell every process that overrides changed: reload here, announce it to the others."""
+    reload()
+    policy_channel.announce()
 
 
-def _announce() -> None:
-    try:
-        client = backend.client()
-    except Exception as exc:  # not a Redis cache: checks report it
-        logger.warning("TTL override change not announced: %r", exc)
-        return
-    breaker = breaker_for(backend.alias())
-    if not breaker.allow():
-        logger.warning("TTL override change not announced: Redis is unreachable")
-        return
-    try:
-        token = _write_version(client, backend.stored_key(conf.NAMESPACE + VERSION_KEY))
-    except backend.REDIS_ERRORS as exc:
-        breaker.failure(exc)
-        logger.warning("TTL override change not announced through Redis: %r", exc)
-        return
-    breaker.success()
-    _snapshot.version = token
-
-
-def _read_version() -> bytes | None:
-    try:
-        client = backend.client()
-    except Exception:  # not a Redis cache: only the slow reload applies
-        return _snapshot.version
-    breaker = breaker_for(backend.alias())
-    if not breaker.allow():
-        return _snapshot.version
-    try:
-        value = _fetch_version(client, backend.stored_key(conf.NAMESPACE + VERSION_KEY))
-    except backend.REDIS_ERRORS as exc:
-        breaker.failure(exc)
-        return _snapshot.version
-    except redis.RedisError:  # the server answered (e.g. WRONGTYPE): it is reachable
-        breaker.success()
-        return _snapshot.version
-    breaker.success()
-    return value
-
-
-def _fetch_version(client: redis.Redis, key: str) -> bytes | None:
-    """Read the version without counting in the server's keyspace hits and misses.
-
-    A GET twice a second per process would count in INFO's hit rate, the figure staff
-    judge the cache by (as misses while no override was ever saved). ``INCRBY key 0`` is a
-    write: Redis counts no hit or miss for it, and it leaves the value as it is (creating
-    "0" when the key is missing, which no announcement ever writes).
-    """
-    try:
-        return str(client.incrby(key, 0)).encode()
-    except redis.ResponseError:
-        # Not an integer (written by something else): start a fresh version.
-        return _write_version(client, key)
-
-
-def _write_version(client: redis.Redis, key: str) -> bytes:
-    # A random number, not a counter: a version key lost to eviction and recreated can
-    # never repeat a value another process has already seen.
-    token = str(secrets.randbits(62) + 1).encode()
-    client.set(key, token)
-    return token
-
-
-def poll_once() -> bool:
-    """One step of the poller: reload when the version moved, the snapshot is old or unloaded.
+def refresh(*, changed: bool) -> bool:
+    """One step of the listener: re-read when told of a change, when the last read failed
+    (an announced change is never lost to a failed read) or when the snapshot is old.
 
     Returns whether a reload happened and succeeded.
     """
     with _snapshot.reload_lock:
-        version = _read_version()
-        stale = time.monotonic() - _snapshot.loaded_at >= float(conf.POLICY_RELOAD_INTERVAL)
-        if version == _snapshot.version and not stale and _snapshot.loaded:
+        old = time.monotonic() - _snapshot.loaded_at >= float(conf.POLICY_RELOAD_INTERVAL)
+        if not (changed or old or _snapshot.read_failing or not _snapshot.loaded):
             return False
-        if not _reload_locked():
-            return False
-        _snapshot.version = version
-        return True
+        return _reload_locked()
 
 
-def _poll_forever() -> None:
-    first = True
-    while True:
-        if not first:
-            _snapshot.wake.wait(float(conf.POLICY_POLL_INTERVAL))
-            _snapshot.wake.clear()
-        try:
-            poll_once()
-        except Exception:  # the poller must never die
-            logger.exception("TTL policy poller failed")
-        if first:
-            first = False
-            _snapshot.first_load.set()
+def _listen(worker: Worker) -> None:
+    subscription = policy_channel.Subscription()
+    changed = False
+    try:
+        while not worker.stopping:
+            try:
+                # The first pass reads at once (the process's first lookups wait for it);
+                # the subscription's confirmation then re-reads what changed meanwhile.
+                refresh(changed=changed)
+                _snapshot.first_load.set()
+                policy_channel.flush_unsent()
+                changed = subscription.wait(float(conf.POLICY_POLL_INTERVAL), worker.sleep)
+            except Exception:  # the listener must never die
+                logger.exception("TTL policy listener failed")
+                _snapshot.first_load.set()
+                worker.sleep(float(conf.POLICY_POLL_INTERVAL))
+    finally:
+        subscription.close()
+
+
+listener = Worker("cache-admin-policy", _listen)
 
 
 def _ensure_started() -> None:
-    pid = os.getpid()
-    if _snapshot.pid == pid:
+    if _snapshot.started:
         return
     with _snapshot.start_lock:
-        if _snapshot.pid == pid:
+        if _snapshot.started:
             return
-        # A new process (or a fork): the parent's thread did not come along.
-        _snapshot.first_load.clear()
-        thread = threading.Thread(target=_poll_forever, name="cache-admin-policy", daemon=True)
-        _snapshot.thread = thread
-        thread.start()
+        listener.start()
         # Only a process's first lookups wait (other threads queue on the lock), and only
-        # for the poller's first read, so a new worker does not write default TTLs for
+        # for the listener's first read, so a new worker does not write default TTLs for
         # types that staff have overridden. A hung database costs this wait once.
         _snapshot.first_load.wait(FIRST_LOAD_WAIT)
-        _snapshot.pid = pid
+        _snapshot.started = True
 
 
 def reset_for_tests() -> None:
     """Start from an empty policy, as the test database does.
 
-    The snapshot is declared loaded (no overrides) at the version Redis holds now, so the
-    poller, whose connection cannot see rows a test has not committed, does not reload on
-    its own; a test's saves announce themselves through notify_changed() as usual.
+    The snapshot is declared freshly loaded (no overrides), so the listener, whose
+    connection cannot see rows a test has not committed, does not reload on its own; a
+    test's saves announce themselves through notify_changed() as usual.
     """
     with _snapshot.reload_lock:
         _snapshot.overrides = {}
         _snapshot.loaded = True
         _snapshot.loaded_at = time.monotonic()
-        _snapshot.version = _read_version()
+        _snapshot.read_failing = False

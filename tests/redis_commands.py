@@ -1,10 +1,11 @@
 """Count the commands Redis received, from its own INFO commandstats.
 
 The package's background threads talk to Redis while a test measures: the TTL policy
-poller checks its version key (``INCRBY key 0``) every ``POLICY_POLL_INTERVAL``, the
-counters thread flushes its tallies (``HINCRBY``, ``EXPIRE``), and any thread may open a
-connection (its handshake). ``delta`` leaves those out by default, so a test asserts only
-the traffic of the call it measures, whenever the threads happen to run.
+listener PINGs its subscription every ``POLICY_POLL_INTERVAL`` (and SUBSCRIBEs again
+after a reconnection), the counters thread flushes its tallies (``HINCRBY``, ``EXPIRE``),
+and any thread may open a connection (its handshake). ``delta`` leaves those out by
+default, so a test asserts only the traffic of the call it measures, whenever the threads
+happen to run.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ HANDSHAKE = frozenset({"hello", "client|setinfo", "client|setname", "select", "a
 
 BACKGROUND = HANDSHAKE | {
     "info",  # the measurement itself
-    "incrby",  # the policy poller's version check
+    "subscribe",  # the policy listener, on (re)connecting; its PINGs are in HANDSHAKE
     "hincrby",  # counter flushes
     "expire",
 }

@@ -78,7 +78,7 @@ def test_unsaved_instance_is_computed_and_not_stored(
     attribute = CachedAttribute(unsaved, "label", lambda: calls.append("x") or "x", 60)
     assert attribute.value == attribute.value == "x"
     assert calls == ["x", "x"]
-    # Nothing but the package's own keys (the policy version key of either alias).
+    # Nothing but the package's own keys (its statistics).
     assert [k for k in redis_client.scan_iter() if b":cache_admin:" not in k] == []
 
 

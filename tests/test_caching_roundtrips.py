@@ -57,10 +57,11 @@ def monitored(redis_url: str) -> Iterator[Callable[[Callable[[], Any]], list[str
         marker.echo(f"{MARK}-end")
         thread.join(10)
         assert not thread.is_alive()
-        # The policy poller and the counters thread run on their own schedules (their cost
-        # is counted in test_thousand_hits_cost_a_handful_of_counter_commands), and open
-        # connections of their own (the handshake).
-        background = ("cache_admin:policy:version", "cache_admin:stats:")
+        # The policy listener (its subscription and PINGs) and the counters thread run on
+        # their own schedules (the flushes are counted in
+        # test_thousand_hits_cost_a_handful_of_counter_commands), and open connections of
+        # their own (the handshake).
+        background = ("cache_admin:policy:changed", "cache_admin:stats:")
         return [
             c
             for c in seen

@@ -274,8 +274,8 @@ def test_json_nested_past_the_recursion_limit_is_shown_as_text() -> None:
 
 
 def test_a_fill_in_progress_is_named_not_shown_as_none() -> None:
-    from cache_admin.caching.link import LEASE_PREFIX
     from cache_admin.decoding import decode
+    from cache_admin.lease import LEASE_PREFIX
 
     found = decode(LEASE_PREFIX + b"0123456789abcdef")
     assert found.kind == "lease"

@@ -83,10 +83,7 @@ def test_page_lists_site_keys_with_metadata(cache_alias: str, redis_client: redi
 
     internal = keyspace.scan_page(include_internal=True)
     assert "cache_admin:stats:1" in logicals(internal)
-    # The package's namespace also holds the TTL policy's version key.
-    assert set(logicals(keyspace.scan_page("cache_admin:"))) - {"cache_admin:policy:version"} == {
-        "cache_admin:stats:1"
-    }
+    assert set(logicals(keyspace.scan_page("cache_admin:"))) == {"cache_admin:stats:1"}
 
 
 def test_glob_metacharacters_in_prefix_are_literal(redis_client: redis.Redis) -> None:
@@ -255,6 +252,4 @@ def test_scanned_count_never_exceeds_the_keyspace(redis_client: redis.Redis) -> 
     fill(redis_client, [backend.stored_key(f"product:{i}") for i in range(7)])
     before = redis_client.dbsize()
     page = keyspace.scan_page("nothing:")
-    # Seven keys, and the TTL policy poller's version key once the poller has run (it may
-    # create it during the scan).
-    assert page.done and before <= page.scanned <= redis_client.dbsize() <= 8
+    assert page.done and page.scanned == before == redis_client.dbsize() == 7

@@ -5,7 +5,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,13 +12,15 @@ from typing import Any
 import pytest
 import redis
 from django.db import connection
+from django.test import override_settings
 
-from cache_admin import backend, policy
+from cache_admin import policy, policy_channel
 from cache_admin.breaker import breaker_for
 from cache_admin.conf import conf
 from cache_admin.models import TTLOverride
 from cache_admin.types import get_type
 from tests import redis_commands
+from tests.forking import fork_and_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,28 +41,42 @@ def test_unknown_type_gives_the_default_ttl_setting(db: None, settings: Any) -> 
     assert policy.ttl_for(None) == 42
 
 
-def test_saving_an_override_applies_here_and_announces_a_new_version(
+@pytest.fixture
+def announcements(redis_client: redis.Redis) -> Iterator[Callable[[], list[bytes]]]:
+    """What is published on the policy channel from now on (a subscriber of the test's)."""
+    pubsub = redis_client.pubsub()
+    pubsub.subscribe(policy_channel.channel())
+
+    def received() -> list[bytes]:
+        found = []
+        while (message := pubsub.get_message(timeout=0.5)) is not None:
+            if message["type"] == "message":
+                found.append(message["data"])
+        return found
+
+    yield received
+    pubsub.close()
+
+
+def test_saving_an_override_applies_here_and_announces_it(
     db: None,
-    redis_client: redis.Redis,
+    announcements: Callable[[], list[bytes]],
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
-    version_key = backend.stored_key(conf.NAMESPACE + policy.VERSION_KEY)
     with django_capture_on_commit_callbacks(execute=True):
         TTLOverride.objects.create(cache_type="product_detail", ttl=120)
     assert policy.ttl_for("product_detail", jitter=False) == 120
-    first = redis_client.get(version_key)
-    assert first
+    assert len(announcements()) == 1
     row = TTLOverride.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
         row.ttl = 60
         row.save()
     assert policy.ttl_for("product_detail", jitter=False) == 60
-    second = redis_client.get(version_key)
-    assert second and second != first
+    assert len(announcements()) == 1
     with django_capture_on_commit_callbacks(execute=True):
         row.delete()
     assert policy.ttl_for("product_detail", jitter=False) == 900
-    assert redis_client.get(version_key) not in (first, second)
+    assert len(announcements()) == 1
     assert [e.effective for e in policy.effective_ttls() if e.cache_type.name == "cart"] == [1800]
 
 
@@ -78,31 +93,61 @@ def test_ttl_for_does_no_io(
     with django_assert_num_queries(0):
         for i in range(calls):
             policy.ttl_for(names[i % len(names)])
-    # Background traffic (the poller's version checks) is left out by delta().
+    # Background traffic (the listener's PINGs) is left out by delta().
     # One round trip per lookup would add 20,000.
     issued = redis_commands.delta(before, redis_commands.counts(redis_client))
     assert sum(issued.values()) < calls // 100, issued
 
 
-def test_the_poller_stays_out_of_the_servers_hit_rate(db: None, redis_client: redis.Redis) -> None:
-    def lookups() -> int:
-        stats = redis_client.info("stats")
-        return int(stats["keyspace_hits"]) + int(stats["keyspace_misses"])
+def _keyspace(client: redis.Redis) -> tuple[int, int, int]:
+    """Lookups counted in INFO (hits + misses), writes since the last save, and calls of
+    commands that read or write a key (all but pub/sub and connection commands)."""
+    info = client.info()
+    keyed = sum(
+        count
+        for name, count in redis_commands.counts(client).items()
+        if name not in redis_commands.HANDSHAKE | {"info", "publish", "subscribe", "pubsub|numsub"}
+    )
+    return (
+        int(info["keyspace_hits"]) + int(info["keyspace_misses"]),
+        int(info["rdb_changes_since_last_save"]),
+        keyed,
+    )
 
-    version_key = backend.stored_key(conf.NAMESPACE + policy.VERSION_KEY)
-    redis_client.delete(version_key)
-    before = lookups()
-    for _ in range(50):
-        policy.poll_once()
-    # A GET per poll would add 50 misses (key absent) or hits; the poll is an INCRBY 0.
-    assert lookups() == before
-    assert redis_client.get(version_key) == b"0"  # created by the first poll
-    after_get = lookups()
-    assert after_get == before + 1
-    # A value that is not a number (written by something else) becomes a fresh version.
-    redis_client.set(version_key, b"not-a-number")
-    policy.poll_once()
-    assert redis_client.get(version_key).isdigit()
+
+def _wait_until(condition: Callable[[], bool], within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_the_listener_reads_and_writes_no_key(db: None, redis_client: redis.Redis) -> None:
+    """The server's hit rate stays the site's own, and nothing is replicated or appended
+    to the AOF while no one changes a TTL (the listener only SUBSCRIBEs and PINGs)."""
+    policy.overrides()  # the listener runs
+    channel = policy_channel.channel()
+    assert _wait_until(lambda: redis_client.pubsub_numsub(channel)[0][1] >= 1)
+    before = _keyspace(redis_client)
+    pings = redis_commands.calls(redis_client, "ping")
+    # Several of the listener's liveness checks (one per POLICY_POLL_INTERVAL)...
+    assert _wait_until(lambda: redis_commands.calls(redis_client, "ping") >= pings + 3)
+    policy.notify_changed()  # ...and an announcement (PUBLISH)
+    after = _keyspace(redis_client)
+    assert after == before
+
+
+@pytest.fixture
+def quiet_listener() -> Iterator[None]:
+    """The listener's steps, run by the test alone: the live listener is stopped (request
+    it after a database fixture: stopping waits for the listener's first read)."""
+    policy.overrides()  # started in this process, so that a lookup does not restart it
+    policy.listener.stop(timeout=10)
+    assert not policy.listener.running
+    yield
+    policy.listener.start()
 
 
 @pytest.fixture
@@ -157,8 +202,8 @@ def _wait_for(ask: Callable[[str], str], name: str, wanted: str, within: float) 
 
 
 def test_an_override_reaches_another_process(child_policy: Callable[[str], str]) -> None:
-    # POLICY_RELOAD_INTERVAL is an hour in the test settings: only the version key
-    # announced on commit can bring the change over within the wait below.
+    # POLICY_RELOAD_INTERVAL is an hour in the test settings: only the announcement
+    # published on commit can bring the change over within the wait below.
     assert conf.POLICY_RELOAD_INTERVAL >= 3600
     assert child_policy("product_detail") == "900"
     row = TTLOverride.objects.create(cache_type="product_detail", ttl=120)
@@ -170,12 +215,56 @@ def test_an_override_reaches_another_process(child_policy: Callable[[str], str])
     assert _wait_for(child_policy, "product_detail", "900", within=10) == "900"
 
 
-@pytest.fixture
-def poll(monkeypatch: pytest.MonkeyPatch) -> Callable[[], bool]:
-    """The poller's step, run by the test alone: the live poller thread stays idle."""
-    step = policy.poll_once
-    monkeypatch.setattr(policy, "poll_once", lambda: False)
-    return step
+def _both_subscribed(client: redis.Redis) -> None:
+    """This process's listener and the child's are subscribed (so the child has loaded)."""
+    policy.overrides()
+    channel = policy_channel.channel()
+    assert _wait_until(lambda: client.pubsub_numsub(channel)[0][1] >= 2)
+
+
+def _unannounced_change() -> None:
+    # bulk_create sends no signal: nothing is published, as if the message were lost.
+    TTLOverride.objects.bulk_create([TTLOverride(cache_type="cart", ttl=77)])
+
+
+def test_a_lost_connection_rereads_what_it_may_have_missed(
+    child_policy: Callable[[str], str], redis_client: redis.Redis
+) -> None:
+    assert child_policy("cart") == "1800"
+    _both_subscribed(redis_client)
+    _unannounced_change()
+    assert child_policy("cart") == "1800"  # nothing told it
+    assert redis_client.client_kill_filter(_type="pubsub") >= 2
+    assert _wait_for(child_policy, "cart", "77", within=10) == "77"
+
+
+def test_a_silently_dead_connection_is_found_by_its_ping(
+    child_policy: Callable[[str], str], redis_client: redis.Redis
+) -> None:
+    assert child_policy("cart") == "1800"
+    _both_subscribed(redis_client)
+    # The server answers no one for three seconds, as a peer gone without a reset: the
+    # connection stays open, and only the listener's unanswered PING can tell.
+    redis_client.client_pause(3000)
+    _unannounced_change()
+    assert _wait_for(child_policy, "cart", "77", within=20) == "77"
+
+
+def test_an_announcement_redis_missed_is_sent_once_it_answers(
+    child_policy: Callable[[str], str], redis_client: redis.Redis, quiet_listener: None
+) -> None:
+    assert child_policy("cart") == "1800"
+    channel = policy_channel.channel()
+    assert _wait_until(lambda: redis_client.pubsub_numsub(channel)[0][1] >= 1)
+    breaker = breaker_for("default")
+    for _ in range(int(conf.BREAKER_THRESHOLD)):
+        breaker.failure(None)
+    TTLOverride.objects.create(cache_type="cart", ttl=66)  # committed: announced, or owed
+    assert policy.ttl_for("cart", jitter=False) == 66
+    assert child_policy("cart") == "1800"  # not told: the breaker held the announcement
+    breaker.reset()
+    policy.listener.start()  # its loop sends what is owed
+    assert _wait_for(child_policy, "cart", "66", within=10) == "66"
 
 
 @pytest.fixture
@@ -196,10 +285,11 @@ def broken_table(transactional_db: None) -> Iterator[Callable[[], None]]:
 
 
 def test_a_failing_read_keeps_the_last_known_policy(
-    broken_table: Callable[[], None], redis_client: redis.Redis, poll: Callable[[], bool]
+    broken_table: Callable[[], None], quiet_listener: None
 ) -> None:
     TTLOverride.objects.create(cache_type="product_detail", ttl=120)
     TTLOverride.objects.create(cache_type="cart", ttl=30)
+    assert policy.reload() is True
     assert policy.overrides() == {"product_detail": 120, "cart": 30}
     broken_table()
     with pytest.raises(Exception, match="no such table"):
@@ -207,34 +297,33 @@ def test_a_failing_read_keeps_the_last_known_policy(
 
     assert policy.reload() is False
     assert policy.overrides() == {"product_detail": 120, "cart": 30}
-    # The poller's path: the version moved, the read fails, nothing is reset.
-    redis_client.set(backend.stored_key(conf.NAMESPACE + policy.VERSION_KEY), b"moved")
-    assert poll() is False
+    # The listener's path: told of a change, the read fails, nothing is reset.
+    assert policy.refresh(changed=True) is False
     assert policy.ttl_for("product_detail", jitter=False) == 120
     assert policy.ttl_for("cart", jitter=False) == 30
 
 
-def test_the_poller_retries_after_a_failed_read(
-    broken_table: Callable[[], None], redis_client: redis.Redis, poll: Callable[[], bool]
+def test_the_listener_retries_after_a_failed_read(
+    broken_table: Callable[[], None], quiet_listener: None
 ) -> None:
     TTLOverride.objects.create(cache_type="cart", ttl=30)
+    assert policy.reload() is True
     assert policy.overrides() == {"cart": 30}
     broken_table()
-    redis_client.set(backend.stored_key(conf.NAMESPACE + policy.VERSION_KEY), b"moved")
-    assert poll() is False
+    assert policy.refresh(changed=True) is False
     assert policy.overrides() == {"cart": 30}
     table = TTLOverride._meta.db_table
     with connection.cursor() as cursor:  # repaired, and changed while it was broken
         cursor.execute(f'ALTER TABLE "{table}_gone" RENAME TO "{table}"')
         cursor.execute(f'UPDATE "{table}" SET ttl = 31')
         cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{table}_gone"')
-    # The version it could not act on stays pending until a read succeeds.
-    assert poll() is False
+    # The change it could not act on stays owed until a read succeeds.
+    assert policy.refresh(changed=False) is False
     with connection.cursor() as cursor:
         cursor.execute(f'ALTER TABLE "{table}_gone" RENAME TO "{table}"')
-    assert poll() is True
+    assert policy.refresh(changed=False) is True
     assert policy.overrides() == {"cart": 31}
-    assert poll() is False
+    assert policy.refresh(changed=False) is False
     with connection.cursor() as cursor:  # the fixture renames it back
         cursor.execute(f'ALTER TABLE "{table}" RENAME TO "{table}_gone"')
 
@@ -244,7 +333,7 @@ def test_an_unreachable_redis_does_not_reset_the_policy(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         TTLOverride.objects.create(cache_type="cart", ttl=30)
-    settings.CACHES = {
+    unreachable = {
         **settings.CACHES,
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -253,11 +342,16 @@ def test_an_unreachable_redis_does_not_reset_the_policy(
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
         },
     }
-    for _ in range(int(conf.BREAKER_THRESHOLD)):
-        policy.poll_once()
-    assert breaker_for("default").state == "open"
-    assert policy.poll_once() is False
-    assert policy.ttl_for("cart", jitter=False) == 30
+    with override_settings(CACHES=unreachable):
+        subscription = policy_channel.Subscription()
+        assert subscription.wait(0.2, time.sleep) is False  # no subscription, no error
+        subscription.close()
+        policy.notify_changed()  # reloads here; the announcement is owed
+        assert policy_channel.flush_unsent() is False
+        assert policy.refresh(changed=True) is True
+        assert policy.ttl_for("cart", jitter=False) == 30
+    breaker_for("default").reset()
+    assert policy_channel.flush_unsent() is True  # Redis is back: sent
 
 
 def test_jitter_adds_up_to_a_fifth_by_default(db: None) -> None:
@@ -294,41 +388,13 @@ def test_jitter_applies_to_the_override(
     assert len(seen) > 10
 
 
-def _fork(child: Callable[[], bytes]) -> bytes:
-    """Run ``child`` in a forked process and return what it wrote (20 s at most)."""
-    read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        # Python 3.12 warns about fork() in a process with threads: that is the point here.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child
-        try:
-            os.write(write_end, child())
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        os.close(read_end)
-        pytest.fail("the forked child hung")
-    with os.fdopen(read_end, "rb") as pipe:
-        return pipe.read()
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
-def test_a_forked_child_runs_its_own_poller_even_if_a_lock_was_held(
+def test_a_forked_child_runs_its_own_listener_even_if_a_lock_was_held(
     transactional_db: None,
 ) -> None:
     TTLOverride.objects.create(cache_type="cart", ttl=77)
     assert policy.ttl_for("cart", jitter=False) == 77
-    parent_thread = policy._snapshot.thread
+    parent_thread = policy.listener.thread
     held, release = threading.Event(), threading.Event()
     locks = [
         policy._snapshot.start_lock,
@@ -354,12 +420,12 @@ def test_a_forked_child_runs_its_own_poller_even_if_a_lock_was_held(
         breaker.failure(None)  # takes the breaker's lock
         breaker.reset()
         allowed = breaker.allow()
-        thread = policy._snapshot.thread
+        thread = policy.listener.thread
         fresh = thread is not None and thread is not parent_thread and thread.is_alive()
         return f"{ttl} {allowed} {fresh}".encode()
 
     try:
-        out = _fork(child)
+        out = fork_and_run(child)
     finally:
         release.set()
         holder.join()
@@ -367,7 +433,7 @@ def test_a_forked_child_runs_its_own_poller_even_if_a_lock_was_held(
 
 
 def test_a_reset_never_loses_to_a_reload_in_flight(
-    transactional_db: None, poll: Callable[[], bool]
+    transactional_db: None, quiet_listener: None
 ) -> None:
     TTLOverride.objects.create(cache_type="cart", ttl=30)
     assert policy.overrides() == {"cart": 30}

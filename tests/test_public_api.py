@@ -28,7 +28,7 @@ RELEASED = {
         "cached_attribute known_attributes"
     ),
     "cache_admin.invalidation": (
-        "CacheInvalidator CacheUnavailable InvalidationResult PrefixCount Progress "
+        "CacheInvalidator CacheUnavailable InvalidationResult PrefixCount PrefixProgress "
         "Registration delete_keys model_keys register registered_models unregister"
     ),
     "cache_admin.types": (

@@ -13,6 +13,7 @@ import redis
 from django.core.cache import caches
 
 from cache_admin import CacheInvalidator, backend, breaker, delete_keys, generations, keys
+from cache_admin.guard import guarded
 from cache_admin.invalidation import outbox
 from cache_admin.testing import RedisServer
 from tests import redis_commands
@@ -138,7 +139,7 @@ def test_replayed_when_the_breaker_closes(outage: Outage) -> None:
     # Any guarded call that succeeds closes the breaker and runs the recovery hooks.
     outage.cache.close()
     client = backend.client(outage.cache)
-    assert outbox.guarded(outage.alias, lambda: client.get(outage.stored("category:1"))) == b"old"
+    assert guarded(lambda: client.get(outage.stored("category:1")), alias=outage.alias) == b"old"
 
     _assert_took_effect(outage)
 

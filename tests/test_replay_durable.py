@@ -21,6 +21,7 @@ from django.core.cache import caches
 from django.db import connection
 
 from cache_admin import CacheInvalidator, backend, breaker, delete_keys
+from cache_admin.guard import guarded
 from cache_admin.invalidation import outbox
 from cache_admin.models import QueuedInvalidation
 from cache_admin.testing import RedisServer
@@ -157,12 +158,14 @@ def test_a_breaker_that_closes_adopts_the_rows_at_once(site: Site, settings: Any
     site.go_down()
     invalidate_in_another_process_and_exit(site)
     with pytest.raises(outbox.CacheUnavailable):  # this process sees the outage too
-        outbox.guarded(ALIAS, lambda: backend.client(caches[ALIAS]).ping())
+        guarded(
+            lambda: backend.client(caches[ALIAS]).ping(), alias=ALIAS, error=outbox.CacheUnavailable
+        )
     assert breaker.breaker_for(ALIAS).state != breaker.CLOSED
     site.come_back()
 
     client = backend.client(caches[ALIAS])
-    assert outbox.guarded(ALIAS, lambda: client.get(site.stored("category:1"))) == b"old"
+    assert guarded(lambda: client.get(site.stored("category:1")), alias=ALIAS) == b"old"
 
     assert not any(site.exists(key) for key in STALE)
     assert not QueuedInvalidation.objects.exists()

@@ -3,12 +3,11 @@
 
 Attribute names are recorded per model as they are used (and at class creation with the
 ``cached_attribute`` descriptor), so ``CacheInvalidator.invalidate_model(instance)`` can
-delete them all: ``known_attributes(Model)``.
+delete them all: ``known_attributes(Model)`` (kept in ``invalidation.registrations``).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
@@ -17,31 +16,12 @@ from django.db import models
 from cache_admin import keys
 from cache_admin.caching import fill
 from cache_admin.caching.decorators import TypeRef, check_timeout, evaluate, resolve_type
+from cache_admin.invalidation.outbox import delete_keys
+from cache_admin.invalidation.registrations import known_attributes, remember_attribute
+
+__all__ = ["CachedAttribute", "cached_attribute", "known_attributes"]
 
 T = TypeVar("T")
-
-_known: dict[str, set[str]] = {}
-_known_lock = threading.Lock()
-
-
-def _label(model: type[models.Model] | models.Model | str) -> str:
-    if isinstance(model, str):
-        return model.lower()
-    return model._meta.label_lower
-
-
-def remember(model: type[models.Model] | models.Model | str, attr_name: str) -> None:
-    label = _label(model)
-    names = _known.get(label)
-    if names is not None and attr_name in names:
-        return
-    with _known_lock:
-        _known[label] = {*_known.get(label, ()), attr_name}
-
-
-def known_attributes(model: type[models.Model] | models.Model | str) -> set[str]:
-    """The cached attribute names seen for a model in this process."""
-    return set(_known.get(_label(model), ()))
 
 
 class CachedAttribute(Generic[T]):
@@ -60,7 +40,7 @@ class CachedAttribute(Generic[T]):
         self.func = func
         self.timeout = check_timeout(timeout)
         self.cache_type = cache_type
-        remember(instance, attr_name)
+        remember_attribute(instance, attr_name)
 
     @property
     def key(self) -> str:
@@ -72,7 +52,7 @@ class CachedAttribute(Generic[T]):
             key=key,
             cache_type=resolve_type(self.cache_type, key),
             timeout=self.timeout,
-            family=f"{_label(self.instance)}.{self.attr_name}",
+            family=f"{self.instance._meta.label_lower}.{self.attr_name}",
         )
 
     @property
@@ -87,8 +67,6 @@ class CachedAttribute(Generic[T]):
         return fill.refresh(self._slot(), lambda: evaluate(self.func()))  # type: ignore[no-any-return]
 
     def invalidate(self) -> int:
-        from cache_admin.invalidation import delete_keys
-
         return delete_keys([self.key])
 
 
@@ -115,7 +93,7 @@ class cached_attribute(Generic[T]):
         self.name = name
         setattr(cls, name, self)
         if not cls._meta.abstract:
-            remember(cls, name)
+            remember_attribute(cls, name)
 
     @overload
     def __get__(self, instance: None, owner: type) -> cached_attribute[T]: ...

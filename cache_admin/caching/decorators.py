@@ -17,6 +17,7 @@ from django.db import models
 
 from cache_admin import keys
 from cache_admin.caching import fill
+from cache_admin.invalidation.outbox import delete_keys
 from cache_admin.types import CacheType, get_type, type_for_key
 
 P = ParamSpec("P")
@@ -164,8 +165,6 @@ class _Cached(Generic[P, R]):
         )
 
     def invalidate(self, *args: P.args, **kwargs: P.kwargs) -> int:
-        from cache_admin.invalidation import delete_keys
-
         return delete_keys([self.key_for(*args, **kwargs)])
 
     def wrap(self, call: Callable[P, R], refresh: Callable[P, R]) -> CachedFunction[P, R]:

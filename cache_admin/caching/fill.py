@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import secrets
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -33,15 +32,9 @@ from django.core.cache import BaseCache
 
 from cache_admin import backend, cachelog, counters, generations, policy
 from cache_admin.caching import early
-from cache_admin.caching.link import (
-    ABSENT,
-    LEASE_PREFIX,
-    Link,
-    Slot,
-    Unreachable,
-    sha,
-)
+from cache_admin.caching.link import ABSENT, Link, Slot, Unreachable, sha
 from cache_admin.conf import conf
+from cache_admin.lease import LEASE_PREFIX, new_lease
 
 __all__ = ["LEASE_PREFIX", "Slot", "fetch", "refresh"]
 
@@ -80,7 +73,7 @@ def fetch(slot: Slot, compute: Callable[[], T]) -> T:
 
 def refresh(slot: Slot, compute: Callable[[], T]) -> T:
     """Compute now and store the result (unless an invalidation lands meanwhile)."""
-    lease = LEASE_PREFIX + secrets.token_hex(8).encode()
+    lease = new_lease()
     try:
         link = Link(slot)
         px = max(1, int(float(conf.LEASE_TIMEOUT) * 1000))
@@ -94,7 +87,7 @@ def refresh(slot: Slot, compute: Callable[[], T]) -> T:
 
 
 def _fill_or_wait(link: Link, slot: Slot, compute: Callable[[], T], expected: str) -> T:
-    lease = LEASE_PREFIX + secrets.token_hex(8).encode()
+    lease = new_lease()
     try:
         acquired = link.acquire(expected, lease)
     except Unreachable:
@@ -155,7 +148,7 @@ def _wait_for_fill(link: Link, slot: Slot, compute: Callable[[], T]) -> T:
                     return value  # type: ignore[no-any-return]
                 expected = sha(raw)
             # The lease is gone (released, expired, invalidated) or a stale value landed.
-            lease = LEASE_PREFIX + secrets.token_hex(8).encode()
+            lease = new_lease()
             if link.acquire(expected, lease):
                 return _fill(link, slot, compute, lease)
     except Unreachable:

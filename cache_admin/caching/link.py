@@ -24,12 +24,6 @@ logger = logging.getLogger("cache_admin")
 
 T = TypeVar("T")
 
-# A lease is stored in the key it guards. It starts with "N.", a complete protocol-0
-# pickle of None, so a plain cache.get() of a key being filled reads a miss (pickle ignores
-# the bytes after its STOP opcode) instead of failing. Nothing Django writes starts like
-# this: its pickles start with the PROTO opcode 0x80, zlib with 0x78, integers are digits.
-LEASE_PREFIX = b"N.\x00cache_admin-lease:"
-
 # KEYS[1]: the key. ARGV: sha1 of the expected current bytes, new bytes, PX in ms
 # (> 0: expire, "0": no expiry, "-1": delete). Returns 1 when the swap happened.
 _SWAP = """

@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cache_admin.caching.link import LEASE_PREFIX
 from cache_admin.decoding import shape
 from cache_admin.decoding.decompress import decompress
 from cache_admin.decoding.pretty import pretty
 from cache_admin.decoding.unpickler import RestrictedUnpickler, restricted_loads
+from cache_admin.lease import LEASE_PREFIX
 
 __all__ = ["DecodedValue", "RestrictedUnpickler", "decode", "hexdump", "restricted_loads"]
 
@@ -56,7 +56,7 @@ def decode(
     if _INT.fullmatch(data):
         return DecodedValue("int", data.decode(), size, python_type="int")
     if data.startswith(LEASE_PREFIX):
-        # The read-through engine's lease (caching/link.py): a fill is computing this value.
+        # The read-through engine's lease (cache_admin/lease.py): a fill is computing this value.
         return DecodedValue(
             "lease",
             "A fill is in progress: a process holds the lease while it computes this value.",

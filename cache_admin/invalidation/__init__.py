@@ -5,16 +5,12 @@ Deletions go through the breaker; during an outage they are queued and replayed 
 
 from __future__ import annotations
 
-from cache_admin.invalidation.guard import CacheUnavailable
+from cache_admin.guard import CacheUnavailable
 from cache_admin.invalidation.invalidator import CacheInvalidator, model_keys
 from cache_admin.invalidation.outbox import delete_keys
-from cache_admin.invalidation.prefix import PrefixCount, Progress
-from cache_admin.invalidation.registry import (
-    Registration,
-    register,
-    registered_models,
-    unregister,
-)
+from cache_admin.invalidation.prefix import PrefixCount, PrefixProgress
+from cache_admin.invalidation.registrations import Registration, registered_models
+from cache_admin.invalidation.registry import register, unregister
 from cache_admin.invalidation.results import InvalidationResult
 
 __all__ = [
@@ -22,7 +18,7 @@ __all__ = [
     "CacheUnavailable",
     "InvalidationResult",
     "PrefixCount",
-    "Progress",
+    "PrefixProgress",
     "Registration",
     "delete_keys",
     "model_keys",

@@ -14,14 +14,16 @@ from django.core.cache import caches
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
-from cache_admin import backend, keys
+from cache_admin import backend, counters, generations, keys
+from cache_admin.guard import CacheUnavailable, guarded
 from cache_admin.invalidation import outbox, pages
 from cache_admin.invalidation.prefix import (
-    Progress,
+    PrefixProgress,
     count_prefix,
     iter_delete_prefix,
     validate_prefix,
 )
+from cache_admin.invalidation.registrations import known_attributes, registration_for
 from cache_admin.invalidation.results import InvalidationResult
 from cache_admin.types import type_for_key
 
@@ -31,8 +33,6 @@ PK_CHUNK = 500  # rows read per query: well under every database's parameter lim
 
 def model_keys(instance: Model, previous: Model | None = None) -> list[str]:
     """The logical keys an instance may be cached under, for its current and previous values."""
-    from cache_admin.invalidation.registry import registration_for
-
     if instance.pk is None:
         raise ValueError(f"{type(instance).__name__} instance has no primary key")
     model = type(instance)
@@ -46,7 +46,7 @@ def model_keys(instance: Model, previous: Model | None = None) -> list[str]:
             if value not in (None, ""):
                 found.append(keys.slug_key(instance, value))
     attributes = list(registration.attributes) if registration else []
-    attributes += [a for a in known_attributes(model) if a not in attributes]
+    attributes += [a for a in sorted(known_attributes(model)) if a not in attributes]
     found += [keys.attribute_key(instance, attr) for attr in attributes]
     if registration and registration.extra_keys:
         for state in states:
@@ -61,13 +61,6 @@ def _default_slug_field(model: type[Model]) -> str | None:
     except FieldDoesNotExist:
         return None
     return "slug"
-
-
-def known_attributes(model: type[Model]) -> list[str]:
-    """Attribute names CachedAttribute learned in this process."""
-    from cache_admin.caching.attribute import known_attributes as learned
-
-    return sorted(learned(model))
 
 
 def _list_type(model: type[Model]) -> str | None:
@@ -87,13 +80,7 @@ class CacheInvalidator:
         """Delete the instance's detail, slug and attribute keys (``previous``: its old values)."""
         named = model_keys(instance, previous)
         done = outbox.delete(named, alias=alias)
-        return InvalidationResult(
-            "model",
-            f"{_label(instance)} {instance.pk}",
-            deleted=done.deleted,
-            keys=done.keys,
-            queued=done.queued,
-        )
+        return InvalidationResult.from_deletion("model", f"{_label(instance)} {instance.pk}", done)
 
     @staticmethod
     def invalidate_pks(
@@ -114,21 +101,14 @@ class CacheInvalidator:
             instance = rows.get(pk) or model(pk=pk)
             named += model_keys(instance)
         done = outbox.delete(list(dict.fromkeys(named)), alias=alias)
-        return InvalidationResult(
-            "model",
-            f"{_label(model)} ({len(wanted)} rows)",
-            deleted=done.deleted,
-            keys=done.keys,
-            queued=done.queued,
-        )
+        target = f"{_label(model)} ({len(wanted)} rows)"
+        return InvalidationResult.from_deletion("model", target, done)
 
     @staticmethod
     def invalidate_list_cache(
         model: type[Model] | Model, *, alias: str | None = None
     ) -> InvalidationResult:
         """A new generation for the model's lists: one write, however many are cached (P3)."""
-        from cache_admin import counters, generations
-
         model_class = model if isinstance(model, type) else type(model)
         alias = alias or backend.alias()
         name = _label(model_class)
@@ -168,11 +148,11 @@ class CacheInvalidator:
         """
         validate_prefix(prefix)
         alias = alias or backend.alias()
-        last: Progress | None = None
+        last: PrefixProgress | None = None
         try:
             for last in iter_delete_prefix(prefix, dry_run=dry_run, alias=alias):  # noqa: B007
                 pass
-        except outbox.CacheUnavailable as exc:
+        except CacheUnavailable as exc:
             if dry_run:
                 raise
             outbox.queue_prefix(prefix, alias=alias, reason=str(exc))
@@ -191,7 +171,7 @@ class CacheInvalidator:
         *,
         dry_run: bool = False,
         alias: str | None = None,
-    ) -> Iterator[Progress]:
+    ) -> Iterator[PrefixProgress]:
         """Progress after each SCAN step (scanned, matched, deleted, done), for a progress bar.
 
         ValueError for an unusable prefix (raised at once, before any Redis call).
@@ -208,9 +188,7 @@ class CacheInvalidator:
             raise ValueError("Give at least one key, for example 'product:123'.")
         done = outbox.delete(named, alias=alias)
         target = named[0] if len(named) == 1 else f"{len(named)} keys"
-        return InvalidationResult(
-            "keys", target, deleted=done.deleted, keys=done.keys, queued=done.queued
-        )
+        return InvalidationResult.from_deletion("keys", target, done)
 
     @staticmethod
     def queued_count(*, alias: str | None = None) -> int:
@@ -226,8 +204,8 @@ class CacheInvalidator:
         before = outbox.waiting(alias)
         try:
             # A breaker closing on this call replays at once (its recovery hook).
-            outbox.guarded(alias, lambda: backend.client(cache).ping())
-        except outbox.CacheUnavailable:
+            guarded(lambda: backend.client(cache).ping(), alias=alias, error=CacheUnavailable)
+        except CacheUnavailable:
             return InvalidationResult("replay", target, queued=True, matched=before)
         outbox.adopt(alias)
         outbox.replay(alias)
@@ -241,10 +219,12 @@ class CacheInvalidator:
     iter_invalidate_cache_page = staticmethod(pages.iter_invalidate_cache_page)
 
 
-def _iter_queueing(prefix: str, batch: int | None, dry_run: bool, alias: str) -> Iterator[Progress]:
+def _iter_queueing(
+    prefix: str, batch: int | None, dry_run: bool, alias: str
+) -> Iterator[PrefixProgress]:
     try:
         yield from iter_delete_prefix(prefix, dry_run=dry_run, batch=batch, alias=alias)
-    except outbox.CacheUnavailable as exc:
+    except CacheUnavailable as exc:
         if not dry_run:
             outbox.queue_prefix(prefix, alias=alias, reason=str(exc))
             exc.queued = True

@@ -24,8 +24,9 @@ from django.http import HttpRequest
 
 from cache_admin import backend
 from cache_admin.conf import conf
+from cache_admin.guard import CacheUnavailable
 from cache_admin.invalidation import outbox
-from cache_admin.invalidation.prefix import Progress, delete_prefix, iter_delete_prefix
+from cache_admin.invalidation.prefix import PrefixProgress, delete_prefix, iter_delete_prefix
 from cache_admin.invalidation.results import InvalidationResult
 
 FRAGMENT_PREFIX = "template.cache."
@@ -51,9 +52,8 @@ def invalidate_fragment(
     alias = alias or fragment_alias()
     if not all_variants:
         key = make_template_fragment_key(fragment_name, list(vary_on))
-        done = outbox.delete([key], alias=alias)
-        return InvalidationResult(
-            "fragment", fragment_name, deleted=done.deleted, keys=done.keys, queued=done.queued
+        return InvalidationResult.from_deletion(
+            "fragment", fragment_name, outbox.delete([key], alias=alias)
         )
     prefix = f"{FRAGMENT_PREFIX}{fragment_name}."
     return _scan("fragment", fragment_name, prefix, _MD5.fullmatch, alias)
@@ -149,7 +149,7 @@ def iter_invalidate_cache_page(
     schemes: Iterable[str] = ("http", "https"),
     key_prefix: str | None = None,
     alias: str | None = None,
-) -> Iterator[Progress]:
+) -> Iterator[PrefixProgress]:
     """Progress of deleting a path's cached pages, step by step (a background job's work:
     finding them walks the cache_page entries of the whole keyspace)."""
     _, keep = page_matcher(path_or_url, hosts=hosts, schemes=schemes, key_prefix=key_prefix)
@@ -182,7 +182,7 @@ def _scan(
 ) -> InvalidationResult:
     try:
         done = delete_prefix(prefix, alias=alias, keep=lambda rest: keep(rest) is not None)
-    except outbox.CacheUnavailable as exc:
+    except CacheUnavailable as exc:
         # The exact variants cannot be found now: the whole group goes on recovery, which
         # deletes more than needed but never leaves a stale page (R2).
         outbox.queue_prefix(prefix, alias=alias, reason=str(exc))

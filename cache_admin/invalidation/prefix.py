@@ -20,13 +20,13 @@ from redis.crc import key_slot
 
 from cache_admin import backend
 from cache_admin.conf import conf
-from cache_admin.invalidation.guard import guarded
+from cache_admin.guard import CacheUnavailable, guarded
 
 MAX_PREFIX_LENGTH = 1024
 
 
 @dataclass(frozen=True)
-class Progress:
+class PrefixProgress:
     """Where a prefix deletion stands; ``scanned`` and ``total`` are estimates (progress bar)."""
 
     prefix: str
@@ -97,7 +97,7 @@ def iter_delete_prefix(
     batch: int | None = None,
     alias: str | None = None,
     keep: Callable[[bytes], bool] | None = None,
-) -> Iterator[Progress]:
+) -> Iterator[PrefixProgress]:
     """Delete the site's keys under a logical prefix, yielding progress after each step.
 
     ``keep(rest)`` narrows further: it gets what follows the prefix in each found key
@@ -109,48 +109,93 @@ def iter_delete_prefix(
     prefix = validate_prefix(prefix)
     alias = alias or backend.alias()
     cache = caches[alias]
+    scope = _Scope.of(prefix, cache, keep)
     count = max(1, int(batch or conf.SCAN_COUNT))
-    stored_prefix = backend.stored_key(prefix, cache).encode()
-    match = backend.glob_escape(backend.stored_key(prefix, cache)) + "*"
-    namespace = str(conf.NAMESPACE)
-    protected = (
-        None if prefix.startswith(namespace) else backend.stored_key(namespace, cache).encode()
-    )
     clients = backend.primary_clients(cache)
-    sizes = [guarded(alias, _size_and_mode(client)) for client in clients]
-    total = sum(size for size, _ in sizes)
-    scanned = matched = deleted = 0
-    yield Progress(prefix, 0, total, 0, 0, False, dry_run)
+    sizes = [
+        guarded(_size_and_mode(client), alias=alias, error=CacheUnavailable) for client in clients
+    ]
+    tally = _Tally(prefix, sum(size for size, _ in sizes), dry_run)
+    yield tally.progress()
     for client, (_, clustered) in zip(clients, sizes, strict=True):
-        cursor = 0
-        found: list[bytes] = []
-        while True:
-            pipe = client.pipeline(transaction=False)
-            if not dry_run:
-                _unlink(pipe, found, clustered)
-            pipe.scan(cursor, match=match, count=count)
-            results = guarded(alias, pipe.execute)
-            deleted += sum(int(n) for n in results[:-1])
-            cursor, keys = results[-1]
-            cursor = int(cursor)
-            scanned += count
-            # SCAN MATCH already confined the keys; the checks below only narrow further.
-            found = [
-                key
-                for key in keys
-                if key.startswith(stored_prefix)
-                and not (protected and key.startswith(protected))
-                and (keep is None or keep(key[len(stored_prefix) :]))
-            ]
-            matched += len(found)
-            if cursor == 0:
-                break
-            yield Progress(prefix, min(scanned, total), total, matched, deleted, False, dry_run)
-        if found and not dry_run:
-            pipe = client.pipeline(transaction=False)
+        for _step in _scan_node(client, alias, scope, count, clustered, tally):
+            yield tally.progress()
+    yield tally.progress(done=True)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Which keys a scan matches (SCAN MATCH) and which of those it deletes."""
+
+    stored_prefix: bytes
+    match: str
+    protected: bytes | None  # the package's own namespace, unless the prefix names it
+    keep: Callable[[bytes], bool] | None
+
+    @classmethod
+    def of(cls, prefix: str, cache: Any, keep: Callable[[bytes], bool] | None) -> _Scope:
+        stored = backend.stored_key(prefix, cache)
+        namespace = str(conf.NAMESPACE)
+        protected = (
+            None if prefix.startswith(namespace) else backend.stored_key(namespace, cache).encode()
+        )
+        return cls(stored.encode(), backend.glob_escape(stored) + "*", protected, keep)
+
+    def wanted(self, keys: list[bytes]) -> list[bytes]:
+        # SCAN MATCH already confined the keys; the checks below only narrow further.
+        start = len(self.stored_prefix)
+        return [
+            key
+            for key in keys
+            if key.startswith(self.stored_prefix)
+            and not (self.protected and key.startswith(self.protected))
+            and (self.keep is None or self.keep(key[start:]))
+        ]
+
+
+@dataclass
+class _Tally:
+    prefix: str
+    total: int
+    dry_run: bool
+    scanned: int = 0
+    matched: int = 0
+    deleted: int = 0
+
+    def progress(self, *, done: bool = False) -> PrefixProgress:
+        # SCAN's COUNT is a hint, so ``scanned`` is an estimate: kept under the total
+        # while running, and the whole keyspace once done.
+        scanned = max(self.scanned, self.total) if done else min(self.scanned, self.total)
+        return PrefixProgress(
+            self.prefix, scanned, self.total, self.matched, self.deleted, done, self.dry_run
+        )
+
+
+def _scan_node(
+    client: redis.Redis, alias: str, scope: _Scope, count: int, clustered: bool, tally: _Tally
+) -> Iterator[None]:
+    """SCAN one node to its end, each batch's UNLINK riding with the next SCAN in one
+    round trip; yields after every step but the last."""
+    cursor = 0
+    found: list[bytes] = []
+    while True:
+        pipe = client.pipeline(transaction=False)
+        if not tally.dry_run:
             _unlink(pipe, found, clustered)
-            deleted += sum(int(n) for n in guarded(alias, pipe.execute))
-    yield Progress(prefix, max(scanned, total), total, matched, deleted, True, dry_run)
+        pipe.scan(cursor, match=scope.match, count=count)
+        results = guarded(pipe.execute, alias=alias, error=CacheUnavailable)
+        tally.deleted += sum(int(n) for n in results[:-1])
+        cursor, found = int(results[-1][0]), scope.wanted(results[-1][1])
+        tally.scanned += count
+        tally.matched += len(found)
+        if cursor == 0:
+            break
+        yield
+    if found and not tally.dry_run:
+        pipe = client.pipeline(transaction=False)
+        _unlink(pipe, found, clustered)
+        done = guarded(pipe.execute, alias=alias, error=CacheUnavailable)
+        tally.deleted += sum(int(n) for n in done)
 
 
 def _size_and_mode(client: redis.Redis) -> Callable[[], tuple[int, bool]]:
@@ -185,7 +230,7 @@ def delete_prefix(
     batch: int | None = None,
     alias: str | None = None,
     keep: Callable[[bytes], bool] | None = None,
-) -> Progress:
+) -> PrefixProgress:
     steps = iter_delete_prefix(prefix, dry_run=dry_run, batch=batch, alias=alias, keep=keep)
     last = next(steps)
     for last in steps:  # noqa: B007 (the last progress is the answer)

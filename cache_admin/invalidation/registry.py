@@ -12,46 +12,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 
-from cache_admin import backend, keys
+from cache_admin import backend
+from cache_admin.invalidation.invalidator import CacheInvalidator, model_keys
+from cache_admin.invalidation.outbox import delete
+from cache_admin.invalidation.registrations import (
+    Registration,
+    forget,
+    registration_for,
+    remember,
+)
 
 logger = logging.getLogger("cache_admin")
 
 PREVIOUS = "_cache_admin_previous"  # instance attribute between pre_save and post_save
-
-
-@dataclass(frozen=True)
-class Registration:
-    model: type[models.Model]
-    slug_field: str | None = None
-    attributes: tuple[str, ...] = ()
-    lists: bool = True
-    extra_keys: Callable[[Any], Iterable[str]] | None = field(default=None, compare=False)
-    alias: str | None = None
-
-    @property
-    def label(self) -> str:
-        return str(self.model._meta.verbose_name).capitalize()
-
-    @property
-    def model_label(self) -> str:
-        return self.model._meta.label_lower
-
-    @property
-    def prefix(self) -> str:
-        return f"{keys.model_name(self.model)}:"
-
-    @property
-    def reads_previous(self) -> bool:
-        return bool(self.slug_field or self.extra_keys)
-
-
-_registry: dict[type[models.Model], Registration] = {}
 
 
 def register(
@@ -81,7 +59,7 @@ def register(
     registration = Registration(
         model, slug_field, tuple(attributes), bool(lists), extra_keys=extra_keys, alias=alias
     )
-    _registry[model] = registration
+    remember(registration)
     uid = f"cache_admin_invalidation:{model._meta.label_lower}"
     pre_save.connect(_remember_previous, sender=model, weak=False, dispatch_uid=uid)
     post_save.connect(_saved, sender=model, weak=False, dispatch_uid=uid)
@@ -94,19 +72,11 @@ def unregister(model: type[models.Model]) -> None:
     pre_save.disconnect(sender=model, dispatch_uid=uid)
     post_save.disconnect(sender=model, dispatch_uid=uid)
     post_delete.disconnect(sender=model, dispatch_uid=uid)
-    _registry.pop(model, None)
-
-
-def registration_for(model: type[models.Model]) -> Registration | None:
-    return _registry.get(model)
-
-
-def registered_models() -> list[Registration]:
-    return sorted(_registry.values(), key=lambda r: r.label.lower())
+    forget(model)
 
 
 def _remember_previous(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
-    registration = _registry.get(sender)
+    registration = registration_for(sender)
     instance.__dict__.pop(PREVIOUS, None)
     if registration is None or not registration.reads_previous or instance.pk is None:
         return
@@ -132,18 +102,13 @@ def _schedule(
     previous: models.Model | None,
     using: str | None,
 ) -> None:
-    from cache_admin.invalidation.invalidator import model_keys
-
-    registration = _registry.get(model)
+    registration = registration_for(model)
     if registration is None or instance.pk is None:
         return
     named = model_keys(instance, previous)  # named now: the instance may change before commit
     alias = registration.alias or backend.alias()
 
     def run() -> None:
-        from cache_admin.invalidation.invalidator import CacheInvalidator
-        from cache_admin.invalidation.outbox import delete
-
         delete(named, alias=alias)
         if registration.lists:
             CacheInvalidator.invalidate_list_cache(model, alias=alias)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cache_admin.invalidation.outbox.deletion import Deletion
 
 
 @dataclass(frozen=True)
@@ -15,6 +19,11 @@ class InvalidationResult:
     queued: bool = False  # Redis was unreachable: queued for replay (R2)
     dry_run: bool = False
     generation: str | None = None  # lists: the new generation token
+
+    @classmethod
+    def from_deletion(cls, action: str, target: str, done: Deletion) -> InvalidationResult:
+        """What deleting named keys did (``outbox.delete``): deleted, or queued (R2)."""
+        return cls(action, target, deleted=done.deleted, keys=done.keys, queued=done.queued)
 
     @property
     def message(self) -> str:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cache_admin.warming.task_names import WARM_ALL_TASK, WARM_TASK
+
 ALL_ENTRY = "warm-cache-every-hour"
 TRIGGER = "celery beat"
 
@@ -41,7 +43,7 @@ def warm_schedule(
     if warmers is None and not per_warmer:
         return {
             ALL_ENTRY: {
-                "task": "cache_admin.warm_all",
+                "task": WARM_ALL_TASK,
                 "schedule": schedule,
                 "kwargs": {"trigger": TRIGGER},
             }
@@ -57,7 +59,7 @@ def warm_schedule(
     _check_names(chosen)
     return {
         f"{entry_prefix}{name}": {
-            "task": "cache_admin.warm",
+            "task": WARM_TASK,
             "schedule": own,
             "args": (name,),
             "kwargs": {"trigger": TRIGGER},

@@ -15,12 +15,19 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.utils.translation import gettext as _
 
+from cache_admin.background import on_fork
 from cache_admin.conf import conf
 
 MEMO_SECONDS = 5.0
 
 _memo: dict[str, tuple[float, str | None]] = {}
 _lock = threading.Lock()
+
+
+@on_fork
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()  # never held for good by a thread gone with the fork
 
 
 def celery_app() -> Any | None:

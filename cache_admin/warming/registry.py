@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
+from cache_admin.background import on_fork
+
 if TYPE_CHECKING:
     from cache_admin.warming.progress import Progress
 
@@ -49,6 +51,12 @@ class Warmer:
 _registry: dict[str, Warmer] = {}
 _discovered = False
 _discover_lock = threading.Lock()
+
+
+@on_fork
+def _after_fork_in_child() -> None:
+    global _discover_lock
+    _discover_lock = threading.Lock()  # never held for good by a thread gone with the fork
 
 
 @overload

@@ -11,7 +11,10 @@ from typing import Any
 from celery import shared_task
 
 from cache_admin.models import WarmRun
+from cache_admin.warming.dispatch import enqueue
+from cache_admin.warming.registry import all_warmers
 from cache_admin.warming.runner import create_run, execute
+from cache_admin.warming.task_names import WARM_ALL_TASK, WARM_TASK
 
 PROGRESS = "PROGRESS"
 
@@ -31,7 +34,7 @@ def claim(run_id: int | None, name: str, task_id: str, trigger: str) -> WarmRun:
     return run
 
 
-@shared_task(bind=True, name="cache_admin.warm")
+@shared_task(bind=True, name=WARM_TASK)
 def warm(
     self: Any, name: str, run_id: int | None = None, trigger: str = "celery"
 ) -> dict[str, Any]:
@@ -54,11 +57,8 @@ def warm(
     }
 
 
-@shared_task(name="cache_admin.warm_all")
+@shared_task(name=WARM_ALL_TASK)
 def warm_all(trigger: str = "celery beat") -> list[str]:
     """Queue one ``cache_admin.warm`` per registered warmer (the beat schedule's entry)."""
-    from cache_admin.warming.dispatch import enqueue
-    from cache_admin.warming.registry import all_warmers
-
     runs = enqueue([w.name for w in all_warmers()], trigger=trigger, check=False)
     return [run.task_id for run in runs]

@@ -17,12 +17,11 @@ import logging
 import time
 from collections.abc import Iterable
 
+from cache_admin.background import on_fork
 from cache_admin.conf import conf
+from cache_admin.queued import Entry
 
 logger = logging.getLogger("cache_admin")
-
-KEY, PREFIX = "key", "prefix"  # the kinds of entry: a stored key, a logical prefix
-Entry = tuple[str, str]  # (kind, target)
 
 _warned = False
 _adopted_at: dict[str, float] = {}
@@ -109,8 +108,10 @@ def adoption_due(alias: str) -> bool:
     return last is None or time.monotonic() - last >= float(conf.OUTBOX_ADOPT_INTERVAL)
 
 
+@on_fork
 def reset() -> None:
-    """Forget when this process last looked for rows, and whether it warned (tests)."""
+    """Forget when this process last looked for rows, and whether it warned (tests, and a
+    forked child: it adopts on its first successful deletion)."""
     global _warned
     _adopted_at.clear()
     _warned = False

@@ -1,0 +1,110 @@
+"""Run a function in a child made with os.fork(), as gunicorn and Celery's prefork pool
+make their workers: the child has the parent's memory and only the forking thread."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from cache_admin import background, breaker, counters, policy, policy_channel
+from cache_admin.invalidation.outbox import pending, replaying, reports
+from cache_admin.warming import health
+from cache_admin.warming import registry as warmers
+
+
+def fork_and_run(child: Callable[[], bytes], within: float = 20) -> bytes:
+    """Run ``child`` in a forked process and return what it answered (its traceback if it
+    raised); fail the test when it does not end within ``within`` seconds (a lock it
+    inherited held, say)."""
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12 warns about fork() in a process with threads: that is the point here.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            try:
+                answer = child()
+            except BaseException:
+                answer = traceback.format_exc().encode()
+            os.write(write_end, answer)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(read_end)
+        pytest.fail("the forked child hung")
+    with os.fdopen(read_end, "rb") as pipe:
+        return pipe.read()
+
+
+def package_locks() -> list[Any]:
+    """Every lock of the package (as this process has them now)."""
+    from cache_admin.invalidation import registrations
+
+    return [
+        pending._lock,
+        replaying._replay_lock,
+        reports._lock,
+        registrations._attributes_lock,
+        policy._snapshot.start_lock,
+        policy._snapshot.reload_lock,
+        policy_channel._process.lock,
+        counters._tally.lock,
+        counters._tally.flushing,
+        breaker.breaker_for("default")._lock,
+        background._jobs_lock,
+        health._lock,
+        warmers._discover_lock,
+        *(worker._lock for worker in background.workers()),
+    ]
+
+
+def free_locks() -> int:
+    """How many of the package's locks can be taken now (each is given back)."""
+    free = 0
+    for lock in package_locks():
+        if lock.acquire(timeout=2):
+            lock.release()
+            free += 1
+    return free
+
+
+@contextlib.contextmanager
+def held(locks: list[Any]) -> Iterator[None]:
+    """A thread holds ``locks`` for the duration, as any thread of a busy process may
+    hold one of them when another thread forks."""
+    taken, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        for lock in locks:
+            lock.acquire()
+        taken.set()
+        release.wait(120)
+        for lock in reversed(locks):
+            lock.release()
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    assert taken.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join(10)
