@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pickle
 import pickletools
+from collections.abc import Callable
 from typing import Any
 
 # Whatever the data, values up to this weight are always accepted.
@@ -34,12 +35,6 @@ class _Value:
         self.depth = depth
 
 
-def _container(items: list[_Value], cap: int) -> _Value:
-    return _Value(
-        min(1 + sum(v.weight for v in items), cap), 1 + max((v.depth for v in items), default=0)
-    )
-
-
 def check(data: bytes) -> None:
     """Raise ExpansionError (or UnpicklingError for malformed data) before unpickling."""
     limit = _FLOOR + 2 * len(data)
@@ -51,74 +46,19 @@ def check(data: bytes) -> None:
         raise pickle.UnpicklingError(f"malformed pickle: {exc}") from None
 
 
-_KINDS = {
-    "MARK": 1,
-    "EMPTY_LIST": 2,
-    "EMPTY_DICT": 2,
-    "EMPTY_SET": 2,
-    "TUPLE": 3,
-    "LIST": 3,
-    "DICT": 4,
-    "FROZENSET": 5,
-    "OBJ": 5,
-    "INST": 5,
-    "TUPLE1": 6,
-    "TUPLE2": 6,
-    "TUPLE3": 6,
-    "APPEND": 7,
-    "SETITEM": 8,
-    "APPENDS": 9,
-    "SETITEMS": 10,
-    "ADDITEMS": 11,
-    "REDUCE": 12,
-    "NEWOBJ": 12,
-    "NEWOBJ_EX": 13,
-    "BUILD": 14,
-    "PUT": 15,
-    "BINPUT": 15,
-    "LONG_BINPUT": 15,
-    "MEMOIZE": 16,
-    "GET": 17,
-    "BINGET": 17,
-    "LONG_BINGET": 17,
-    "POP": 18,
-    "POP_MARK": 19,
-    "DUP": 20,
-    "STACK_GLOBAL": 21,
-    "BINPERSID": 22,
-    "READONLY_BUFFER": 22,
-    "PROTO": 23,
-    "FRAME": 23,
-    "STOP": 24,
-}
-_PAIR_LINES = frozenset({"GLOBAL", "INST"})  # "module\nname\n": two lines
-# code -> (kind, argument size, extra). Kind 0 pushes one scalar (numbers, strings, None,
-# globals...). Sizes follow pickletools: n >= 0 fixed bytes; -1 up to a newline; -2, -3,
-# -4, -5 a length in 1, 4 (signed), 4 or 8 bytes, then that many bytes. Extra: the item
-# count of TUPLE1..3, or 2 for a two-line argument.
-_TABLE: dict[int, tuple[int, int, int]] = {}
-for _op in pickletools.opcodes:
-    _TABLE[ord(_op.code.encode("latin-1"))] = (
-        _KINDS.get(_op.name, 0),
-        _op.arg.n if _op.arg is not None else 0,
-        int(_op.name[-1])
-        if _op.name in ("TUPLE1", "TUPLE2", "TUPLE3")
-        else 2
-        if _op.name in _PAIR_LINES
-        else 0,
-    )
-_WIDTH = {-2: (1, False), -3: (4, True), -4: (4, False), -5: (8, False)}
+class _Machine:
+    """The pickle machine's stack and memo, holding each value's weight (the size of its
+    expanded tree) and depth instead of the value."""
 
+    def __init__(self, limit: int) -> None:
+        self.stack: list[Any] = []
+        self.memo: dict[int, _Value] = {}
+        self.limit = limit
+        self.cap = limit + 1
+        self.scalar = _Value(1)  # shared by every scalar: only containers ever grow
 
-def _walk(data: bytes, limit: int) -> None:
-    stack: list[Any] = []
-    memo: dict[int, _Value] = {}
-    cap = limit + 1
-    scalar = _Value(1)  # shared by every scalar: only containers ever grow
-    append = stack.append
-    pos, end = 0, len(data)
-
-    def to_mark() -> list[_Value]:
+    def to_mark(self) -> list[_Value]:
+        stack = self.stack
         found: list[_Value] = []
         while True:
             top = stack.pop()
@@ -127,98 +67,212 @@ def _walk(data: bytes, limit: int) -> None:
                 return found
             found.append(top)
 
-    def hashed(values: list[_Value]) -> None:
+    def hashed(self, values: list[_Value]) -> None:
+        """``values`` will be hashed (dict keys, set members, constructor arguments)."""
         for value in values:
             if value.depth > MAX_HASHED_DEPTH:
                 raise ExpansionError(
                     f"a key or set member is nested more than {MAX_HASHED_DEPTH} levels deep"
                 )
-            if value.weight > limit:
+            if value.weight > self.limit:
                 raise ExpansionError(
                     "the value repeats shared parts so often that reading it could take "
                     "hours (a hashing bomb)"
                 )
 
-    def grow(container: _Value, values: list[_Value]) -> None:
-        if container is scalar:
+    def container(self, items: list[_Value]) -> _Value:
+        return _Value(
+            min(1 + sum(v.weight for v in items), self.cap),
+            1 + max((v.depth for v in items), default=0),
+        )
+
+    def grow(self, container: _Value, values: list[_Value]) -> None:
+        if container is self.scalar:
             raise pickle.UnpicklingError("items added to a scalar")
-        container.weight = min(container.weight + sum(v.weight for v in values), cap)
+        container.weight = min(container.weight + sum(v.weight for v in values), self.cap)
         container.depth = max(container.depth, 1 + max((v.depth for v in values), default=0))
 
+    # One method per kind of opcode; ``arg`` is the memo index or the item count, if any.
+
+    def push_scalar(self, arg: int) -> None:  # numbers, strings, None, GLOBAL...
+        self.stack.append(self.scalar)
+
+    def mark(self, arg: int) -> None:
+        self.stack.append(_MARK)
+
+    def push_empty(self, arg: int) -> None:  # EMPTY_LIST, EMPTY_DICT, EMPTY_SET
+        self.stack.append(_Value(1))
+
+    def build_sequence(self, arg: int) -> None:  # TUPLE, LIST
+        self.stack.append(self.container(self.to_mark()))
+
+    def build_dict(self, arg: int) -> None:  # DICT
+        items = self.to_mark()
+        self.hashed(items[0::2])
+        self.stack.append(self.container(items))
+
+    def build_hashed(self, arg: int) -> None:  # FROZENSET, OBJ, INST: every item hashed
+        items = self.to_mark()
+        self.hashed(items)
+        self.stack.append(self.container(items))
+
+    def build_small_tuple(self, arg: int) -> None:  # TUPLE1, TUPLE2, TUPLE3
+        stack = self.stack
+        items = stack[-arg:]
+        del stack[-arg:]
+        stack.append(self.container(items))
+
+    def append_one(self, arg: int) -> None:  # APPEND
+        stack = self.stack
+        self.grow(stack[-2], [stack.pop()])
+
+    def set_item(self, arg: int) -> None:  # SETITEM
+        stack = self.stack
+        value, key = stack.pop(), stack.pop()
+        self.hashed([key])
+        self.grow(stack[-1], [key, value])
+
+    def append_many(self, arg: int) -> None:  # APPENDS
+        items = self.to_mark()
+        self.grow(self.stack[-1], items)
+
+    def set_items(self, arg: int) -> None:  # SETITEMS
+        items = self.to_mark()
+        self.hashed(items[0::2])
+        self.grow(self.stack[-1], items)
+
+    def add_items(self, arg: int) -> None:  # ADDITEMS
+        items = self.to_mark()
+        self.hashed(items)
+        self.grow(self.stack[-1], items)
+
+    def construct(self, arg: int) -> None:  # REDUCE, NEWOBJ: may hash its arguments (set)
+        stack = self.stack
+        args = stack.pop()
+        stack.pop()
+        self.hashed([args])
+        stack.append(self.container([args]))
+
+    def construct_ex(self, arg: int) -> None:  # NEWOBJ_EX
+        stack = self.stack
+        kwargs, args = stack.pop(), stack.pop()
+        stack.pop()
+        self.hashed([args, kwargs])
+        stack.append(self.container([args, kwargs]))
+
+    def pop(self, arg: int) -> None:  # BUILD, POP
+        self.stack.pop()
+
+    def pop_mark(self, arg: int) -> None:
+        self.to_mark()
+
+    def dup(self, arg: int) -> None:
+        self.stack.append(self.stack[-1])
+
+    def stack_global(self, arg: int) -> None:
+        del self.stack[-2:]
+        self.stack.append(self.scalar)
+
+    def replace_top(self, arg: int) -> None:  # BINPERSID, READONLY_BUFFER
+        self.stack[-1] = self.scalar
+
+    def memo_get(self, arg: int) -> None:  # GET, BINGET, LONG_BINGET
+        self.stack.append(self.memo[arg])
+
+    def memo_put(self, arg: int) -> None:  # PUT, BINPUT, LONG_BINPUT
+        self.memo[arg] = self.stack[-1]
+
+    def memoize(self, arg: int) -> None:
+        self.memo[len(self.memo)] = self.stack[-1]
+
+    def nothing(self, arg: int) -> None:  # PROTO, FRAME
+        pass
+
+
+Step = Callable[[_Machine, int], None]
+
+
+def _stop(machine: _Machine, arg: int) -> None:  # never called: the walk ends at STOP
+    raise AssertionError("STOP ends the walk")
+
+
+# Opcode name -> what the machine does with it; every other opcode pushes a scalar.
+_STEPS: dict[str, Step] = {
+    "MARK": _Machine.mark,
+    **dict.fromkeys(("EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET"), _Machine.push_empty),
+    **dict.fromkeys(("TUPLE", "LIST"), _Machine.build_sequence),
+    "DICT": _Machine.build_dict,
+    **dict.fromkeys(("FROZENSET", "OBJ", "INST"), _Machine.build_hashed),
+    **dict.fromkeys(("TUPLE1", "TUPLE2", "TUPLE3"), _Machine.build_small_tuple),
+    "APPEND": _Machine.append_one,
+    "SETITEM": _Machine.set_item,
+    "APPENDS": _Machine.append_many,
+    "SETITEMS": _Machine.set_items,
+    "ADDITEMS": _Machine.add_items,
+    **dict.fromkeys(("REDUCE", "NEWOBJ"), _Machine.construct),
+    "NEWOBJ_EX": _Machine.construct_ex,
+    **dict.fromkeys(("BUILD", "POP"), _Machine.pop),
+    "POP_MARK": _Machine.pop_mark,
+    "DUP": _Machine.dup,
+    "STACK_GLOBAL": _Machine.stack_global,
+    **dict.fromkeys(("BINPERSID", "READONLY_BUFFER"), _Machine.replace_top),
+    **dict.fromkeys(("GET", "BINGET", "LONG_BINGET"), _Machine.memo_get),
+    **dict.fromkeys(("PUT", "BINPUT", "LONG_BINPUT"), _Machine.memo_put),
+    "MEMOIZE": _Machine.memoize,
+    **dict.fromkeys(("PROTO", "FRAME"), _Machine.nothing),
+}
+_MEMO_INDEX = frozenset({"GET", "BINGET", "LONG_BINGET", "PUT", "BINPUT", "LONG_BINPUT"})
+
+# How an argument is laid out after its opcode (pickletools' sizes): n >= 0 fixed bytes;
+# LINE up to a newline (TWO_LINES: "module\nname\n"); or a length of 1, 4 (signed), 4
+# or 8 bytes followed by that many bytes.
+LINE, TWO_LINES = -1, -10
+_LENGTH_WIDTH = {-2: (1, False), -3: (4, True), -4: (4, False), -5: (8, False)}
+
+
+def _op(name: str, size: int) -> tuple[Step, int, bool, int]:
+    """(step, argument layout, whether the argument is a memo index, the step's count)."""
+    step = _stop if name == "STOP" else _STEPS.get(name, _Machine.push_scalar)
+    if name in ("GLOBAL", "INST"):
+        size = TWO_LINES
+    count = int(name[-1]) if name in ("TUPLE1", "TUPLE2", "TUPLE3") else 0
+    return step, size, name in _MEMO_INDEX, count
+
+
+_OPS = {
+    ord(op.code.encode("latin-1")): _op(op.name, op.arg.n if op.arg is not None else 0)
+    for op in pickletools.opcodes
+}
+
+
+def _walk(data: bytes, limit: int) -> None:
+    machine = _Machine(limit)
+    push_scalar, append, scalar = _Machine.push_scalar, machine.stack.append, machine.scalar
+    pos, end = 0, len(data)
     while pos < end:
-        kind, size, extra = _TABLE[data[pos]]
-        pos += 1
-        start = pos
-        if size >= 0:
-            pos += size
-        elif size == -1:
-            pos = data.index(b"\n", pos) + 1
-            if extra == 2:
-                pos = data.index(b"\n", pos) + 1
-        else:
-            width, signed = _WIDTH[size]
-            pos += width + int.from_bytes(data[pos : pos + width], "little", signed=signed)
+        step, size, is_index, count = _OPS[data[pos]]
+        start = pos + 1
+        pos = start + size if size >= 0 else _argument_end(data, start, size)
         if pos > end:
             raise pickle.UnpicklingError("truncated pickle")
-        if kind == 0:
+        if step is push_scalar:  # most opcodes: inline, not a call each
             append(scalar)
-        elif kind == 17:  # GET, BINGET, LONG_BINGET
-            append(memo[_index(data, start, pos, size)])
-        elif kind == 16:  # MEMOIZE
-            memo[len(memo)] = stack[-1]
-        elif kind == 15:  # PUT, BINPUT, LONG_BINPUT
-            memo[_index(data, start, pos, size)] = stack[-1]
-        elif kind == 1:
-            append(_MARK)
-        elif kind == 2:
-            append(_Value(1))
-        elif kind in (3, 4, 5):  # TUPLE LIST | DICT | FROZENSET OBJ INST
-            items = to_mark()
-            if kind == 4:
-                hashed(items[0::2])
-            elif kind == 5:
-                hashed(items)
-            append(_container(items, cap))
-        elif kind == 6:  # TUPLE1, TUPLE2, TUPLE3
-            items = stack[-extra:]
-            del stack[-extra:]
-            append(_container(items, cap))
-        elif kind == 7:  # APPEND
-            grow(stack[-2], [stack.pop()])
-        elif kind == 8:  # SETITEM
-            value, key = stack.pop(), stack.pop()
-            hashed([key])
-            grow(stack[-1], [key, value])
-        elif kind in (9, 10, 11):  # APPENDS | SETITEMS | ADDITEMS
-            items = to_mark()
-            hashed(items[0::2] if kind == 10 else items if kind == 11 else [])
-            grow(stack[-1], items)
-        elif kind == 12:  # REDUCE, NEWOBJ: a constructor may hash its arguments (set, Counter)
-            args = stack.pop()
-            stack.pop()
-            hashed([args])
-            append(_container([args], cap))
-        elif kind == 13:  # NEWOBJ_EX
-            kwargs, args = stack.pop(), stack.pop()
-            stack.pop()
-            hashed([args, kwargs])
-            append(_container([args, kwargs], cap))
-        elif kind in (14, 18):  # BUILD, POP
-            stack.pop()
-        elif kind == 19:  # POP_MARK
-            to_mark()
-        elif kind == 20:  # DUP
-            append(stack[-1])
-        elif kind == 21:  # STACK_GLOBAL
-            del stack[-2:]
-            append(scalar)
-        elif kind == 22:  # BINPERSID, READONLY_BUFFER
-            stack[-1] = scalar
-        elif kind == 24:  # STOP
+        elif step is _stop:
             return
+        else:
+            step(machine, _index(data, start, pos, size) if is_index else count)
+
+
+def _argument_end(data: bytes, start: int, size: int) -> int:
+    if size == LINE:
+        return data.index(b"\n", start) + 1
+    if size == TWO_LINES:
+        return data.index(b"\n", data.index(b"\n", start) + 1) + 1
+    width, signed = _LENGTH_WIDTH[size]
+    return start + width + int.from_bytes(data[start : start + width], "little", signed=signed)
 
 
 def _index(data: bytes, start: int, stop: int, size: int) -> int:
-    if size == -1:  # PUT / GET: a decimal number and a newline
+    if size == LINE:  # PUT / GET: a decimal number and a newline
         return int(data[start : stop - 1])
     return int.from_bytes(data[start:stop], "little")
