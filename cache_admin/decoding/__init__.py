@@ -48,6 +48,28 @@ def decode(
 ) -> DecodedValue:
     """Decode stored bytes for display. ``full_size`` says ``data`` is only the start of it."""
     size = len(data) if full_size is None else full_size
+    found = _recognised(data, size, full_size, limit)
+    if found is not None:
+        return found
+    compression: str | None = None
+    unpacked = decompress(data, MAX_DECOMPRESSED_BYTES)
+    if unpacked is not None:
+        compression, payload, error = unpacked
+        if payload is None:
+            return _raw(data, size, limit, compression=compression, note=error)
+        if error:
+            return _raw(payload, size, limit, compression=compression, note=error, truncated=True)
+        data = payload
+    note: str | None = None
+    if len(data) > 1 and data[0] == 0x80 and 2 <= data[1] <= 5:  # PROTO 2..5
+        found, note = _unpickled(data, size, limit, compression)
+        if found is not None:
+            return found
+    return _text(data, size, limit, compression, note)
+
+
+def _recognised(data: bytes, size: int, full_size: int | None, limit: int) -> DecodedValue | None:
+    """What is known before decompressing: nothing, a preview, an integer, a lease."""
     if size == 0:
         return DecodedValue("empty", "", 0)
     if full_size is not None and full_size > len(data):
@@ -56,50 +78,52 @@ def decode(
     if _INT.fullmatch(data):
         return DecodedValue("int", data.decode(), size, python_type="int")
     if data.startswith(LEASE_PREFIX):
-        # The read-through engine's lease (cache_admin/lease.py): a fill is computing this value.
+        # The read-through engine's lease (cache_admin/lease.py): a fill is computing it.
         return DecodedValue(
             "lease",
             "A fill is in progress: a process holds the lease while it computes this value.",
             size,
             note="cache.get() reads this key as a miss until the value is written.",
         )
-    compression: str | None = None
+    return None
+
+
+def _unpickled(
+    data: bytes, size: int, limit: int, compression: str | None
+) -> tuple[DecodedValue | None, str | None]:
+    """The pickle shown (or refused); else None and why it could not be read."""
+    unpickler = RestrictedUnpickler(data)
     note: str | None = None
-    found = decompress(data, MAX_DECOMPRESSED_BYTES)
-    if found is not None:
-        compression, payload, error = found
-        if payload is None:
-            return _raw(data, size, limit, compression=compression, note=error)
-        if error:
-            return _raw(payload, size, limit, compression=compression, note=error, truncated=True)
-        data = payload
-    if len(data) > 1 and data[0] == 0x80 and 2 <= data[1] <= 5:
-        unpickler = RestrictedUnpickler(data)
-        try:
-            shape.check(data)
-            value = unpickler.run()
-        except shape.ExpansionError as exc:
-            note = f"Not unpickled: {exc}."
-        except Exception as exc:  # corrupt or truncated data, or a refused stand-in misused
-            note = f"Not a readable pickle ({type(exc).__name__}: {str(exc)[:200]})."
-        else:
-            if not unpickler.refused:
-                text, cut = pretty(value, limit)
-                return DecodedValue(
-                    "pickle", text, size, cut, compression, _type_name(value), (), None
-                )
-        if unpickler.refused:
-            refused = tuple(unpickler.refused)
-            text = "Not shown: the value needs " + ", ".join(refused) + ", which are not allowed."
-            return DecodedValue("refused", text, size, False, compression, None, refused, note)
+    try:
+        shape.check(data)
+        value = unpickler.run()
+    except shape.ExpansionError as exc:
+        note = f"Not unpickled: {exc}."
+    except Exception as exc:  # corrupt or truncated data, or a refused stand-in misused
+        note = f"Not a readable pickle ({type(exc).__name__}: {str(exc)[:200]})."
+    else:
+        if not unpickler.refused:
+            text, cut = pretty(value, limit)
+            found = DecodedValue("pickle", text, size, cut, compression, _type_name(value))
+            return found, None
+    if unpickler.refused:
+        refused = tuple(unpickler.refused)
+        text = "Not shown: the value needs " + ", ".join(refused) + ", which are not allowed."
+        return DecodedValue("refused", text, size, False, compression, None, refused, note), note
+    return None, note
+
+
+def _text(
+    data: bytes, size: int, limit: int, compression: str | None, note: str | None
+) -> DecodedValue:
+    """UTF-8 text (JSON indented), else bytes as a hex dump."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return _raw(data, size, limit, compression=compression, note=note)
     if text.lstrip()[:1] in ("{", "[", '"'):
         try:
-            parsed = json.loads(text)
-            text = json.dumps(parsed, indent=2, ensure_ascii=False)
+            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
         except (ValueError, RecursionError):  # not JSON, or nested past what can be shown
             pass
         else:
