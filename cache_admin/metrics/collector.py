@@ -10,10 +10,11 @@ names redis_exporter uses, so the spec's PromQL works against either.
 from __future__ import annotations
 
 import logging
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from datetime import datetime
 
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, QuerySet, Sum
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -89,57 +90,74 @@ def warm_families() -> Iterator[Metric]:
     """Warm runs: the rows kept in history plus the totals of the runs pruned from it."""
     finished = WarmRun.objects.filter(status__in=[WarmRun.SUCCEEDED, WarmRun.FAILED])
     pruned = list(WarmRunTotal.objects.order_by("warmer", "status"))
+    yield _runs(finished, pruned)
+    yield _active()
+    yield _durations(finished, pruned)
+    yield _keys_written(finished, pruned)
+    yield _last_success(finished, pruned)
 
-    runs = CounterMetricFamily(
+
+Finished = QuerySet[WarmRun]
+
+
+def _runs(finished: Finished, pruned: list[WarmRunTotal]) -> Metric:
+    family = CounterMetricFamily(
         "cache_admin_warm_runs", "Finished warm runs by outcome.", labels=["warmer", "status"]
     )
-    counts: dict[tuple[str, str], int] = {(t.warmer, t.status): t.runs for t in pruned}
+    counts = Counter({(t.warmer, t.status): t.runs for t in pruned})
     for row in finished.values("warmer", "status").annotate(n=Count("id")).order_by():
-        key = (row["warmer"], row["status"])
-        counts[key] = counts.get(key, 0) + row["n"]
+        counts[(row["warmer"], row["status"])] += row["n"]
     for (warmer, status), n in sorted(counts.items()):
-        runs.add_metric([warmer, status], n)
-    yield runs
+        family.add_metric([warmer, status], n)
+    return family
 
-    active = GaugeMetricFamily(
+
+def _active() -> Metric:
+    family = GaugeMetricFamily(
         "cache_admin_warm_active", "Warm runs queued or running.", labels=["warmer", "status"]
     )
     busy = WarmRun.objects.filter(status__in=[WarmRun.QUEUED, WarmRun.RUNNING])
     for row in busy.values("warmer", "status").annotate(n=Count("id")).order_by("warmer"):
-        active.add_metric([row["warmer"], row["status"]], row["n"])
-    yield active
+        family.add_metric([row["warmer"], row["status"]], row["n"])
+    return family
 
-    durations = SummaryMetricFamily(
+
+def _durations(finished: Finished, pruned: list[WarmRunTotal]) -> Metric:
+    family = SummaryMetricFamily(
         "cache_admin_warm_duration_seconds", "Duration of finished warm runs.", labels=["warmer"]
     )
-    timed: dict[str, tuple[int, float]] = {}
+    runs: Counter[str] = Counter()
+    seconds: defaultdict[str, float] = defaultdict(float)
     for total in pruned:
-        n, seconds = timed.get(total.warmer, (0, 0.0))
-        timed[total.warmer] = (n + total.timed_runs, seconds + total.seconds)
-    for warmer, started, ended in finished.filter(started_at__isnull=False).values_list(
-        "warmer", "started_at", "finished_at"
-    ):
+        runs[total.warmer] += total.timed_runs
+        seconds[total.warmer] += total.seconds
+    timed = finished.filter(started_at__isnull=False)
+    for warmer, started, ended in timed.values_list("warmer", "started_at", "finished_at"):
         if started and ended:
-            n, seconds = timed.get(warmer, (0, 0.0))
-            timed[warmer] = (n + 1, seconds + (ended - started).total_seconds())
-    for warmer, (n, seconds) in sorted(timed.items()):
-        durations.add_metric([warmer], count_value=n, sum_value=seconds)
-    yield durations
+            runs[warmer] += 1
+            seconds[warmer] += (ended - started).total_seconds()
+    for warmer in sorted(runs):
+        family.add_metric([warmer], count_value=runs[warmer], sum_value=seconds[warmer])
+    return family
 
-    written = CounterMetricFamily(
+
+def _keys_written(finished: Finished, pruned: list[WarmRunTotal]) -> Metric:
+    family = CounterMetricFamily(
         "cache_admin_warm_keys_written", "Keys written by warm runs.", labels=["warmer"]
     )
-    keys: dict[str, int] = {}
+    keys: Counter[str] = Counter()
     for total in pruned:
-        keys[total.warmer] = keys.get(total.warmer, 0) + total.keys_written
+        keys[total.warmer] += total.keys_written
     sums = finished.values("warmer").annotate(keys=Sum("keys_written")).order_by()
     for warmer, n in sums.values_list("warmer", "keys"):
-        keys[warmer] = keys.get(warmer, 0) + (n or 0)
+        keys[warmer] += n or 0
     for warmer, n in sorted(keys.items()):
-        written.add_metric([warmer], n)
-    yield written
+        family.add_metric([warmer], n)
+    return family
 
-    last_ok = GaugeMetricFamily(
+
+def _last_success(finished: Finished, pruned: list[WarmRunTotal]) -> Metric:
+    family = GaugeMetricFamily(
         "cache_admin_warm_last_success_timestamp_seconds",
         "When each warmer last finished successfully (Unix time).",
         labels=["warmer"],
@@ -154,8 +172,8 @@ def warm_families() -> Iterator[Metric]:
         if when is not None and (warmer not in latest or when > latest[warmer]):
             latest[warmer] = when
     for warmer, when in sorted(latest.items()):
-        last_ok.add_metric([warmer], when.timestamp())
-    yield last_ok
+        family.add_metric([warmer], when.timestamp())
+    return family
 
 
 def metrics_registry() -> CollectorRegistry:
