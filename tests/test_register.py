@@ -27,7 +27,34 @@ def category(db: None) -> Category:
     return Category.objects.create(name="Computers", slug="computers")
 
 
-def test_nothing_before_commit_then_old_and_new_keys(
+def _rename(product: Product) -> None:
+    product.slug = "notebook"
+    product.save()
+
+
+# A write, and the keys it must delete: the row's old and new values.
+WRITES: dict[str, tuple[Callable[[Product], Any], tuple[str, ...]]] = {
+    "save": (_rename, ("detail", "slug:laptop", "slug:notebook", "related")),
+    "delete": (lambda product: product.delete(), ("detail", "slug:laptop", "related")),
+    # Documented: QuerySet.delete() is covered (no fast delete while a receiver listens).
+    "queryset delete": (
+        lambda product: Product.objects.filter(pk=product.pk).delete(),
+        ("detail", "slug:laptop", "related"),
+    ),
+}
+
+
+def _key(product: Product, name: str) -> str:
+    if name == "detail":
+        return keys.detail_key(Product, product.pk)
+    if name == "related":
+        return keys.attribute_key(product, "related")
+    return keys.slug_key(Product, name.removeprefix("slug:"))
+
+
+@pytest.mark.parametrize("write", list(WRITES))
+def test_a_write_deletes_old_and_new_keys_on_commit_not_before(
+    write: str,
     cache_alias: str,
     category: Category,
     registered: None,
@@ -35,25 +62,22 @@ def test_nothing_before_commit_then_old_and_new_keys(
     redis_client: redis.Redis,
 ) -> None:
     cache = caches[cache_alias]
-    product = Product.objects.create(name="Laptop", slug="laptop", category=category)
-    detail = keys.detail_key(Product, product.pk)
-    old_slug = keys.slug_key(Product, "laptop")
-    new_slug = keys.slug_key(Product, "notebook")
-    related = keys.attribute_key(product, "related")
-    for key in (detail, old_slug, new_slug, related):
+    with django_capture_on_commit_callbacks(execute=True):
+        product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+    action, names = WRITES[write]
+    named = [_key(product, name) for name in names]  # before the write: a delete clears pk
+    for key in named:
         cache.set(key, "stale")
     unlinks = redis_commands.calls(redis_client, "unlink")
 
     with django_capture_on_commit_callbacks() as callbacks:
-        product.slug = "notebook"
-        product.save()
-        assert cache.get(detail) == "stale"  # C2: nothing before commit
+        action(product)
+        assert all(cache.get(key) == "stale" for key in named)  # C2: nothing before commit
         assert redis_commands.calls(redis_client, "unlink") == unlinks
-    assert len(callbacks) == 1
+    assert len(callbacks) == 1  # one per row, the keys and the lists together
 
     callbacks[0]()
-
-    for key in (detail, old_slug, new_slug, related):
+    for key in named:
         assert cache.get(key) is None, key
 
 
@@ -91,56 +115,27 @@ def test_keys_are_named_when_saved_not_when_committed(
     assert cache.get(keys.slug_key(Product, "saved")) is None
 
 
-def test_lists_get_a_new_generation_on_commit(
+@pytest.mark.parametrize("lists", [True, False])
+def test_lists_get_a_new_generation_on_commit_unless_told_not_to(
+    lists: bool,
     cache_alias: str,
     category: Category,
-    registered: None,
     django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        product = Product.objects.create(name="Laptop", slug="laptop", category=category)
-    before = generations.token(Product)
-    with django_capture_on_commit_callbacks() as callbacks:
-        product.name = "Laptop 2"
-        product.save()
-    assert generations.token(Product) == before
-    for callback in callbacks:
-        callback()
-    assert generations.token(Product) != before
-
-
-def test_lists_false_leaves_the_generation(
-    cache_alias: str, category: Category, django_capture_on_commit_callbacks: Callable[..., Any]
-) -> None:
-    register(Product, slug_field="slug", lists=False)
+    register(Product, slug_field="slug", lists=lists)
     try:
-        before = generations.token(Product)
         with django_capture_on_commit_callbacks(execute=True):
-            Product.objects.create(name="Laptop", slug="laptop", category=category)
-        assert generations.token(Product) == before
+            product = Product.objects.create(name="Laptop", slug="laptop", category=category)
+        before = generations.token(Product)
+        with django_capture_on_commit_callbacks() as callbacks:
+            product.name = "Laptop 2"
+            product.save()
+        assert generations.token(Product) == before  # nothing before commit
+        for callback in callbacks:
+            callback()
+        assert (generations.token(Product) != before) is lists
     finally:
         unregister(Product)
-
-
-def test_delete_invalidates_on_commit(
-    cache_alias: str,
-    category: Category,
-    registered: None,
-    django_capture_on_commit_callbacks: Callable[..., Any],
-) -> None:
-    cache = caches[cache_alias]
-    with django_capture_on_commit_callbacks(execute=True):
-        product = Product.objects.create(name="Laptop", slug="laptop", category=category)
-    pk = product.pk
-    cache.set(keys.detail_key(Product, pk), "stale")
-    cache.set(keys.slug_key(Product, "laptop"), "stale")
-    with django_capture_on_commit_callbacks() as callbacks:
-        product.delete()
-    assert cache.get(keys.detail_key(Product, pk)) == "stale"
-    for callback in callbacks:
-        callback()
-    assert cache.get(keys.detail_key(Product, pk)) is None
-    assert cache.get(keys.slug_key(Product, "laptop")) is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -176,20 +171,27 @@ def test_registered_models_describe_themselves(registered: None) -> None:
     assert registration.attributes == ("related",)
 
 
-def test_register_refuses_mistakes(db: None) -> None:
-    with pytest.raises(FieldDoesNotExist):
-        register(Product, slug_field="no_such_field")
+class Abstract(models.Model):
+    class Meta:
+        abstract = True
+        app_label = "testapp"
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "says"),
+    [
+        ((Product,), {"slug_field": "no_such_field"}, FieldDoesNotExist, "no_such_field"),
+        ((Abstract,), {}, TypeError, "abstract"),
+        (("testapp.Product",), {}, TypeError, "needs a model class"),
+    ],
+    ids=["unknown field", "abstract model", "label"],
+)
+def test_register_refuses_mistakes(
+    db: None, args: tuple[Any, ...], kwargs: dict[str, Any], error: type[Exception], says: str
+) -> None:
+    with pytest.raises(error, match=says):
+        register(*args, **kwargs)
     assert Product not in {r.model for r in registered_models()}
-
-    class Abstract(models.Model):
-        class Meta:
-            abstract = True
-            app_label = "testapp"
-
-    with pytest.raises(TypeError, match="abstract"):
-        register(Abstract)
-    with pytest.raises(TypeError):
-        register("testapp.Product")  # type: ignore[arg-type]
 
 
 def test_extra_keys_cover_old_and_new_values(
@@ -225,22 +227,6 @@ def test_unregister_stops_invalidation(
     with django_capture_on_commit_callbacks() as callbacks:
         product.save()
     assert callbacks == []
-
-
-def test_queryset_delete_sends_signals_per_row(
-    cache_alias: str,
-    category: Category,
-    registered: None,
-    django_capture_on_commit_callbacks: Callable[..., Any],
-) -> None:
-    # Documented: QuerySet.delete() is covered (no fast delete while a receiver listens).
-    cache = caches[cache_alias]
-    with django_capture_on_commit_callbacks(execute=True):
-        product = Product.objects.create(name="Laptop", slug="laptop", category=category)
-    cache.set(keys.slug_key(Product, "laptop"), "stale")
-    with django_capture_on_commit_callbacks(execute=True):
-        Product.objects.filter(pk=product.pk).delete()
-    assert cache.get(keys.slug_key(Product, "laptop")) is None
 
 
 def test_queryset_update_is_not_seen_and_the_documented_calls_fix_it(
