@@ -13,9 +13,9 @@ PREFORK_QUEUED (a logical key the main process queues in the outbox).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import threading
 from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -38,7 +38,7 @@ from celery.signals import worker_before_create_process, worker_init, worker_rea
 
 from cache_admin import backend, background, counters, policy  # noqa: E402
 from cache_admin.invalidation import outbox  # noqa: E402
-from tests.forking import free_locks, package_locks  # noqa: E402
+from tests.forking import after_fork_probe, held, package_locks  # noqa: E402
 
 app = Celery("cache_admin_prefork")
 app.conf.update(
@@ -52,7 +52,7 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
 )
 
-_forked = threading.Event()
+_forked: list[bool] = []  # the lock holder starts before the first child only
 
 
 @worker_init.connect
@@ -63,43 +63,25 @@ def start_every_thread(**kwargs: Any) -> None:
     outbox.queue_keys([backend.stored_key(os.environ["PREFORK_QUEUED"])], alias="default")
 
 
+_holding = contextlib.ExitStack()
+
+
 @worker_before_create_process.connect
 def hold_every_lock(**kwargs: Any) -> None:
-    taken = threading.Event()
-
-    def hold() -> None:
-        locks = package_locks()
-        for lock in locks:
-            lock.acquire()
-        taken.set()
-        _forked.wait(60)
-        for lock in reversed(locks):
-            lock.release()
-
-    if not _forked.is_set():
-        threading.Thread(target=hold, daemon=True).start()
-        taken.wait(10)
+    if not _forked:
+        _forked.append(True)
+        _holding.enter_context(held(package_locks()))
 
 
 @worker_ready.connect
 def let_go(**kwargs: Any) -> None:
-    _forked.set()
+    _holding.close()  # the child is forked by now
 
 
 @app.task(name="prefork.probe")
 def probe() -> str:
-    found: dict[str, Any] = {
-        "pid": os.getpid(),
-        "threads": sorted(w.name for w in background.workers() if w.thread is not None),
-        "queued": outbox.pending_count(),
-        "tally": counters.pending(),
-    }
-    found["ttl"] = policy.ttl_for("cart", jitter=False)
-    counters.record("cart", "misses")
-    found["flushed"] = counters.flush()
-    found["deleted"] = outbox.delete(["category:1"]).deleted
-    found["queued_after"] = outbox.pending_count()
-    found["free_locks"] = free_locks() == len(package_locks())
+    found = after_fork_probe()
+    found["pid"] = os.getpid()
     found["running"] = sorted(w.name for w in background.workers() if w.running)
     return json.dumps(found)
 

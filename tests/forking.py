@@ -108,3 +108,38 @@ def held(locks: list[Any]) -> Iterator[None]:
     finally:
         release.set()
         holder.join(10)
+
+
+# What after_fork_probe() finds in a clean child whose parent has a cart override of 77.
+CLEAN_CHILD = {
+    "threads": [],  # none of the parent's threads came along
+    "queued": 0,  # nor its outbox queue
+    "tally": {},  # nor its counters
+    "jobs": [],  # nor its deletion jobs
+    "ttl": 77,  # the last known policy stays
+    "flushed": True,
+    "deleted": 0,
+    "queued_after": 0,  # the deletion replayed nothing: there was nothing to replay
+    "free_locks": True,
+}
+
+
+def after_fork_probe() -> dict[str, Any]:
+    """In a forked child: what it inherited (threads, queue, tally, jobs: none expected),
+    then whether every feature works (none of its locks held) and starts its own thread."""
+    from cache_admin.invalidation import outbox
+
+    found: dict[str, Any] = {
+        "threads": sorted(w.name for w in background.workers() if w.thread is not None),
+        "queued": outbox.pending_count(),
+        "tally": counters.pending(),
+        "jobs": background.running_jobs(),
+    }
+    found["ttl"] = policy.ttl_for("cart", jitter=False)
+    counters.record("cart", "misses")
+    found["flushed"] = counters.flush()
+    # A successful deletion replays whatever this process has queued.
+    found["deleted"] = outbox.delete(["category:1"]).deleted
+    found["queued_after"] = outbox.pending_count()
+    found["free_locks"] = free_locks() == len(package_locks())
+    return found

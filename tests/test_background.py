@@ -22,10 +22,8 @@ from cache_admin import (
 )
 from cache_admin.invalidation import outbox
 from cache_admin.invalidation.outbox import retry
-from cache_admin.invalidation.registrations import remember_attribute
 from cache_admin.models import TTLOverride
-from cache_admin.warming import health
-from tests.forking import fork_and_run, free_locks, held, package_locks
+from tests.forking import CLEAN_CHILD, after_fork_probe, fork_and_run, held, package_locks
 
 
 def test_a_worker_runs_once_per_process_and_stops_on_request() -> None:
@@ -169,25 +167,9 @@ def test_a_forked_child_inherits_no_thread_no_queue_and_no_held_lock(
     assert all(parent_threads.values())
 
     def child() -> bytes:
-        found: dict[str, Any] = {
-            # What the fork left: no thread, nothing queued, nothing pending, no job.
-            "threads": sorted(w.name for w in background.workers() if w.thread is not None),
-            "queued": outbox.pending_count(),
-            "tally": counters.pending(),
-            "jobs": background.running_jobs(),
-        }
-        # Every feature works in the child, so none of its locks is held; each starts
-        # its own thread.
-        found["ttl"] = policy.ttl_for("cart", jitter=False)
-        counters.record("cart", "misses")
-        found["flushed"] = counters.flush()
-        found["deleted"] = outbox.delete(["category:1"]).deleted
-        found["queued_after"] = outbox.pending_count()
+        found = after_fork_probe()
         outbox.queue_keys([backend.stored_key("category:2")], alias="default")
         found["queued_own"] = outbox.pending_count()
-        remember_attribute("testapp.product", "forked")
-        health.reset()
-        found["free_locks"] = free_locks()
         found["fresh"] = sorted(
             w.name
             for w in background.workers()
@@ -202,16 +184,8 @@ def test_a_forked_child_inherits_no_thread_no_queue_and_no_held_lock(
     except ValueError:
         pytest.fail(answer.decode())
     assert found == {
-        "threads": [],
-        "queued": 0,
-        "tally": {},
-        "jobs": [],
-        "ttl": 77,
-        "flushed": True,
-        "deleted": 0,
-        "queued_after": 0,
+        **CLEAN_CHILD,
         "queued_own": 1,
-        "free_locks": len(package_locks()),
         "fresh": ["cache-admin-counters", "cache-admin-outbox", "cache-admin-policy"],
     }
     # The child's successful deletion replayed nothing of its parent's queue.

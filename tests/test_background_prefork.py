@@ -23,6 +23,7 @@ from django.db import connection
 
 from cache_admin import backend
 from cache_admin.models import TTLOverride
+from tests.forking import CLEAN_CHILD
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUED = "product:1"  # queued in the worker's main process before it forks its child
@@ -87,17 +88,7 @@ def test_a_pool_child_starts_its_own_threads_with_no_queue_and_free_locks(
     # The first task waits for the worker to start (a minute at most on a loaded machine).
     found = json.loads(prefork_worker.send_task("prefork.probe").get(timeout=60))
     assert found.pop("pid") > 0
-    assert found == {
-        "threads": [],  # none of the main process's threads came along
-        "queued": 0,  # nor its queue
-        "tally": {},
-        "ttl": 77,
-        "flushed": True,
-        "deleted": 0,
-        "queued_after": 0,
-        "free_locks": True,
-        "running": ["cache-admin-counters", "cache-admin-policy"],
-    }
+    assert found == {**CLEAN_CHILD, "running": ["cache-admin-counters", "cache-admin-policy"]}
     # The child's successful deletion replayed nothing the main process had queued.
     assert redis_client.get(queued) == b"stale"
 
