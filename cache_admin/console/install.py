@@ -24,7 +24,7 @@ def install(site: AdminSite) -> None:
         return
     _installed.add(site)
     # Imported here: the admin classes need the app registry (and unfold when installed).
-    from cache_admin.admin import register_model_admins
+    from cache_admin.console.model_admins import register_model_admins
 
     register_model_admins(site)
     original_get_urls = site.get_urls
