@@ -4,6 +4,7 @@ queued and holds every lock (tests/celery_prefork.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -35,10 +36,7 @@ pytestmark = [pytest.mark.celery, pytest.mark.slow]
 def prefork_worker(transactional_db: None, redis_url: str) -> Iterator[Celery]:
     """``celery worker --pool prefork -c 1`` in a process of its own, and a client app."""
     broker, results = f"{redis_url}/3", f"{redis_url}/4"
-    for url in (broker, results):
-        client = redis.Redis.from_url(url)
-        client.flushdb()
-        client.close()
+    _flush(broker, results)
     queue = f"prefork-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -59,20 +57,28 @@ def prefork_worker(transactional_db: None, redis_url: str) -> Iterator[Celery]:
         client.conf.update(task_default_queue=queue, accept_content=["json"])
         try:
             yield client
-        except BaseException:
-            raise
         finally:
             worker.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 worker.wait(30)
-            except subprocess.TimeoutExpired:
+            # Whatever is left of the worker's process group (a pool child stuck on a
+            # lock it inherited, when this test fails) goes too.
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait()
+            worker.wait()
             client.close()
             log.seek(0)
             output = log.read().decode(errors="replace")
+        _flush(broker, results)
         if worker.returncode not in (0, -signal.SIGTERM):
             pytest.fail(f"the worker ended with {worker.returncode}:\n{output}")
+
+
+def _flush(*urls: str) -> None:
+    for url in urls:
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+        client.close()
 
 
 def _ttl(app: Celery, name: str) -> Any:

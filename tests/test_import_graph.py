@@ -1,4 +1,5 @@
-"""The package's import graph has no cycle: layers import one way.
+"""The package's import graph has no cycle (layers import one way), and docs/architecture.md
+names every module.
 
 Edges come from the source (``ast``), not from what happens to be imported: imports at
 module level and inside functions (an import moved into a function only hides a cycle),
@@ -10,6 +11,7 @@ one edge left out (Python's usual idiom: the modules never import their package 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,10 @@ def test_lower_layers_do_not_import_higher_ones(importer: str, forbidden: str) -
             reachable.add(nxt)
             todo.append(nxt)
     assert not {m for m in reachable if m == forbidden or m.startswith(forbidden + ".")}
+
+
+def test_the_architecture_page_names_every_module() -> None:
+    page = (ROOT.parent / "docs" / "architecture.md").read_text()
+    names = {name.rpartition(".")[2] for name in modules()} - {PACKAGE}
+    missing = sorted(name for name in names if not re.search(rf"\b{name}\b", page))
+    assert not missing, f"docs/architecture.md does not name: {missing}"
