@@ -59,12 +59,16 @@ def configure(
     server: RedisServer,
     types: dict[str, dict[str, Any]] | None = None,
     settings: dict[str, Any] | None = None,
-) -> None:
+    *,
+    database: str | None = None,
+) -> str:
+    """Configure Django on ``server``; answer the SQLite database's path. ``database``: one
+    that another process of the same run made already (no migration then)."""
     import django
     from django.conf import settings as django_settings
     from django.core.management import call_command
 
-    db = os.path.join(tempfile.mkdtemp(prefix="cache-admin-bench-"), "db.sqlite3")
+    db = database or os.path.join(tempfile.mkdtemp(prefix="cache-admin-bench-"), "db.sqlite3")
     django_settings.configure(
         SECRET_KEY="bench-only",
         USE_TZ=True,
@@ -92,7 +96,9 @@ def configure(
         },
     )
     django.setup()
-    call_command("migrate", verbosity=0)
+    if database is None:
+        call_command("migrate", verbosity=0)
+    return db
 
 
 def client(server: RedisServer) -> redis.Redis:
