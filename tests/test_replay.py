@@ -86,7 +86,7 @@ def outage(
         **settings.CACHES,
         alias: {**BACKENDS[request.param], "LOCATION": f"{server.url}/0", "KEY_PREFIX": "site"},
     }
-    # The site's alias stays "default": background threads (TTL policy poller, counters)
+    # The site's alias stays "default": background threads (TTL policy listener, counters)
     # never touch this server, so each test decides what brings the breaker back.
     cache_admin = {
         **settings.CACHE_ADMIN,
