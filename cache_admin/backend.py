@@ -11,13 +11,12 @@ import threading
 from typing import Any
 
 import redis
-from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.base import InvalidCacheBackendError, default_key_func
 from django.core.cache.backends.redis import RedisSerializer
 
 from cache_admin.breaker import Breaker, breaker_for
-from cache_admin.conf import conf
+from cache_admin.conf import CacheAdminSettings, conf, snapshot
 
 DJANGO_REDIS = "django_redis"
 DJANGO_BUILTIN = "django"
@@ -49,7 +48,7 @@ class NotRedisBackend(Exception):
 
 
 def alias() -> str:
-    return str(conf.CACHE_ALIAS)
+    return conf.CACHE_ALIAS
 
 
 _local = threading.local()
@@ -77,14 +76,27 @@ def get_cache(name: str | None = None) -> BaseCache:
 class Current:
     """The configured cache, its raw client and breaker: what one cache hit needs."""
 
-    __slots__ = ("_handler", "_prefix", "_user", "alias", "breaker", "cache", "client")
+    __slots__ = (
+        "_handler",
+        "_prefix",
+        "alias",
+        "breaker",
+        "cache",
+        "client",
+        "namespace",
+        "settings",
+    )
 
-    def __init__(self, name: str, user: object, handler: object) -> None:
-        self.alias = name
-        self.cache: BaseCache = get_cache(name)
+    def __init__(self, now: CacheAdminSettings, handler: object) -> None:
+        self.alias = now.CACHE_ALIAS
+        try:
+            self.cache: BaseCache = get_cache(self.alias)
+        except InvalidCacheBackendError as exc:  # E001 reports it; callers still serve
+            raise NotRedisBackend(str(exc)) from exc
         self.client: redis.Redis = client(self.cache)
-        self.breaker: Breaker = breaker_for(name)
-        self._user = user
+        self.breaker: Breaker = breaker_for(self.alias)
+        self.namespace = now.NAMESPACE
+        self.settings = now
         self._handler = handler
         # With Django's default key function the stored key is a plain concatenation.
         self._prefix: str | None = (
@@ -101,15 +113,15 @@ class Current:
 def current() -> Current:
     """The configured cache with its client and breaker, remembered per thread.
 
-    The memo holds while ``settings.CACHE_ADMIN`` and Django's cache handler are the same
+    The memo holds while the settings snapshot and Django's cache handler are the same
     objects (override_settings replaces either), so a hit skips the alias, handler and
     client look-ups. Raises NotRedisBackend like :func:`client`.
     """
-    user = getattr(settings, "CACHE_ADMIN", None)
+    now = snapshot()
     handler = caches._connections  # type: ignore[attr-defined]
     found: Current | None = getattr(_local, "current", None)
-    if found is None or found._user is not user or found._handler is not handler:
-        found = Current(alias(), user, handler)
+    if found is None or found.settings is not now or found._handler is not handler:
+        found = Current(now, handler)
         _local.current = found
     return found
 

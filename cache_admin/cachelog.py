@@ -15,10 +15,7 @@ logger = logging.getLogger("cache")
 
 
 def _sampled() -> bool:
-    try:
-        rate = float(conf.LOG_SAMPLE_RATE)
-    except (TypeError, ValueError):  # a bad setting logs nothing rather than failing lookups
-        return False
+    rate = conf.LOG_SAMPLE_RATE
     return rate >= 1 or random.random() < rate
 
 

@@ -1,37 +1,21 @@
-"""System checks: cache_admin.E001-E004 (errors) and W001-W002 (warnings)."""
+"""System checks: each setting has its own error ID (declared beside it in ``conf``), plus
+E003 (two types share a prefix), E035 (CACHE_ADMIN is not a dict), W001 and W002."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
+from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
 
 from cache_admin import backend
-from cache_admin.conf import DEFAULTS, conf
+from cache_admin.conf import DECLARED, check_id, conf, rejected, rule, user_settings
 from cache_admin.types import InvalidType, all_types, build_type
 
-# Numeric settings and the values each accepts (E004).
-_POSITIVE = (
-    "POLICY_POLL_INTERVAL",
-    "POLICY_RELOAD_INTERVAL",
-    "LEASE_TIMEOUT",
-    "BREAKER_THRESHOLD",
-    "BREAKER_COOLDOWN",
-    "STATS_FLUSH_INTERVAL",
-    "WARM_RUN_HISTORY",
-    "SCAN_COUNT",
-    "CONSOLE_SCAN_BUDGET",
-    "CONSOLE_PAGE_SIZE",
-)
-# 0 turns these off (a retry thread, the rate limit of looking for queued rows).
-_NON_NEGATIVE = ("OUTBOX_RETRY_INTERVAL", "OUTBOX_ADOPT_INTERVAL")
-_NUMBER_RULES: dict[str, tuple[Callable[[float], bool], str]] = {
-    **{name: (lambda v: v > 0, "a number above 0") for name in _POSITIVE},
-    **{name: (lambda v: v >= 0, "a number of 0 or more") for name in _NON_NEGATIVE},
-    "JITTER": (lambda v: 0 <= v <= 1, "a number from 0 to 1"),
-}
+NOT_A_DICT = "cache_admin.E035"
 
 
 @register(Tags.caches)
@@ -41,6 +25,8 @@ def check_cache_alias(
     databases: Sequence[str] | None = None,
     **kwargs: Any,
 ) -> list[CheckMessage]:
+    if any(setting.name == "CACHE_ALIAS" for setting, _value in rejected(user_settings())):
+        return []  # check_settings says what is wrong with it
     problem = backend.check_alias()
     if problem is None:
         return []
@@ -61,16 +47,9 @@ def check_types(
     databases: Sequence[str] | None = None,
     **kwargs: Any,
 ) -> list[CheckMessage]:
-    raw = conf.TYPES
-    if not isinstance(raw, dict):
-        return [
-            Error(
-                "CACHE_ADMIN['TYPES'] must be a dict of {name: {'prefix': ..., 'ttl': ...}}.",
-                id="cache_admin.E002",
-            )
-        ]
+    # A TYPES that is not a dict is reported by check_settings (and read as no types).
     messages: list[CheckMessage] = []
-    for name, spec in raw.items():
+    for name, spec in conf.TYPES.items():
         try:
             build_type(name, spec)
         except InvalidType as exc:
@@ -103,26 +82,67 @@ def check_settings(
     databases: Sequence[str] | None = None,
     **kwargs: Any,
 ) -> list[CheckMessage]:
-    user = conf.user_settings
+    raw = getattr(settings, "CACHE_ADMIN", None)
+    if raw is not None and not isinstance(raw, Mapping):
+        return [
+            Error(
+                f"CACHE_ADMIN is {type(raw).__name__}; it must be a dict of settings.",
+                hint="Until it is fixed, every setting has its default.",
+                id=NOT_A_DICT,
+            )
+        ]
+    given = user_settings()
+    known = {setting.name for setting in DECLARED}
     messages: list[CheckMessage] = [
         Warning(
             f"CACHE_ADMIN has an unknown setting {name!r}; it is ignored.",
-            hint="Known settings: " + ", ".join(sorted(DEFAULTS)) + ".",
+            hint="Known settings: " + ", ".join(sorted(known)) + ".",
             id="cache_admin.W002",
         )
-        for name in sorted(set(user) - set(DEFAULTS), key=str)
+        for name in sorted(set(given) - known, key=str)
     ]
-    for name, (fits, wanted) in _NUMBER_RULES.items():
-        value = getattr(conf, name)
-        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not (is_number and fits(value)):
-            messages.append(
-                Error(
-                    f"CACHE_ADMIN[{name!r}] is {value!r}; it must be {wanted}.",
-                    id="cache_admin.E004",
-                )
-            )
+    messages.extend(
+        Error(
+            f"CACHE_ADMIN[{setting.name!r}] is {value!r}; it must be {rule(setting).wanted}.",
+            hint=f"Until it is fixed, the default {setting.default!r} applies."
+            if setting.name != "TYPES"
+            else "Until it is fixed, no type is read from settings.",
+            id=check_id(setting),
+        )
+        for setting, value in rejected(given)
+    )
     return messages
+
+
+@register(Tags.admin)
+def check_admin_site(
+    *,
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    dotted = conf.ADMIN_SITE
+    # Without django.contrib.admin the console is not installed (and admin.site not usable).
+    if not isinstance(dotted, str) or not apps.is_installed("django.contrib.admin"):
+        return []
+    from django.contrib.admin import AdminSite
+
+    try:
+        found = import_string(dotted)
+    except ImportError as exc:
+        problem = f"cannot be imported ({exc})"
+    else:
+        if isinstance(found, AdminSite):
+            return []
+        problem = f"is a {type(found).__name__}, not an AdminSite"
+    return [
+        Error(
+            f"CACHE_ADMIN['ADMIN_SITE'] {dotted!r} {problem}.",
+            hint="Give the dotted path of an AdminSite instance, such as "
+            "'django.contrib.admin.site', or None to install the console yourself.",
+            id="cache_admin.E025",
+        )
+    ]
 
 
 @register(Tags.database)

@@ -87,20 +87,16 @@ def base_ttl(cache_type: str | CacheType | None) -> int | None:
     _ensure_started()
     found = get_type(cache_type) if isinstance(cache_type, str) else cache_type
     if found is None:
-        default = conf.DEFAULT_TTL
-        return None if default is None else int(default)
+        return conf.DEFAULT_TTL
     return _snapshot.overrides.get(found.name, found.ttl)
 
 
 def jittered(ttl: int) -> int:
     """Base TTL plus up to ``JITTER`` of it, never below the base (spec: Cache Miss Storm)."""
-    try:
-        fraction = float(conf.JITTER or 0)
-    except (TypeError, ValueError):  # a bad setting is reported by a system check
-        return ttl
+    fraction = conf.JITTER
     if not fraction > 0 or ttl <= 0:
         return ttl
-    return ttl + random.randint(0, int(ttl * min(fraction, 1.0)))
+    return ttl + random.randint(0, int(ttl * fraction))
 
 
 def effective_ttls() -> list[EffectiveTTL]:

@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.conf import settings
-
-from cache_admin.conf import DEFAULTS, conf
+from cache_admin.conf import CacheAdminSettings, snapshot
 
 __all__ = [
     "CacheType",
@@ -41,7 +39,13 @@ class InvalidType(ValueError):
 
 _code_types: dict[str, CacheType] = {}
 # all_types() sits on the hit path: it is rebuilt only when settings or code types change.
-_Memo = tuple[object, int, dict[str, CacheType], tuple[CacheType, ...], dict[str, CacheType | None]]
+_Memo = tuple[
+    CacheAdminSettings,
+    int,
+    dict[str, CacheType],
+    tuple[CacheType, ...],
+    dict[str, CacheType | None],
+]
 _memo: _Memo | None = None
 # type_for_key() answers from a per-key memo of this many entries at most.
 KEY_MEMO_SIZE = 4096
@@ -79,13 +83,10 @@ def build_type(name: str, spec: object) -> CacheType:
     return CacheType(name=name, label=label, prefix=prefix, ttl=ttl)
 
 
-def settings_types() -> dict[str, CacheType]:
+def settings_types(now: CacheAdminSettings | None = None) -> dict[str, CacheType]:
     """Valid types from settings; invalid entries are left out (a system check reports them)."""
     found: dict[str, CacheType] = {}
-    raw = conf.TYPES
-    if not isinstance(raw, dict):
-        return found
-    for name, spec in raw.items():
+    for name, spec in (now or snapshot()).TYPES.items():
         try:
             found[name] = build_type(name, spec)
         except InvalidType:
@@ -95,19 +96,16 @@ def settings_types() -> dict[str, CacheType]:
 
 def _memoized() -> _Memo:
     global _memo
-    # Read straight from settings: this runs on every cache hit, and conf's generic
-    # lookup costs a few times more.
-    user = getattr(settings, "CACHE_ADMIN", None)
-    raw = user.get("TYPES", DEFAULTS["TYPES"]) if user else DEFAULTS["TYPES"]
-    # Holding a reference to the settings dict keeps its id from being reused.
+    # The settings snapshot is replaced whenever CACHE_ADMIN changes: one identity test.
+    now = snapshot()
     memo = _memo
-    if memo is not None and memo[0] is raw and memo[1] == _code_version:
+    if memo is not None and memo[0] is now and memo[1] == _code_version:
         return memo
-    types = settings_types()
+    types = settings_types(now)
     types.update(_code_types)
     # Longest prefix first: the first match is the key's type.
     by_prefix = tuple(sorted(types.values(), key=lambda t: (-len(t.prefix), t.prefix)))
-    memo = (raw, _code_version, types, by_prefix, {})
+    memo = (now, _code_version, types, by_prefix, {})
     _memo = memo
     return memo
 

@@ -4,7 +4,13 @@ from typing import Any
 
 import pytest
 from django.core.checks import CheckMessage, run_checks
+from django.test import Client
+from django.urls import reverse
 
+from cache_admin import CacheInvalidator, cache_result
+from cache_admin import conf as conf_module
+from cache_admin.conf import conf
+from cache_admin.console.site import configured_site
 from cache_admin.models import TTLOverride
 
 
@@ -34,6 +40,20 @@ def test_e001_alias_missing(settings: Any) -> None:
     assert "no alias 'nowhere'" in msg
 
 
+@pytest.mark.parametrize("alias", ["nowhere", "locmem"])
+def test_e001_an_unusable_alias_serves_uncached(settings: Any, alias: str) -> None:
+    _set(settings, CACHE_ALIAS=alias)
+    calls = []
+
+    @cache_result(timeout=60, key_prefix="no_cache")
+    def answer() -> int:
+        calls.append(1)
+        return 42
+
+    assert [answer(), answer()] == [42, 42]
+    assert calls == [1, 1]
+
+
 def test_e001_alias_not_redis(settings: Any) -> None:
     _set(settings, CACHE_ALIAS="locmem")
     [(found, msg)] = _ids()
@@ -53,7 +73,7 @@ def test_e001_alias_not_redis(settings: Any) -> None:
         ({"t": {"prefix": "x:", "ttl": 31 * 24 * 3600}}, "'ttl' must be whole seconds"),
         ({"t": {"prefix": "x:", "ttl": 5, "label": 3}}, "'label' must be a string"),
         ({"t": "x:"}, "must be a dict"),
-        (["not", "a", "dict"], "must be a dict of"),
+        (["not", "a", "dict"], "it must be a dict of"),
     ],
 )
 def test_e002_invalid_types_entry(settings: Any, types: object, fragment: str) -> None:
@@ -76,25 +96,126 @@ def test_e003_duplicate_prefixes(settings: Any) -> None:
     assert "'product_detail' and 'item' share the prefix 'product:'" in msg
 
 
+# One case per check ID that validates a setting: values the check refuses, values it
+# accepts at the edges of its rule.
+INF, NAN = float("inf"), float("nan")
+SETTING_CASES = [
+    ("cache_admin.E001", "CACHE_ALIAS", [3, "", None], ["builtin"]),
+    ("cache_admin.E002", "TYPES", [["not", "a", "dict"], "product:"], [{}]),
+    ("cache_admin.E004", "JITTER", [1.5, -0.1, "0.2", True, NAN], [0, 1, 0.5]),
+    ("cache_admin.E005", "DEFAULT_TTL", [-1, 1.5, "60", True], [None, 0, 42]),
+    ("cache_admin.E006", "POLICY_POLL_INTERVAL", [0, -1, "0.5", None, INF], [0.05, 2]),
+    ("cache_admin.E007", "POLICY_RELOAD_INTERVAL", [0, False, "60"], [1, 0.5]),
+    ("cache_admin.E008", "LEASE_TIMEOUT", [0, -5.0, None], [0.1, 60]),
+    ("cache_admin.E009", "LEASE_WAIT", [-0.1, "0.2", None, INF], [0, 10]),
+    ("cache_admin.E010", "BREAKER_THRESHOLD", [0, 2.0, True, "3"], [1, 10]),
+    ("cache_admin.E011", "BREAKER_COOLDOWN", [-1, None, NAN], [0, 3600]),
+    ("cache_admin.E012", "STATS_FLUSH_INTERVAL", [0, "1"], [0.05, 1]),
+    ("cache_admin.E013", "HISTORY_SAMPLING", [1, "yes", None], [True, False]),
+    ("cache_admin.E014", "NAMESPACE", ["", None, b"cache_admin:"], ["ours:"]),
+    ("cache_admin.E015", "SCAN_COUNT", [0, 100.0, None, True], [1, 500]),
+    ("cache_admin.E016", "OUTBOX_MAX_KEYS", [-1, 1e4, "10000"], [0, 3]),
+    ("cache_admin.E017", "OUTBOX_RETRY_INTERVAL", [-1, "5", None], [0, 0.05]),
+    ("cache_admin.E018", "OUTBOX_DURABLE", [0, "False"], [False]),
+    ("cache_admin.E019", "OUTBOX_ADOPT_INTERVAL", [-1, None], [0, 3600]),
+    (
+        "cache_admin.E020",
+        "PAGE_HOSTS",
+        ["example.com", ["ok", 3], [""]],
+        [None, [], ("a", "b:8000")],
+    ),
+    ("cache_admin.E021", "CONSOLE_SCAN_BUDGET", [0, 10_000_001, 2e4], [1, 10_000_000]),
+    ("cache_admin.E022", "CONSOLE_PAGE_SIZE", [0, 1001, 50.0], [1, 1000]),
+    ("cache_admin.E023", "CONSOLE_REFRESH_MS", [0, 5.5, "5000"], [1, 600_000]),
+    ("cache_admin.E024", "CONSOLE_AUTO_SCAN_STEPS", [-1, 2.0], [0, 3]),
+    ("cache_admin.E025", "ADMIN_SITE", ["", 3, ["django.contrib.admin.site"]], [None]),
+    ("cache_admin.E026", "LOG_SAMPLE_RATE", [2, -0.5, "0.01", None], [0, 1, 0.01]),
+    ("cache_admin.E027", "METRICS_TOKEN", [123, b"token"], [None, "", "s3cret"]),
+    ("cache_admin.E028", "METRICS_ALLOW_STAFF", [None, 1], [False]),
+    ("cache_admin.E029", "WARM_PROGRESS_INTERVAL", [-0.25, "0.25"], [0, 3600]),
+    ("cache_admin.E030", "WARM_PICKUP_TIMEOUT", [-1, None], [0, 600]),
+    ("cache_admin.E031", "WARM_STALE_AFTER", [0, "600"], [1, 600]),
+    ("cache_admin.E032", "WARM_RUN_HISTORY", [0, 500.0, None], [1, 500]),
+    ("cache_admin.E033", "CELERY_CHECK_TIMEOUT", [0, INF], [0.5, 2]),
+    ("cache_admin.E034", "WARM_POLL_MS", [0, 1000.0, True], [1, 250]),
+]
+
+
+def test_every_setting_has_its_own_check_id_and_a_case_here() -> None:
+    ids = [conf_module.check_id(setting) for setting in conf_module.DECLARED]
+    assert len(set(ids)) == len(ids)
+    assert {(c[0], c[1]) for c in SETTING_CASES} == {
+        (conf_module.check_id(s), s.name) for s in conf_module.DECLARED
+    }
+
+
 @pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("JITTER", 1.5),
-        ("JITTER", -0.1),
-        ("JITTER", "0.2"),
-        ("POLICY_POLL_INTERVAL", 0),
-        ("SCAN_COUNT", None),
-        ("BREAKER_THRESHOLD", True),
-        ("WARM_RUN_HISTORY", 0),
-        ("OUTBOX_ADOPT_INTERVAL", -1),
-        ("OUTBOX_RETRY_INTERVAL", "5"),
-    ],
+    ("check_id", "name", "refused", "accepted"), SETTING_CASES, ids=[c[0] for c in SETTING_CASES]
 )
-def test_e004_numeric_setting_out_of_range(settings: Any, name: str, value: object) -> None:
-    _set(settings, **{name: value})
+def test_each_setting_is_checked(
+    settings: Any, check_id: str, name: str, refused: list[object], accepted: list[object]
+) -> None:
+    default = getattr(conf_module.CacheAdminSettings(), name)
+    for value in refused:
+        _set(settings, **{name: value})
+        [(found, msg)] = _ids()
+        assert found == check_id, value
+        assert f"CACHE_ADMIN[{name!r}] is {value!r}; it must be" in msg
+        # A request never sees the bad value: the default applies until it is fixed.
+        assert getattr(conf, name) == default
+    for value in accepted:
+        _set(settings, **{name: value})
+        assert _ids() == [], value
+        assert getattr(conf, name) == value
+
+
+def test_e004_keeps_its_meaning_for_jitter(settings: Any) -> None:
+    _set(settings, JITTER=1.5)
     [(found, msg)] = _ids()
-    assert found == "cache_admin.E004"
-    assert f"CACHE_ADMIN[{name!r}] is {value!r}" in msg
+    assert (found, msg) == (
+        "cache_admin.E004",
+        "CACHE_ADMIN['JITTER'] is 1.5; it must be a number from 0 to 1.",
+    )
+
+
+def test_e025_admin_site_path_that_does_not_import(settings: Any) -> None:
+    _set(settings, ADMIN_SITE="tests.nowhere.site")
+    [(found, msg)] = _ids()
+    assert found == "cache_admin.E025"
+    assert "'tests.nowhere.site' cannot be imported" in msg
+    assert configured_site() is None  # start-up goes on without the console; E025 says why
+    _set(settings, ADMIN_SITE="tests.settings.CACHE_ADMIN")
+    [(found, msg)] = _ids()
+    assert (found, msg) == (
+        "cache_admin.E025",
+        "CACHE_ADMIN['ADMIN_SITE'] 'tests.settings.CACHE_ADMIN' is a dict, not an AdminSite.",
+    )
+
+
+def test_e025_an_admin_site_instance_is_accepted(settings: Any) -> None:
+    from django.contrib.admin import site
+
+    _set(settings, ADMIN_SITE=site)
+    assert _ids() == []
+    assert conf.ADMIN_SITE is site
+
+
+def test_e035_cache_admin_not_a_dict(settings: Any) -> None:
+    settings.CACHE_ADMIN = [("JITTER", 0.5)]
+    [(found, msg)] = _ids()
+    assert (found, msg) == (
+        "cache_admin.E035",
+        "CACHE_ADMIN is list; it must be a dict of settings.",
+    )
+    assert conf.JITTER == 0.2
+
+
+@pytest.mark.parametrize("empty", [None, {}])
+def test_an_empty_cache_admin_means_every_default(settings: Any, empty: object) -> None:
+    settings.CACHE_ADMIN = empty
+    assert conf.TYPES == {}
+    assert conf.JITTER == 0.2
+    assert _ids() == []
 
 
 def test_w001_override_for_unknown_type(db: None) -> None:
@@ -112,3 +233,24 @@ def test_w002_unknown_setting(settings: Any) -> None:
     [(found, msg)] = _ids()
     assert found == "cache_admin.W002"
     assert "'JITER'" in msg
+
+
+def test_bad_values_of_every_setting_at_once_fail_no_request(
+    settings: Any, admin_client: Client
+) -> None:
+    _set(settings, **{name: refused[0] for _id, name, refused, _ok in SETTING_CASES})
+    assert len(_ids()) == len(SETTING_CASES)
+    calls = []
+
+    @cache_result(timeout=60, key_prefix="bad_settings")
+    def answer(n: int) -> int:
+        calls.append(n)
+        return n * 2
+
+    assert [answer(21), answer(21)] == [42, 42]
+    assert calls == [21]  # the second call was a hit
+    assert CacheInvalidator.invalidate_by_prefix("bad_settings") == 1
+    assert answer(21) == 42 and calls == [21, 21]
+    for name in ("dashboard", "keys", "invalidate", "warm"):
+        response = admin_client.get(reverse(f"admin:cache_admin_{name}"))
+        assert response.status_code == 200, name

@@ -76,7 +76,7 @@ def refresh(slot: Slot, compute: Callable[[], T]) -> T:
     lease = new_lease()
     try:
         link = Link(slot)
-        px = max(1, int(float(conf.LEASE_TIMEOUT) * 1000))
+        px = max(1, int(conf.LEASE_TIMEOUT * 1000))
         link.run(link.client.set, link.stored, lease, px=px)
     except Unreachable:
         _count(slot, "errors")
@@ -132,7 +132,7 @@ def _fill(link: Link, slot: Slot, compute: Callable[[], T], lease: bytes) -> T:
 
 
 def _wait_for_fill(link: Link, slot: Slot, compute: Callable[[], T]) -> T:
-    deadline = time.monotonic() + float(conf.LEASE_WAIT)
+    deadline = time.monotonic() + conf.LEASE_WAIT
     delay = 0.002
     try:
         while (remaining := deadline - time.monotonic()) > 0:

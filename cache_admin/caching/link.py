@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
-from django.conf import settings
 from django.core.cache import BaseCache
 from django.db import models
 from redis.commands.core import Script
@@ -72,23 +71,7 @@ class Slot:
     @property
     def counted(self) -> bool:
         # The package's own keys never show in per-type statistics.
-        return not self.key.startswith(_namespace())
-
-
-_NOT_READ = object()
-_namespace_memo: tuple[object, str] = (_NOT_READ, "")
-
-
-def _namespace(current: object = None) -> str:
-    # On the hit path: re-read only when the settings (or backend.current()) changed.
-    global _namespace_memo
-    owner = current if current is not None else getattr(settings, "CACHE_ADMIN", None)
-    memo = _namespace_memo
-    if memo[0] is owner:
-        return memo[1]
-    found = str(conf.NAMESPACE)
-    _namespace_memo = (owner, found)
-    return found
+        return not self.key.startswith(conf.NAMESPACE)
 
 
 class Unreachable(Exception):
@@ -111,7 +94,7 @@ class Link:
         self.breaker: Breaker = current.breaker
         self.client: redis.Redis = current.client
         self.stored: str = current.stored_key(slot.key)
-        self.counted = not slot.key.startswith(_namespace(current))
+        self.counted = not slot.key.startswith(current.namespace)
 
     def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if not self.breaker.allow():
@@ -138,7 +121,7 @@ class Link:
         )
 
     def acquire(self, expected: str, lease: bytes) -> bool:
-        px = max(1, int(float(conf.LEASE_TIMEOUT) * 1000))
+        px = max(1, int(conf.LEASE_TIMEOUT * 1000))
         if expected == ABSENT:
             return bool(self.run(self.client.set, self.stored, lease, nx=True, px=px))
         return self.swap(expected, lease, px)

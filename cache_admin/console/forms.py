@@ -8,10 +8,10 @@ from typing import Any, cast
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cache_admin.conf import MAX_PAGE_SIZE
 from cache_admin.types import MAX_TTL
 
 MAX_PREFIX = 1000
-MAX_PAGE_SIZE = 1000
 REDIS_TYPES = [
     ("", _("any type")),
     ("string", "string"),

@@ -55,7 +55,7 @@ def page(
         "cache_admin_base": "cache_admin/unfold/base.html"
         if unfold_active()
         else "cache_admin/base.html",
-        "refresh_ms": int(conf.CONSOLE_REFRESH_MS),
+        "refresh_ms": conf.CONSOLE_REFRESH_MS,
         **context,
     }
     return TemplateResponse(request, flavour_templates(template), full, status=status)

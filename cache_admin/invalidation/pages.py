@@ -63,7 +63,7 @@ def page_hosts() -> list[str]:
     """Hosts a path is tried with: ``PAGE_HOSTS``, else the concrete ALLOWED_HOSTS."""
     configured = conf.PAGE_HOSTS
     if configured:
-        return [str(host) for host in configured]
+        return list(configured)
     hosts = [h for h in settings.ALLOWED_HOSTS if h and h != "*" and not h.startswith(".")]
     if not hosts and settings.DEBUG:
         hosts = ["localhost", "127.0.0.1", "[::1]"]

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 
 from cache_admin import backend, decoding
+from cache_admin.conf import MAX_PAGE_SIZE
 from cache_admin.guard import guarded
 from cache_admin.keyspace import names, params
 from cache_admin.keyspace.scan import KeyInfo, key_info
@@ -66,7 +67,7 @@ def key_detail(
         DEFAULT_ITEM_PAGE_SIZE if page_size in (None, "") else page_size,
         "page size",
         1,
-        params.MAX_PAGE_SIZE,
+        MAX_PAGE_SIZE,
     )
 
     def run() -> KeyDetail | None:

@@ -50,7 +50,7 @@ def site_prefix_bytes() -> bytes:
 
 
 def internal_prefix_bytes() -> bytes:
-    return (backend.site_prefix() + str(conf.NAMESPACE)).encode()
+    return (backend.site_prefix() + conf.NAMESPACE).encode()
 
 
 def logical_text(stored: bytes) -> str:

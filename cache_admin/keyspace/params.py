@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cache_admin.conf import conf
+from cache_admin.conf import MAX_BUDGET, MAX_PAGE_SIZE, conf
 
 REDIS_TYPES = ("string", "hash", "list", "set", "zset", "stream")
 MAX_PREFIX_LENGTH = 1000
-MAX_PAGE_SIZE = 1000
-MAX_BUDGET = 10_000_000
 MAX_CURSOR = 2**64 - 1
 _CURSOR = re.compile(r"(?:(\d{1,4})\.)?(\d{1,20})")
 

@@ -82,7 +82,7 @@ class Walk:
         COUNT hint grows, so a rare key far into a large keyspace is still reached.
         """
         found = 0
-        scan_count = max(1, int(conf.SCAN_COUNT))
+        scan_count = conf.SCAN_COUNT
         while not self.done and self.scanned < self.budget:
             if wanted is not None and found >= wanted:
                 return
@@ -128,7 +128,7 @@ def start_walk(
 
 def hides_internal(prefix: str, include_internal: bool) -> bytes | None:
     """The stored prefix to hide, unless asked for or browsed explicitly."""
-    if include_internal or prefix.startswith(str(conf.NAMESPACE)):
+    if include_internal or prefix.startswith(conf.NAMESPACE):
         return None
     return names.internal_prefix_bytes()
 
@@ -149,7 +149,7 @@ def scan_page(
     def run() -> ScanPage:
         walk = start_walk(prefix, limit, cursor, kind, include_internal)
         found: list[tuple[int, bytes]] = []
-        first = min(max(size, 10), max(1, int(conf.SCAN_COUNT)))
+        first = min(max(size, 10), conf.SCAN_COUNT)
         for node, keys in walk.batches(first, wanted=size):
             found.extend((node, k) for k in keys)
         found.sort(key=lambda item: item[1])

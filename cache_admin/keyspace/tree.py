@@ -58,7 +58,7 @@ def namespace_tree(
         sep = delimiter.encode()
         branches: Counter[bytes] = Counter()
         leaves: list[bytes] = []  # keys are unique (the walk drops repeats): one count each
-        for _where, keys in walk.batches(max(1, int(conf.SCAN_COUNT))):
+        for _where, keys in walk.batches(conf.SCAN_COUNT):
             for key in keys:
                 rest = key[cut:]
                 end = rest.find(sep)

@@ -30,13 +30,13 @@ def refuse(request: HttpRequest) -> HttpResponse | None:
     is open (a private network's choice).
     """
     token = conf.METRICS_TOKEN
-    allow_staff = bool(conf.METRICS_ALLOW_STAFF)
+    allow_staff = conf.METRICS_ALLOW_STAFF
     if not token and not allow_staff:
         return None
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
     if token and scheme.lower() == "bearer" and given.strip():
-        if hmac.compare_digest(given.strip().encode(), str(token).encode()):
+        if hmac.compare_digest(given.strip().encode(), token.encode()):
             return None
         return _text(403, "Invalid metrics token.")
     user = getattr(request, "user", None)

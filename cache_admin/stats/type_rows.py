@@ -78,10 +78,10 @@ def _count_keys() -> KeyCounts:
     SCAN without MATCH returns every key it examines, so the share of the keyspace seen is
     known exactly and a partial scan can be scaled up to an estimate.
     """
-    budget = max(1, int(conf.CONSOLE_SCAN_BUDGET))
-    step = max(1, min(int(conf.SCAN_COUNT), budget))
+    budget = conf.CONSOLE_SCAN_BUDGET
+    step = min(conf.SCAN_COUNT, budget)
     site = backend.site_prefix().encode()
-    hidden = site + str(conf.NAMESPACE).encode()
+    hidden = site + conf.NAMESPACE.encode()
     counts: dict[str, int] = {}
     seen = total = 0
     done = True

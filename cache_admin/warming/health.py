@@ -93,7 +93,7 @@ def _remembered(key: str, check: Any, memo: bool) -> str | None:
 
 
 def _check_broker(app: Any) -> str | None:
-    timeout = float(conf.CELERY_CHECK_TIMEOUT)
+    timeout = conf.CELERY_CHECK_TIMEOUT
     url = str(app.conf.broker_url or os.environ.get("CELERY_BROKER_URL", ""))
     try:
         with app.connection_for_write(connect_timeout=timeout) as conn:
@@ -109,7 +109,7 @@ def _check_broker(app: Any) -> str | None:
 
 
 def _check_workers(app: Any) -> str | None:
-    timeout = min(float(conf.CELERY_CHECK_TIMEOUT), 2.0)
+    timeout = min(conf.CELERY_CHECK_TIMEOUT, 2.0)
     try:
         # limit=1: the first reply is enough, no need to wait out the timeout.
         replies = app.control.ping(timeout=timeout, limit=1)

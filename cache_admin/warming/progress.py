@@ -65,7 +65,7 @@ class Progress:
 
     def _emit(self, force: bool = False) -> None:
         now = time.monotonic()
-        interval = float(conf.WARM_PROGRESS_INTERVAL)
+        interval = conf.WARM_PROGRESS_INTERVAL
         done = self.total > 0 and self.current >= self.total
         throttled = self._last_emit is not None and now - self._last_emit < interval
         if throttled and not (force or done):

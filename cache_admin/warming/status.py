@@ -67,7 +67,7 @@ def reconcile(run: WarmRun) -> WarmRun:
     marks the task FAILURE (WorkerLostError) or REVOKED, and the row follows, instead of
     a bar that never moves.
     """
-    if run.status == WarmRun.RUNNING and _silent_for(run) >= float(conf.WARM_STALE_AFTER):
+    if run.status == WarmRun.RUNNING and _silent_for(run) >= conf.WARM_STALE_AFTER:
         error = _(
             "No progress for %(minutes)d minutes: the worker running it was probably lost."
         ) % {"minutes": _silent_for(run) // 60}
@@ -111,7 +111,7 @@ def stall_notice(run: WarmRun | None) -> str:
     if run is None or run.status != WarmRun.QUEUED:
         return ""
     waited = (timezone.now() - run.queued_at).total_seconds()
-    if waited < float(conf.WARM_PICKUP_TIMEOUT):
+    if waited < conf.WARM_PICKUP_TIMEOUT:
         return ""
     problem = broker_problem() or worker_problem()
     if problem and not workers_busy():

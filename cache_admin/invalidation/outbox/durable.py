@@ -28,7 +28,7 @@ _adopted_at: dict[str, float] = {}
 
 
 def enabled() -> bool:
-    return bool(conf.OUTBOX_DURABLE)
+    return conf.OUTBOX_DURABLE
 
 
 def save(alias: str, entries: Iterable[Entry]) -> dict[Entry, int]:
@@ -105,7 +105,7 @@ def adoption_due(alias: str) -> bool:
     if not enabled():
         return False
     last = _adopted_at.get(alias)
-    return last is None or time.monotonic() - last >= float(conf.OUTBOX_ADOPT_INTERVAL)
+    return last is None or time.monotonic() - last >= conf.OUTBOX_ADOPT_INTERVAL
 
 
 @on_fork

@@ -183,7 +183,7 @@ class Command(BaseCommand):
         from cache_admin.warming.status import reconcile, worker_notice
 
         started = time.monotonic()
-        pickup = float(conf.WARM_PICKUP_TIMEOUT)
+        pickup = conf.WARM_PICKUP_TIMEOUT
         block = LiveBlock(self.stdout) if self.stdout.isatty() and self.verbosity > 0 else None
         pending = {run.pk for run in runs}
         labels = {w.name: w.label for w in all_warmers()}
