@@ -40,7 +40,7 @@ try:
     from django_redis.compressors.identity import IdentityCompressor as _DjangoRedisIdentity
     from django_redis.serializers.pickle import PickleSerializer as _DjangoRedisPickle
 except ImportError:  # pragma: no cover - django-redis is a dependency
-    _DjangoRedisIdentity = _DjangoRedisPickle = None  # type: ignore[assignment,misc]
+    _DjangoRedisIdentity = _DjangoRedisPickle = None
 
 
 class NotRedisBackend(Exception):

@@ -29,7 +29,7 @@ else:
     BaseAdmin = admin.ModelAdmin
 
 
-class ReadOnlyAdmin(BaseAdmin):  # type: ignore[misc,valid-type]
+class ReadOnlyAdmin(BaseAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -40,7 +40,7 @@ class ReadOnlyAdmin(BaseAdmin):  # type: ignore[misc,valid-type]
         return False
 
 
-class TTLOverrideAdmin(BaseAdmin):  # type: ignore[misc,valid-type]
+class TTLOverrideAdmin(BaseAdmin):
     form = TTLOverrideForm
     list_display = ["cache_type", "ttl", "note", "updated_by", "updated_at"]
     readonly_fields = ["updated_by", "created_at", "updated_at"]
