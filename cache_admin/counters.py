@@ -71,7 +71,8 @@ class _Tally:
         # happens, so a late flush still files it under the right minute.
         self.pending: dict[tuple[int, str, str], int] = {}
         # One flush at a time; record() never waits for it, readers of pending() do.
-        self.flushing = threading.Lock()
+        # Reentrant: a thread that holds it (to keep the flusher thread off) may flush.
+        self.flushing = threading.RLock()
 
 
 _tally = _Tally()

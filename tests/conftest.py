@@ -55,7 +55,8 @@ def _clean_state(redis_url: str) -> Iterator[None]:
 def quiet_background() -> Iterator[None]:
     """Keep the counters flusher off Redis for the test: its successful calls would close
     a breaker the test opened by hand, and replay what it queued. (The policy listener's
-    subscription does not go through the breaker; only an announcement it owes would.)"""
+    subscription does not go through the breaker; only an announcement it owes would.)
+    The test's own thread may still flush counters."""
     with counters._tally.flushing:
         yield
 

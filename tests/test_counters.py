@@ -32,21 +32,24 @@ def test_counts_and_hit_rate() -> None:
 
 
 def test_record_batches_in_process_and_flush_writes_one_pipeline(
-    cache_alias: str, redis_client: redis.Redis
+    cache_alias: str, redis_client: redis.Redis, quiet_background: None
 ) -> None:
+    # quiet_background holds the flusher thread off: only this test's flush is counted,
+    # however the thread's schedule falls on a loaded machine.
     before = redis_commands.counts(redis_client)
     for _ in range(1000):
         counters.record("product_detail", "hits")
     counters.record(None, "misses", 3)
     assert counters.flush() is True
-    # The flush is what this test counts; the other background traffic is not ours.
     issued = redis_commands.delta(
         before,
         redis_commands.counts(redis_client),
         ignore=redis_commands.BACKGROUND - {"hincrby", "expire"},
     )
-    # 2 fields: a minute hash and the total each, plus one EXPIRE per minute hash.
-    assert sum(v for v in issued.values() if v) <= 6
+    # 2 fields: a minute hash and the total each, plus one EXPIRE per minute hash (a
+    # minute may turn while recording: the hits or the misses then fall in two minutes).
+    assert set(issued) == {"hincrby", "expire"}
+    assert (issued["hincrby"], issued["expire"]) in {(4, 1), (4, 2), (6, 2)}
     minute = int(time.time()) // 60
     key = stored(f"cache_admin:stats:{minute}")
     if not redis_client.exists(key):  # the minute turned between record and this read
