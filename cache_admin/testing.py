@@ -20,7 +20,7 @@ from typing import IO
 __all__ = ["RedisServer", "ServerNotFound", "find_server_binary", "free_port"]
 
 
-def _die_with_parent() -> None:
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     """Runs in the child before exec: on Linux, the server gets SIGTERM when its parent dies,
     so a test run or demo that is killed outright leaves no server behind."""
     try:

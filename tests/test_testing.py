@@ -75,3 +75,11 @@ def test_no_server_at_all_says_what_to_install(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(builtins, "__import__", no_valkey)
     with pytest.raises(testing.ServerNotFound, match="apt-get install redis-server"):
         testing.find_server_binary()
+
+
+def test_a_server_that_refuses_its_arguments_says_why() -> None:
+    server = RedisServer(None, "--no-such-option", "yes")
+    with pytest.raises(RuntimeError, match=r"(?s)exited: .*no-such-option"):
+        server.start()
+    server.stop()
+    assert server.log_tail() == ""  # its folder is gone with it

@@ -1,0 +1,137 @@
+"""R1 and C3 inside one fill: Redis goes away (or answers with an error) between the steps of
+a miss, and the caller still gets its value, with no exception and no lease left behind.
+
+The server is a private one that the test stops at the step it wants (a hook on the step
+before, or the cached function itself), so the failure lands exactly there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.db.models import QuerySet
+
+from cache_admin import backend, cache_queryset, cache_result, counters, generations
+from cache_admin.breaker import breaker_for
+from cache_admin.caching import fill, link
+from cache_admin.testing import RedisServer
+from tests.testapp.models import Category, Product
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def private_redis(settings: Any) -> Iterator[RedisServer]:
+    server = RedisServer().start()
+    settings.CACHES = {
+        **settings.CACHES,
+        "private": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"{server.url}/0",
+            "KEY_PREFIX": "testsite",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": "private"}
+    breaker_for("private").reset()
+    yield server
+    server.stop()
+    breaker_for("private").reset()
+
+
+def errors_recorded() -> int:
+    return counters.pending().get("_untyped:errors", 0)
+
+
+def test_redis_gone_while_the_value_is_computed(private_redis: RedisServer) -> None:
+    calls = []
+
+    @cache_result(timeout=60, key_prefix="midway")
+    def midway(n: int) -> int:
+        calls.append(n)
+        private_redis.stop()  # the lease is taken; the write of the value will fail
+        return n * 2
+
+    assert midway(4) == 8
+    assert calls == [4]
+    assert errors_recorded() >= 1
+
+
+def test_redis_gone_between_the_lease_and_the_generation_tokens(
+    private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Category.objects.create(name="Laptops", slug="laptops")
+    acquire = link.Link.acquire
+
+    def acquire_then_lose_redis(self: link.Link, expected: str, lease: bytes) -> bool:
+        taken = acquire(self, expected, lease)
+        private_redis.stop()
+        return taken
+
+    monkeypatch.setattr(link.Link, "acquire", acquire_then_lose_redis)
+
+    @cache_queryset(timeout=60, key_prefix="all_categories")
+    def all_categories() -> QuerySet[Category]:
+        return Category.objects.all()
+
+    assert [c.slug for c in all_categories()] == ["laptops"]
+    assert errors_recorded() >= 1
+
+
+def test_a_generation_key_turned_into_another_type_mid_fill_leaves_no_lease(
+    cache_alias: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Between the lease and the read of the model's token, the token's key becomes a hash:
+    # the server answers WRONGTYPE, and the fill gives its lease back at once instead of
+    # leaving it for LEASE_TIMEOUT.
+    Product.objects.create(name="P", slug="p", category=Category.objects.create(slug="c"))
+    token_key = backend.stored_key(generations.key(Product))
+    acquire = link.Link.acquire
+
+    def acquire_then_break_the_token(self: link.Link, expected: str, lease: bytes) -> bool:
+        taken = acquire(self, expected, lease)
+        redis_client.delete(token_key)
+        redis_client.hset(token_key, "not", "a token")
+        return taken
+
+    monkeypatch.setattr(link.Link, "acquire", acquire_then_break_the_token)
+
+    @cache_queryset(timeout=60, key_prefix="every_product")
+    def every_product() -> QuerySet[Product]:
+        return Product.objects.all()
+
+    assert [p.slug for p in every_product()] == ["p"]
+    entries = list(redis_client.scan_iter(match="*every_product*"))
+    assert entries == []  # neither a value nor a lease
+
+
+def test_a_lease_taken_between_the_read_and_ours_makes_this_caller_wait(
+    cache_alias: str, redis_client: redis.Redis, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process's miss lands between this caller's GET and its SET NX: this caller
+    # waits (LEASE_WAIT) for that fill, then computes without storing over the other lease.
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "LEASE_WAIT": 0.01}
+    theirs = fill.LEASE_PREFIX + b"another-process"
+    read = link.Link.read
+
+    def read_then_lose_the_race(self: link.Link, slot: link.Slot) -> Any:
+        found = read(self, slot)
+        redis_client.set(self.stored, theirs, px=60_000)
+        return found
+
+    monkeypatch.setattr(link.Link, "read", read_then_lose_the_race)
+
+    @cache_result(timeout=60, key_prefix="contested")
+    def contested(n: int) -> int:
+        return n + 1
+
+    assert contested(1) == 2
+    assert redis_client.get(backend.stored_key("contested:1")) == theirs
+
+
+def test_refresh_on_a_cache_that_is_not_redis_computes(settings: Any) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": "locmem"}
+    assert fill.refresh(link.Slot("anything:1"), lambda: 7) == 7
