@@ -81,6 +81,44 @@ def test_redis_gone_between_the_lease_and_the_generation_tokens(
     assert errors_recorded() >= 1
 
 
+def test_redis_gone_between_the_read_and_the_lease(
+    private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = link.Link.read
+
+    def read_then_lose_redis(self: link.Link, slot: link.Slot) -> Any:
+        found = read(self, slot)
+        private_redis.stop()
+        return found
+
+    monkeypatch.setattr(link.Link, "read", read_then_lose_redis)
+
+    @cache_result(timeout=60, key_prefix="unleased")
+    def unleased(n: int) -> int:
+        return n * 3
+
+    assert unleased(2) == 6
+    assert errors_recorded() >= 1
+
+
+def test_a_queryset_entry_without_its_model_tokens_is_a_miss(
+    cache_alias: str, redis_client: redis.Redis
+) -> None:
+    # A value written under the entry's key by something else than the queryset pattern
+    # (no (tokens, rows) envelope) is not served: the rows are read again and stored.
+    Category.objects.create(name="Laptops", slug="laptops")
+
+    @cache_queryset(timeout=60, key_prefix="bare_categories")
+    def bare_categories() -> QuerySet[Category]:
+        return Category.objects.all()
+
+    bare_categories()
+    [key] = redis_client.scan_iter(match="*bare_categories*")
+    redis_client.set(key, backend.encode(["not", "an", "envelope"]))
+    assert [c.slug for c in bare_categories()] == ["laptops"]
+    assert isinstance(backend.decode(redis_client.get(key)), tuple)  # stored again, enveloped
+
+
 def test_a_generation_key_turned_into_another_type_mid_fill_leaves_no_lease(
     cache_alias: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
