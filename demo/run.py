@@ -261,23 +261,33 @@ def positive_products(text: str) -> int:
     return value
 
 
-def port_number(text: str) -> int:
+def port_number(text: str, *, lowest: int = 1) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError("a port is between 1 and 65535")
+    if not lowest <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is between {lowest} and 65535")
     return value
+
+
+def redis_port(text: str) -> int:
+    return port_number(text, lowest=0)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument(
-        "--port", type=port_number, default=port_number(os.environ.get("DEMO_PORT", "8000"))
+        "--port",
+        type=port_number,
+        default=os.environ.get("DEMO_PORT", "8000"),
+        help="port of the web server on 127.0.0.1, 1-65535 (default 8000, or $DEMO_PORT)",
     )
     parser.add_argument(
-        "--redis-port", type=port_number, default=0, help="port for the Redis it starts"
+        "--redis-port",
+        type=redis_port,
+        default=0,
+        help="port for the Redis it starts (default 0: any free port)",
     )
     parser.add_argument(
         "--products", type=positive_products, default=5000, help="catalogue size (default 5000)"
