@@ -7,15 +7,16 @@ from typing import Any
 
 from cache_admin.models import AuditEntry
 
-logger = logging.getLogger("cache_admin.audit")
+# Re-exported: views check ``audit.WARM`` beside ``audit.record``; the names live in
+# ``permissions``, which settings can import.
+from cache_admin.permissions import BROWSE_KEYS as BROWSE_KEYS
+from cache_admin.permissions import CHANGE_TTL as CHANGE_TTL
+from cache_admin.permissions import DELETE_KEYS as DELETE_KEYS
+from cache_admin.permissions import INVALIDATE as INVALIDATE
+from cache_admin.permissions import VIEW_DASHBOARD as VIEW_DASHBOARD
+from cache_admin.permissions import WARM as WARM
 
-# Permission names as used with user.has_perm(); the codenames live on AuditEntry.Meta.
-VIEW_DASHBOARD = "cache_admin.view_dashboard"
-BROWSE_KEYS = "cache_admin.browse_keys"
-DELETE_KEYS = "cache_admin.delete_keys"
-INVALIDATE = "cache_admin.invalidate_cache"
-WARM = "cache_admin.warm_cache"
-CHANGE_TTL = "cache_admin.change_ttloverride"
+logger = logging.getLogger("cache_admin.audit")
 
 
 def record(

@@ -147,6 +147,9 @@ class CacheAdminSettings:
     # Key browser: steps scanned automatically, one bounded request each, while a step finds
     # nothing (a rare prefix deep in a large keyspace); then "Scan more" asks the user.
     CONSOLE_AUTO_SCAN_STEPS: int = field(default=20, metadata=_about("E024", _whole(0)))
+    # Dashboard and cache_stats: a hit rate is coloured, and hints are given, only from this
+    # many lookups on; below it the rate is shown as "too few lookups to judge".
+    CONSOLE_MIN_SAMPLE: int = field(default=100, metadata=_about("E036", _whole(1)))
     # Console: the admin site the console installs itself into (dotted path), or None.
     ADMIN_SITE: str | AdminSite | None = field(
         default="django.contrib.admin.site", metadata=_about("E025", SITE)

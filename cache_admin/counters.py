@@ -214,6 +214,12 @@ def _parse(rows: list[dict[bytes, bytes]]) -> dict[str, Counts]:
 def type_stats(window_seconds: float = 300) -> dict[str, Counts]:
     """Counts per type over the last ``window_seconds`` (whole minutes, at most 2 hours),
     this process's pending tally included. Raises ``backend.REDIS_ERRORS`` when unreachable."""
+    return {name: sum(minutes, Counts()) for name, minutes in type_minutes(window_seconds).items()}
+
+
+def type_minutes(window_seconds: float = 3600) -> dict[str, list[Counts]]:
+    """Counts per type for each minute of the last ``window_seconds``, oldest first (what
+    happened when: the dashboard's hints tell a bulk load from traffic)."""
     flush()
     cache = backend.get_cache()
     client = backend.client(cache)
@@ -226,7 +232,9 @@ def type_stats(window_seconds: float = 300) -> dict[str, Counts]:
             pipe.hgetall(backend.stored_key(stats_key(minute), cache))
         return list(pipe.execute())
 
-    return _parse(guarded(read))
+    rows = [_parse([row]) for row in guarded(read)]
+    names = sorted({name for row in rows for name in row})
+    return {name: [row.get(name, Counts()) for row in rows] for name in names}
 
 
 def totals() -> dict[str, Counts]:

@@ -128,6 +128,7 @@ SETTING_CASES = [
     ("cache_admin.E022", "CONSOLE_PAGE_SIZE", [0, 1001, 50.0], [1, 1000]),
     ("cache_admin.E023", "CONSOLE_REFRESH_MS", [0, 5.5, "5000"], [1, 600_000]),
     ("cache_admin.E024", "CONSOLE_AUTO_SCAN_STEPS", [-1, 2.0], [0, 3]),
+    ("cache_admin.E036", "CONSOLE_MIN_SAMPLE", [0, 2.5, "100", True], [1, 100]),
     ("cache_admin.E025", "ADMIN_SITE", ["", 3, ["django.contrib.admin.site"]], [None]),
     ("cache_admin.E026", "LOG_SAMPLE_RATE", [2, -0.5, "0.01", None], [0, 1, 0.01]),
     ("cache_admin.E027", "METRICS_TOKEN", [123, b"token"], [None, "", "s3cret"]),

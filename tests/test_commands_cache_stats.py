@@ -27,8 +27,14 @@ def stats(*args: str) -> str:
 
 @pytest.fixture
 def traffic() -> None:
-    """product_detail at 95% (target), category at 80% (acceptable), cart at 10% (poor)."""
-    for type_name, hits, misses in [("product_detail", 95, 5), ("category", 8, 2), ("cart", 1, 9)]:
+    """product_detail at 95% (target), category at 80% (acceptable), cart at 10% (poor), each
+    on 100 lookups (CONSOLE_MIN_SAMPLE); search_results at 0% on 10: too few to judge."""
+    for type_name, hits, misses in [
+        ("product_detail", 95, 5),
+        ("category", 80, 20),
+        ("cart", 10, 90),
+        ("search_results", 0, 10),
+    ]:
         counters.record(type_name, "hits", hits)
         counters.record(type_name, "misses", misses)
     counters.flush()
@@ -47,8 +53,8 @@ def test_one_shot_text(traffic: None) -> None:
     assert "80.0%" in rows["Category data"]
     assert "10.0%" in rows["Cart data"]
     assert rows["Product detail"].split()[3:5] == ["900", "1"]  # TTL, then one key of that type
-    # 104 hits and 16 misses over all types: 86.7%.
-    assert "86.7%" in rows["All types"]
+    # 185 hits and 125 misses over all types: 59.7%.
+    assert "59.7%" in rows["All types"]
     assert "\x1b[" not in out  # no colour off a terminal
 
 
@@ -63,8 +69,10 @@ def test_json(traffic: None) -> None:
     assert types["product_detail"]["level"] == "target"
     assert types["category"]["level"] == "acceptable"
     assert types["cart"]["level"] == "poor"
-    assert types["search_results"]["level"] is None
-    assert types["search_results"]["last_1h"]["hit_rate"] is None
+    assert types["search_results"]["level"] == "few"
+    assert types["user_session"]["level"] is None
+    assert types["search_results"]["last_1h"]["hit_rate"] == 0.0
+    assert types["user_session"]["last_1h"]["hit_rate"] is None
     assert types["product_detail"]["effective_ttl"] == 900
 
 
@@ -129,6 +137,8 @@ def test_watch_on_a_terminal_redraws_in_colour_and_ctrl_c_exits_cleanly(
     assert re.search(r"\x1b\[32;1m +95\.0%", text)  # target: green
     assert re.search(r"\x1b\[33;1m +80\.0%", text)  # acceptable: yellow
     assert re.search(r"\x1b\[31;1m +10\.0%", text)  # poor: red
+    assert re.search(r"Search results .* 0\.0%", text)  # too few lookups: no colour
+    assert not re.search(r"\x1b\[\d+;1m +0\.0%", text)
 
 
 def test_watch_json_lines_on_a_pipe_and_ctrl_c(transactional_db: None) -> None:

@@ -43,7 +43,7 @@ def test_all_runs_every_warmer_and_prints_a_summary(shop_warmers: Any) -> None:
     out, err = warm("--all")
     assert "products: 4 keys in" in out
     assert "categories: 2 keys in" in out
-    assert "featured: 1 keys in" in out
+    assert "featured: 1 key in" in out
     assert "Warmed 3 of 3: 7 keys in" in out
     assert err == ""
     assert "\x1b[" not in out  # no bar, no colour off a terminal
@@ -86,7 +86,7 @@ def test_a_warmer_named_like_a_builtin_option_is_reached_with_warmer(
     register_warmer("list", lambda progress: 1)
     register_warmer("verbosity", lambda progress: 2)
     out, _ = warm("--warmer", "list", "--warmer", "verbosity")
-    assert "list: 1 keys" in out and "verbosity: 2 keys" in out
+    assert "list: 1 key in" in out and "verbosity: 2 keys" in out
 
 
 def test_list_shows_warmers_and_their_last_run(shop_warmers: Any) -> None:

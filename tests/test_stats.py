@@ -209,13 +209,13 @@ def test_type_rows_combine_policy_counters_and_key_counts(
     for i in range(3):
         cache.set(f"product:list:{i}", i)
     cache.set("cache_admin:history:x", 1)  # the package's own keys are not counted
-    for _ in range(19):
-        counters.record("product_detail", "hits")
-    counters.record("product_detail", "misses")
-    counters.record("cart", "hits")
-    counters.record("cart", "misses", 3)
-    counters.record("cart", "invalidations", 5)
-    counters.record("cart", "fills", 2)
+    # Samples of CONSOLE_MIN_SAMPLE (100) lookups and more: judged.
+    counters.record("product_detail", "hits", 190)
+    counters.record("product_detail", "misses", 10)
+    counters.record("cart", "hits", 25)
+    counters.record("cart", "misses", 75)
+    counters.record("cart", "invalidations", 50)
+    counters.record("cart", "fills", 20)
     counters.flush()
 
     rows = {row.name: row for row in stats.type_rows()}
@@ -230,7 +230,7 @@ def test_type_rows_combine_policy_counters_and_key_counts(
     cart = rows["cart"]
     assert cart.hit_rate_1h == 0.25 and cart.level == "poor"
     assert any("warm_cache --all" in hint for hint in cart.hints)
-    assert any("5 invalidations against 2 fills" in hint for hint in cart.hints)
+    assert any("50 invalidations against 20 fills" in hint for hint in cart.hints)
     assert any("1800 s" in hint for hint in cart.hints)
     assert rows["search_results"].level is None  # no traffic, no verdict
 

@@ -12,7 +12,6 @@ from functools import wraps
 from typing import Concatenate, ParamSpec
 
 from django.contrib.admin import AdminSite
-from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.translation import gettext as _
@@ -23,6 +22,9 @@ View = Callable[Concatenate[HttpRequest, P], HttpResponse]
 
 def forbidden(request: HttpRequest, site: AdminSite, permission: str) -> HttpResponse:
     """A 403 inside the admin's chrome that names the missing permission."""
+    # Imported here: settings import this package (console.sidebar) before the auth models.
+    from django.contrib.auth.models import Permission
+
     from cache_admin.console.render import page
 
     app_label, codename = permission.split(".", 1)

@@ -13,13 +13,15 @@ from cache_admin.console.render import flavour_templates
 from cache_admin.console.toolkit import Unavailable, as_unavailable
 from cache_admin.counters import Counts
 from cache_admin.invalidation import CacheInvalidator
+from cache_admin.stats import hints
 
 NA = "n/a"
 
 
-def level(rate: float | None) -> str:
-    """The spec's level for a rate from 0 to 1: target, acceptable, poor; "none" without traffic."""
-    return stats.hit_rate_level(rate) or "none"
+def level(counts: Counts | None) -> str:
+    """The spec's level (target, acceptable, poor), "few" below CONSOLE_MIN_SAMPLE lookups,
+    "none" without traffic."""
+    return hints.level(counts) or "none"
 
 
 def duration(seconds: object) -> str:
@@ -57,7 +59,9 @@ def percent(rate: float | None) -> float | None:
     return None if rate is None else round(rate * 100, 1)
 
 
-def server_status() -> dict[str, Any]:
+def server_status(site_lookups: int = 0) -> dict[str, Any]:
+    """``site_lookups``: the site's own lookups counted in the last hour (INFO's rate is
+    judged only with enough of them)."""
     try:
         with as_unavailable():
             status = stats.server_status()
@@ -86,19 +90,21 @@ def server_status() -> dict[str, Any]:
         "error": "",
         "rows": rows,
         "hit_rate": percent(status.hit_rate),
-        "hit_level": level(status.hit_rate),
+        "hit_level": hints.server_level(status, site_lookups) or "none",
+        "site_lookups": site_lookups,
+        "min_sample": hints.min_sample(),
     }
 
 
 def _window(counts: Counts | None) -> dict[str, Any]:
     if counts is None:
-        return {"hits": NA, "misses": NA, "rate": None, "level": "none"}
-    rate = counts.hit_rate
+        return {"hits": NA, "misses": NA, "rate": None, "level": "none", "lookups": 0}
     return {
         "hits": number(counts.hits),
         "misses": number(counts.misses),
-        "rate": percent(rate),
-        "level": level(rate),
+        "rate": percent(counts.hit_rate),
+        "level": level(counts),
+        "lookups": counts.lookups,
     }
 
 
@@ -173,11 +179,13 @@ def dashboard_context() -> dict[str, Any]:
     rows, rows_error = type_rows()
     points, history_error = history()
     drawn = [p for p in points if p["hit_rate"] is not None or p["ops"] is not None]
+    site_lookups = sum(row["windows"][1]["lookups"] for row in rows)
     return {
         "queued_invalidations": queued_invalidations(),
         "figures_template": flavour_templates("server_figures.html"),
         "history_sparse": len(drawn) < 2,
-        "status": server_status(),
+        "min_sample": hints.min_sample(),
+        "status": server_status(site_lookups),
         "type_rows": rows,
         "type_rows_error": rows_error,
         "history": points,

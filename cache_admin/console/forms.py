@@ -6,9 +6,12 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from django import forms
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from cache_admin.conf import MAX_PAGE_SIZE
+from cache_admin.console.widgets import AdminForm
+from cache_admin.keyspace.tree import DEFAULT_DELIMITER
 from cache_admin.types import MAX_TTL
 
 MAX_PREFIX = 1000
@@ -23,13 +26,14 @@ REDIS_TYPES = [
 ]
 
 
-class BrowseForm(forms.Form):
+class BrowseForm(AdminForm):
     prefix = forms.CharField(  # type: ignore[assignment]  # a field, not the form's prefix
         label=_("Prefix"),
         required=False,
         strip=False,
         max_length=MAX_PREFIX,
         help_text=_("A literal logical key prefix; * ? [ ] and \\ match themselves."),
+        widget=forms.TextInput(attrs={"placeholder": "product:", "size": 40}),
     )
     type = forms.ChoiceField(label=_("Redis type"), choices=REDIS_TYPES, required=False)
     delimiter = forms.CharField(
@@ -37,7 +41,9 @@ class BrowseForm(forms.Form):
         required=False,
         strip=False,
         max_length=10,
+        initial=DEFAULT_DELIMITER,
         help_text=_("Splits keys into the namespace tree; “:” when empty."),
+        widget=forms.TextInput(attrs={"size": 3}),
     )
     # Checked by the toolkit (it knows the cursor's node.position form).
     cursor = forms.CharField(required=False, max_length=40)
@@ -47,8 +53,15 @@ class BrowseForm(forms.Form):
     # How many empty steps were already continued automatically.
     auto = forms.IntegerField(min_value=0, max_value=1000, required=False)
 
+    def __init__(self, data: QueryDict | None = None, **kwargs: Any) -> None:
+        if data is not None and not data.get("delimiter"):
+            # The box shows the delimiter in use, which an empty value means.
+            data = data.copy()
+            data["delimiter"] = DEFAULT_DELIMITER
+        super().__init__(data, **kwargs)
 
-class TTLForm(forms.Form):
+
+class TTLForm(AdminForm):
     ttl = forms.IntegerField(
         label=_("TTL (seconds)"),
         min_value=1,
@@ -65,7 +78,7 @@ class TTLForm(forms.Form):
         return data
 
 
-class PrefixForm(forms.Form):
+class PrefixForm(AdminForm):
     prefix = forms.CharField(  # type: ignore[assignment]  # a field, not the form's prefix
         label=_("Prefix"), strip=False, max_length=MAX_PREFIX
     )
@@ -79,7 +92,7 @@ class PrefixForm(forms.Form):
         return prefix
 
 
-class ModelActionForm(forms.Form):
+class ModelActionForm(AdminForm):
     ACTIONS = [
         ("instance", _("One instance (by pk or slug)")),
         ("lists", _("All of its lists")),
@@ -102,7 +115,7 @@ class ModelActionForm(forms.Form):
         return data
 
 
-class FragmentForm(forms.Form):
+class FragmentForm(AdminForm):
     name = forms.CharField(label=_("Fragment name"), max_length=200)
     vary_on = forms.CharField(
         label=_("Vary-on values"),
@@ -112,7 +125,7 @@ class FragmentForm(forms.Form):
     )
 
 
-class CachePageForm(forms.Form):
+class CachePageForm(AdminForm):
     path = forms.CharField(
         label=_("URL path"), max_length=2000, help_text=_("For example /products/ or a full URL.")
     )

@@ -1,39 +1,73 @@
-"""The console's entries in the admin index's "Cache" app, each shown only with its permission."""
+"""The console's pages and the package's model admins as entries of the admin's menus:
+the "Cache" app on the admin index (console pages, beside the models the admin lists
+itself) and unfold's sidebar group (``console.sidebar``). Each is shown only with its
+permission."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from cache_admin import audit
+from cache_admin import permissions
 
-# (URL name, label, permission); the order is the order on the index page.
+
+@dataclass(frozen=True)
+class Entry:
+    url_name: str
+    label: str | Promise
+    permissions: tuple[str, ...]  # any one of them shows the entry
+    icon: str  # a Material Symbols name, for unfold's sidebar
+
+    def allowed(self, request: HttpRequest) -> bool:
+        return any(request.user.has_perm(p) for p in self.permissions)
+
+
+# The order is the order on the index page and in the sidebar.
 PAGES = [
-    ("cache_admin_dashboard", _("Dashboard"), audit.VIEW_DASHBOARD),
-    ("cache_admin_keys", _("Keys"), audit.BROWSE_KEYS),
-    ("cache_admin_invalidate", _("Invalidate"), audit.INVALIDATE),
-    ("cache_admin_warm", _("Warm"), audit.WARM),
+    Entry("cache_admin_dashboard", _("Dashboard"), (permissions.VIEW_DASHBOARD,), "monitoring"),
+    Entry("cache_admin_keys", _("Keys"), (permissions.BROWSE_KEYS,), "key"),
+    Entry("cache_admin_invalidate", _("Invalidate"), (permissions.INVALIDATE,), "delete_sweep"),
+    Entry("cache_admin_warm", _("Warm"), (permissions.WARM,), "local_fire_department"),
+]
+MODEL_PAGES = [
+    Entry(
+        "cache_admin_warmrun_changelist",
+        _("Warm runs"),
+        (permissions.VIEW_WARM_RUNS,),
+        "manage_history",
+    ),
+    Entry(
+        "cache_admin_ttloverride_changelist",
+        _("TTL overrides"),
+        (permissions.VIEW_TTL, permissions.CHANGE_TTL),
+        "timer",
+    ),
+    Entry(
+        "cache_admin_auditentry_changelist", _("Audit log"), (permissions.VIEW_AUDIT,), "history"
+    ),
 ]
 
 
 def console_entries(site: AdminSite, request: HttpRequest) -> list[dict[str, Any]]:
     entries = []
-    for url_name, label, permission in PAGES:
-        if not request.user.has_perm(permission):
+    for entry in PAGES:
+        if not entry.allowed(request):
             continue
         try:
-            url = reverse(f"{site.name}:{url_name}", current_app=site.name)
+            url = reverse(f"{site.name}:{entry.url_name}", current_app=site.name)
         except NoReverseMatch:
             continue
         entries.append(
             {
-                "name": label,
-                "object_name": url_name,
+                "name": entry.label,
+                "object_name": entry.url_name,
                 "perms": {"view": True},
                 "admin_url": url,
                 "add_url": None,

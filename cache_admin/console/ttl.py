@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cache_admin.console.toolkit import Unavailable, as_unavailable
+from cache_admin.console.widgets import theme
 from cache_admin.keyspace import scan_page, set_ttl
 from cache_admin.models import TTLOverride
 from cache_admin.types import MAX_TTL, all_types
@@ -47,6 +48,9 @@ class TTLOverrideForm(forms.ModelForm):  # type: ignore[type-arg]
         cast(forms.ChoiceField, self.fields["cache_type"]).choices = [
             (t.name, f"{t.label} ({t.prefix}, default {t.ttl} s)") for t in types
         ]
+        # Declared fields keep Django's bare widgets under unfold's ModelAdmin (invisible
+        # there): the admin's own widgets instead.
+        theme(self)
 
     @property
     def long_ttl(self) -> bool:

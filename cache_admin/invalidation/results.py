@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from cache_admin import wording
+
 if TYPE_CHECKING:
     from cache_admin.invalidation.outbox.deletion import Deletion
 
@@ -42,12 +44,8 @@ class InvalidationResult:
             return f"{self.target}: Redis unreachable, invalidation queued for replay"
         if self.dry_run:
             found = self.matched or 0
-            return f"{self.target}: {found} {_keys(found)} would be deleted (dry run)"
-        return f"{self.target}: {self.deleted} {_keys(self.deleted)} deleted"
+            return f"{self.target}: {wording.keys(found)} would be deleted (dry run)"
+        return f"{self.target}: {wording.keys(self.deleted)} deleted"
 
     def __str__(self) -> str:
         return self.message
-
-
-def _keys(n: int) -> str:
-    return "key" if n == 1 else "keys"

@@ -2,7 +2,7 @@
 
 Figures come from the toolkit (``stats.server_status()``, ``stats.type_rows()``); the
 colour of a hit rate follows the spec's thresholds (above 90% target, above 70%
-acceptable, else poor).
+acceptable, else poor) from CONSOLE_MIN_SAMPLE lookups on (``stats.hints``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from cache_admin.counters import Counts
-from cache_admin.stats import ServerStatus, TypeRow, hit_rate_level
+from cache_admin.stats import ServerStatus, TypeRow, hints
 
 Paint = Callable[[str, str | None], str]
 
@@ -68,6 +68,16 @@ def rate_of(counts: Any) -> float | None:
     return None if counts is None else counts.hit_rate
 
 
+def server_level(snap: Snapshot) -> str | None:
+    return hints.server_level(snap.server, total([r.hour for r in snap.rows]).lookups)
+
+
+def level_text(level: str | None) -> str:
+    if level == hints.FEW:
+        return " (too few lookups to judge)"
+    return f" ({level})" if level else " (no lookups yet)"
+
+
 def lines(snap: Snapshot, paint: Paint) -> list[str]:
     server = snap.server
     when = snap.taken.strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -83,7 +93,7 @@ def lines(snap: Snapshot, paint: Paint) -> list[str]:
     if server.eviction_policy:
         memory += f", policy {server.eviction_policy}"
     dbs = ", ".join(f"{db}: {n}" for db, n in server.keys_per_db.items()) or "empty"
-    level = server.hit_rate_level
+    level = server_level(snap)
     out = [
         f"{when}  Redis {server.version} ({server.nodes} node{'s' if server.nodes != 1 else ''}),"
         f" up {duration(server.uptime_seconds)}",
@@ -91,9 +101,7 @@ def lines(snap: Snapshot, paint: Paint) -> list[str]:
         f"Keys: {server.total_keys} ({dbs}); clients {server.connected_clients}; "
         f"{server.ops_per_sec} ops/s; evicted {server.evicted_keys}; "
         f"expired {server.expired_keys}; commands {server.total_commands}",
-        "Hit rate (server keyspace): "
-        + paint(percent(server.hit_rate), level)
-        + (f" ({level})" if level else " (no lookups yet)"),
+        "Hit rate (server keyspace): " + paint(percent(server.hit_rate), level) + level_text(level),
         "",
     ]
     header = (
@@ -125,8 +133,7 @@ def _row(
     def cells(counts: Any) -> str:
         if counts is None:
             return f"{'-':>8} {'-':>8} {'-':>8}"
-        rate = rate_of(counts)
-        shown = paint(f"{percent(rate):>8}", hit_rate_level(rate))
+        shown = paint(f"{percent(rate_of(counts)):>8}", hints.level(counts))
         return f"{counts.hits:>8} {counts.misses:>8} {shown}"
 
     keys_text = "-" if keys is None else str(keys)
@@ -149,7 +156,7 @@ def as_json(snap: Snapshot) -> dict[str, Any]:
             "errors": found.errors,
             "invalidations": found.invalidations,
             "hit_rate": rate,
-            "level": hit_rate_level(rate),
+            "level": hints.level(found),
         }
 
     return {
@@ -175,7 +182,7 @@ def as_json(snap: Snapshot) -> dict[str, Any]:
             "keyspace_misses": server.keyspace_misses,
             "total_commands": server.total_commands,
             "hit_rate": server.hit_rate,
-            "level": server.hit_rate_level,
+            "level": server_level(snap),
         },
         "types": [
             {

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
+
+from django.utils import timezone
 
 from cache_admin import backend
 from cache_admin.conf import conf
+from cache_admin.counters import Counts
 from cache_admin.guard import guarded
-from cache_admin.stats.server import hit_rate_level
+from cache_admin.stats.hints import TypeFigures, level, type_hints
 from cache_admin.types import CacheType, type_for_key
-
-if TYPE_CHECKING:
-    from cache_admin.counters import Counts
 
 logger = logging.getLogger("cache_admin")
 
@@ -63,9 +63,8 @@ class TypeRow:
 
     @property
     def level(self) -> str | None:
-        """The spec's level over the last hour (the last 5 minutes when the hour is empty)."""
-        rate = self.hit_rate_1h
-        return hit_rate_level(rate if rate is not None else self.hit_rate_5m)
+        """The spec's level over the last hour; ``hints.FEW`` below the minimum sample."""
+        return level(self.hour)
 
 
 def _rate(counts: Counts | None) -> float | None:
@@ -127,24 +126,21 @@ def key_counts() -> KeyCounts:
     return guarded(run)
 
 
-def hints(row: TypeRow) -> tuple[str, ...]:
-    """The spec's "Low Hit Rate" troubleshooting, with this type's figures."""
-    hour = row.hour
-    fills = int(getattr(hour, "fills", 0) or 0)
-    invalidations = int(getattr(hour, "invalidations", 0) or 0)
-    churn = (
-        f"{invalidations} invalidations against {fills} fills in the last hour: "
-        "review the invalidation logic."
-        if invalidations
-        else "Review the invalidation logic (nothing invalidated this type in the last hour)."
-    )
-    return (
-        f"TTL too short? The effective TTL is {row.effective_ttl} s; increase it for stable "
-        "data with a TTL override.",
-        "Cache not warmed? Run `python manage.py warm_cache --all`.",
-        churn,
-        "Keys not reused? Check cache key consistency: the same call must build the same key.",
-    )
+def last_warm() -> datetime | None:
+    """When a warm run last succeeded (any warmer), None when unknown."""
+    from cache_admin.models import WarmRun
+
+    try:
+        found = (
+            WarmRun.objects.filter(status=WarmRun.SUCCEEDED, finished_at__isnull=False)
+            .order_by("-finished_at")
+            .values_list("finished_at", flat=True)
+            .first()
+        )
+    except Exception as exc:  # no table yet, a database that is down: no hint depends on it
+        logger.warning("warm runs could not be read: %r", exc)
+        return None
+    return found
 
 
 def type_rows() -> list[TypeRow]:
@@ -152,11 +148,9 @@ def type_rows() -> list[TypeRow]:
     from cache_admin import counters
     from cache_admin.policy import effective_ttls
 
-    recent: dict[str, Counts] | None = None
-    hour: dict[str, Counts] | None = None
+    minutes: dict[str, list[Counts]] | None = None
     try:
-        recent = counters.type_stats(300)
-        hour = counters.type_stats(3600)
+        minutes = counters.type_minutes(3600)
     except Exception as exc:
         logger.warning("hit/miss counters could not be read: %r", exc)
     try:
@@ -164,21 +158,25 @@ def type_rows() -> list[TypeRow]:
     except Exception as exc:
         logger.warning("key counts could not be read: %r", exc)
         found = None
+    warmed = last_warm()
+    now = timezone.now()
     rows = []
     for ttl in effective_ttls():
         name = ttl.cache_type.name
-        row = TypeRow(
-            cache_type=ttl.cache_type,
-            default_ttl=ttl.default,
-            override=ttl.override,
-            effective_ttl=ttl.effective,
-            recent=None if recent is None else recent.get(name, counters.Counts()),
-            hour=None if hour is None else hour.get(name, counters.Counts()),
-            key_count=None if found is None else found.counts.get(name, 0),
-            key_count_exact=bool(found and found.exact),
-            hints=(),
+        figures = None
+        if minutes is not None:
+            figures = TypeFigures(ttl.effective, tuple(minutes.get(name, ())), warmed)
+        rows.append(
+            TypeRow(
+                cache_type=ttl.cache_type,
+                default_ttl=ttl.default,
+                override=ttl.override,
+                effective_ttl=ttl.effective,
+                recent=None if figures is None else figures.recent,
+                hour=None if figures is None else figures.hour,
+                key_count=None if found is None else found.counts.get(name, 0),
+                key_count_exact=bool(found and found.exact),
+                hints=() if figures is None else type_hints(figures, now),
+            )
         )
-        if row.level == "poor":
-            row = TypeRow(**{**row.__dict__, "hints": hints(row)})
-        rows.append(row)
     return rows

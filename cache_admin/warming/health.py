@@ -20,7 +20,7 @@ from cache_admin.conf import conf
 
 MEMO_SECONDS = 5.0
 
-_memo: dict[str, tuple[float, str | None]] = {}
+_memo: dict[str, tuple[float, Any]] = {}
 _lock = threading.Lock()
 
 
@@ -61,9 +61,12 @@ def broker_problem(app: Any | None = None, *, memo: bool = True) -> str | None:
     if app is None:
         return _(
             "Celery is not configured (no broker URL), so warm jobs cannot be queued. "
-            "Run python manage.py warm_cache instead, or configure Celery (docs/warming.md)."
+            "Run python manage.py warm_cache --all instead, or give the project a Celery app "
+            "with a broker (CELERY_BROKER_URL, e.g. redis://localhost:6379/1) and start a "
+            "worker: celery -A <project> worker."
         )
-    return _remembered(f"broker:{id(app)}", lambda: _check_broker(app), memo)
+    found: str | None = _remembered(f"broker:{id(app)}", lambda: _check_broker(app), memo)
+    return found
 
 
 def worker_problem(app: Any | None = None, *, memo: bool = True) -> str | None:
@@ -71,7 +74,19 @@ def worker_problem(app: Any | None = None, *, memo: bool = True) -> str | None:
     app = app or celery_app()
     if app is None:
         return broker_problem(app)
-    return _remembered(f"worker:{id(app)}", lambda: _check_workers(app), memo)
+    found: str | None = _remembered(f"worker:{id(app)}", lambda: _check_workers(app), memo)
+    return found
+
+
+def worker_slots(app: Any | None = None, *, memo: bool = True) -> int | None:
+    """How many tasks the workers that answer can run at once (the sum of their pools'
+    max-concurrency), or None when none answered: a solo pool busy with a task answers
+    nothing until the task ends."""
+    app = app or celery_app()
+    if app is None:
+        return None
+    found: int | None = _remembered(f"slots:{id(app)}", lambda: _count_slots(app), memo)
+    return found
 
 
 def reset() -> None:
@@ -79,14 +94,14 @@ def reset() -> None:
         _memo.clear()
 
 
-def _remembered(key: str, check: Any, memo: bool) -> str | None:
+def _remembered(key: str, check: Any, memo: bool) -> Any:
     now = time.monotonic()
     if memo:
         with _lock:
             found = _memo.get(key)
         if found is not None and found[0] > now:
             return found[1]
-    answer: str | None = check()
+    answer = check()
     with _lock:
         _memo[key] = (time.monotonic() + MEMO_SECONDS, answer)
     return answer
@@ -121,3 +136,18 @@ def _check_workers(app: Any) -> str | None:
             "until a worker starts (celery -A <project> worker)."
         ) % {"seconds": f"{timeout:g}"}
     return None
+
+
+def _count_slots(app: Any) -> int | None:
+    timeout = min(conf.CELERY_CHECK_TIMEOUT, 2.0)
+    try:
+        # Every worker that answers within the timeout: there is no count to stop at.
+        replies = app.control.inspect(timeout=timeout).stats() or {}
+    except Exception:
+        return None
+    slots = 0
+    for stats in replies.values():
+        pool = stats.get("pool") if isinstance(stats, dict) else None
+        size = pool.get("max-concurrency") if isinstance(pool, dict) else None
+        slots += size if isinstance(size, int) and size > 0 else 1
+    return slots or None

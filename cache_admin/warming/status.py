@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from cache_admin import wording
 from cache_admin.conf import conf
 from cache_admin.models import WarmRun
-from cache_admin.warming.health import broker_problem, celery_app, worker_problem
+from cache_admin.warming.health import broker_problem, celery_app, worker_problem, worker_slots
 from cache_admin.warming.registry import Warmer, all_warmers
 
 ACTIVE = (WarmRun.QUEUED, WarmRun.RUNNING)
@@ -22,11 +24,20 @@ LOST_STATES = frozenset({"FAILURE", "REVOKED"})
 
 
 @dataclass(frozen=True)
+class Wait:
+    """Why a queued run has not started once it waited WARM_PICKUP_TIMEOUT: normal queueing
+    behind runs that fill every worker slot, or a problem (no broker, no worker, or slots
+    that stay free)."""
+
+    text: str
+    problem: bool
+
+
+@dataclass(frozen=True)
 class WarmerRow:
     warmer: Warmer
     run: WarmRun | None
-    # Set when a queued run has waited longer than WARM_PICKUP_TIMEOUT (R3).
-    stalled: str = ""
+    waiting: Wait | None = None
 
     @property
     def active(self) -> bool:
@@ -57,7 +68,10 @@ def latest_runs(names: list[str]) -> dict[str, WarmRun]:
 def warmer_rows() -> list[WarmerRow]:
     warmers = all_warmers()
     runs = {name: reconcile(run) for name, run in latest_runs([w.name for w in warmers]).items()}
-    return [WarmerRow(w, runs.get(w.name), stall_notice(runs.get(w.name))) for w in warmers]
+    active: list[WarmRun] = []
+    if any(run.status == WarmRun.QUEUED for run in runs.values()):
+        active = list(WarmRun.objects.filter(status__in=ACTIVE))
+    return [WarmerRow(w, runs.get(w.name), wait_reason(runs.get(w.name), active)) for w in warmers]
 
 
 def reconcile(run: WarmRun) -> WarmRun:
@@ -106,19 +120,58 @@ def any_active(rows: list[WarmerRow]) -> bool:
     return any(row.active for row in rows)
 
 
-def stall_notice(run: WarmRun | None) -> str:
-    """Why a run still waits for a worker, once it has waited longer than it should."""
+def wait_reason(run: WarmRun | None, active: list[WarmRun]) -> Wait | None:
+    """For a run queued longer than WARM_PICKUP_TIMEOUT, given every active run: queueing is
+    a problem only when the warm runs already running do not fill the workers' slots (their
+    pools' concurrency), since then nothing the package knows of explains the wait."""
     if run is None or run.status != WarmRun.QUEUED:
-        return ""
+        return None
     waited = (timezone.now() - run.queued_at).total_seconds()
     if waited < conf.WARM_PICKUP_TIMEOUT:
-        return ""
-    problem = broker_problem() or worker_problem()
-    if problem and not workers_busy():
-        return problem
-    return _("Queued for %(seconds)d s: the workers are busy with other tasks.") % {
-        "seconds": waited
-    }
+        return None
+    problem = broker_problem()
+    if problem:
+        return Wait(problem, True)
+    running = sum(1 for r in active if r.status == WarmRun.RUNNING)
+    ahead = running + sum(
+        1
+        for r in active
+        if r.status == WarmRun.QUEUED and (r.queued_at, r.pk) < (run.queued_at, run.pk)
+    )
+    slots = worker_slots()
+    if slots is None:
+        if running:  # a solo pool answers nothing while it runs a task, but it is there
+            return Wait(
+                ngettext(
+                    "Waiting for the worker: %(ahead)d run is ahead of this one.",
+                    "Waiting for the worker: %(ahead)d runs are ahead of this one.",
+                    ahead,
+                )
+                % {"ahead": ahead},
+                False,
+            )
+        return Wait(worker_problem() or _("No Celery worker answered."), True)
+    if running >= slots:
+        return Wait(
+            ngettext(
+                "Waiting for a worker: %(ahead)d run is ahead of this one and the workers "
+                "run %(slots)d at a time.",
+                "Waiting for a worker: %(ahead)d runs are ahead of this one and the workers "
+                "run %(slots)d at a time.",
+                ahead,
+            )
+            % {"ahead": ahead, "slots": slots},
+            False,
+        )
+    return Wait(
+        _(
+            "Queued for %(waited)s although the workers run %(running)d warm jobs of the "
+            "%(slots)d they can run at once: they are busy with other tasks, or do not "
+            "consume the queue warm jobs are sent to."
+        )
+        % {"waited": wording.seconds(int(waited)), "running": running, "slots": slots},
+        True,
+    )
 
 
 def workers_busy(runs: list[WarmRun] | None = None) -> bool:

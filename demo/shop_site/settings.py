@@ -8,6 +8,8 @@ from typing import Any
 
 from django.urls import reverse_lazy
 
+from cache_admin.console import sidebar_group, sidebar_navigation
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DEMO_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -146,81 +148,38 @@ def _can(permission: str) -> Any:
     return lambda request: request.user.has_perm(permission)
 
 
-# django-unfold: the console's sidebar group (docs/console.md) and the shop's models.
+# django-unfold: the console's sidebar group, the shop's models with icons, then every other
+# app (Users, Groups) as unfold would list them without a navigation setting.
+SHOP_SIDEBAR = {
+    "title": "Shop",
+    "separator": True,
+    "items": [
+        {
+            "title": "Products",
+            "icon": "inventory_2",
+            "link": reverse_lazy("admin:shop_product_changelist"),
+            "permission": _can("shop.view_product"),
+        },
+        {
+            "title": "Categories",
+            "icon": "category",
+            "link": reverse_lazy("admin:shop_category_changelist"),
+            "permission": _can("shop.view_category"),
+        },
+        {
+            "title": "Carts",
+            "icon": "shopping_cart",
+            "link": reverse_lazy("admin:shop_cart_changelist"),
+            "permission": _can("shop.view_cart"),
+        },
+    ],
+}
 UNFOLD = {
     "SITE_TITLE": "Harbor & Co. admin",
     "SITE_HEADER": "Harbor & Co.",
     "SITE_URL": "/",
     "SIDEBAR": {
         "show_search": True,
-        "show_all_applications": True,
-        "navigation": [
-            {
-                "title": "Cache",
-                "separator": True,
-                "items": [
-                    {
-                        "title": "Dashboard",
-                        "icon": "monitoring",
-                        "link": reverse_lazy("admin:cache_admin_dashboard"),
-                        "permission": _can("cache_admin.view_dashboard"),
-                    },
-                    {
-                        "title": "Keys",
-                        "icon": "key",
-                        "link": reverse_lazy("admin:cache_admin_keys"),
-                        "permission": _can("cache_admin.browse_keys"),
-                    },
-                    {
-                        "title": "Invalidate",
-                        "icon": "delete_sweep",
-                        "link": reverse_lazy("admin:cache_admin_invalidate"),
-                        "permission": _can("cache_admin.invalidate_cache"),
-                    },
-                    {
-                        "title": "Warm",
-                        "icon": "local_fire_department",
-                        "link": reverse_lazy("admin:cache_admin_warm"),
-                        "permission": _can("cache_admin.warm_cache"),
-                    },
-                    {
-                        "title": "TTL overrides",
-                        "icon": "timer",
-                        "link": reverse_lazy("admin:cache_admin_ttloverride_changelist"),
-                        "permission": _can("cache_admin.view_ttloverride"),
-                    },
-                    {
-                        "title": "Audit log",
-                        "icon": "history",
-                        "link": reverse_lazy("admin:cache_admin_auditentry_changelist"),
-                        "permission": _can("cache_admin.view_auditentry"),
-                    },
-                ],
-            },
-            {
-                "title": "Shop",
-                "separator": True,
-                "items": [
-                    {
-                        "title": "Products",
-                        "icon": "inventory_2",
-                        "link": reverse_lazy("admin:shop_product_changelist"),
-                        "permission": _can("shop.view_product"),
-                    },
-                    {
-                        "title": "Categories",
-                        "icon": "category",
-                        "link": reverse_lazy("admin:shop_category_changelist"),
-                        "permission": _can("shop.view_category"),
-                    },
-                    {
-                        "title": "Carts",
-                        "icon": "shopping_cart",
-                        "link": reverse_lazy("admin:shop_cart_changelist"),
-                        "permission": _can("shop.view_cart"),
-                    },
-                ],
-            },
-        ],
+        "navigation": sidebar_navigation(sidebar_group(), SHOP_SIDEBAR),
     },
 }

@@ -4,10 +4,41 @@
 
   var chart = null;
 
-  function label(stamp) {
-    var when = typeof stamp === "number" ? new Date(stamp * 1000) : new Date(stamp);
-    if (isNaN(when.getTime())) { return String(stamp); }
-    return when.toTimeString().slice(0, 5);
+  function seconds(stamp) {
+    return typeof stamp === "number" ? stamp : new Date(stamp).getTime() / 1000;
+  }
+
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+
+  function clock(stamp, withSeconds) {
+    var when = new Date(stamp * 1000);
+    var text = two(when.getHours()) + ":" + two(when.getMinutes());
+    return withSeconds ? text + ":" + two(when.getSeconds()) : text;
+  }
+
+  // A tick every step seconds, the step chosen for the window: at most about seven ticks,
+  // each a distinct time (seconds shown only when the step is below a minute).
+  var STEPS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+
+  function tickStep(span) {
+    for (var i = 0; i < STEPS.length; i++) {
+      if (span / STEPS[i] <= 7) { return STEPS[i]; }
+    }
+    return STEPS[STEPS.length - 1];
+  }
+
+  // Chart.js wants colours it can parse; the theme's variables may be oklch(): the
+  // browser paints one pixel and reads it back as rgb.
+  function themeColour(node, name, fallback) {
+    var value = window.getComputedStyle(node).getPropertyValue(name).trim();
+    if (!value) { return fallback; }
+    var pixel = document.createElement("canvas").getContext("2d");
+    if (!pixel) { return fallback; }
+    pixel.fillStyle = fallback;
+    pixel.fillStyle = value;
+    pixel.fillRect(0, 0, 1, 1);
+    var rgb = pixel.getImageData(0, 0, 1, 1).data;
+    return "rgb(" + rgb[0] + ", " + rgb[1] + ", " + rgb[2] + ")";
   }
 
   function history() {
@@ -16,30 +47,41 @@
     try { return JSON.parse(node.textContent); } catch (e) { return null; }
   }
 
+  function xScale(points) {
+    var first = points.length ? seconds(points[0].t) : 0;
+    var last = points.length ? seconds(points[points.length - 1].t) : 0;
+    var step = tickStep(Math.max(1, last - first));
+    return {
+      type: "linear", min: first, max: last,
+      ticks: { stepSize: step, includeBounds: false, maxRotation: 0,
+               callback: function (value) { return clock(value, step < 60); } }
+    };
+  }
+
   function drawChart() {
     var canvas = document.getElementById("cache-admin-chart");
     var points = history();
     if (!canvas || !points || typeof window.Chart === "undefined") { return; }
-    var labels = points.map(function (p) { return label(p.t); });
-    var hits = points.map(function (p) { return p.hit_rate; });
-    var ops = points.map(function (p) { return p.ops; });
+    var hits = points.map(function (p) { return { x: seconds(p.t), y: p.hit_rate }; });
+    var ops = points.map(function (p) { return { x: seconds(p.t), y: p.ops }; });
     if (chart) {
       // Updated in place: no new canvas, no animation, the legend state is kept.
-      chart.data.labels = labels;
       chart.data.datasets[0].data = hits;
       chart.data.datasets[1].data = ops;
+      chart.options.scales.x = xScale(points);
       chart.update("none");
       return;
     }
+    var rate = themeColour(canvas, "--ca-chart-rate", "#417690");
+    var perSecond = themeColour(canvas, "--ca-chart-ops", "#79aec8");
     chart = new window.Chart(canvas, {
       type: "line",
       data: {
-        labels: labels,
         datasets: [
           { label: canvas.dataset.hitLabel || "Hit rate (%)", data: hits, yAxisID: "rate",
-            borderColor: "#2e7d32", backgroundColor: "#2e7d32", pointRadius: 2, spanGaps: true },
+            borderColor: rate, backgroundColor: rate, pointRadius: 2, spanGaps: true },
           { label: canvas.dataset.opsLabel || "Operations/s", data: ops, yAxisID: "ops",
-            borderColor: "#1565c0", backgroundColor: "#1565c0", pointRadius: 2, spanGaps: true }
+            borderColor: perSecond, backgroundColor: perSecond, pointRadius: 2, spanGaps: true }
         ]
       },
       options: {
@@ -47,7 +89,11 @@
         responsive: true,
         maintainAspectRatio: false,
         interaction: { mode: "index", intersect: false },
+        plugins: { tooltip: { callbacks: { title: function (items) {
+          return items.length ? clock(items[0].parsed.x, true) : "";
+        } } } },
         scales: {
+          x: xScale(points),
           rate: { type: "linear", position: "left", min: 0, max: 100,
                   title: { display: true, text: "%" } },
           ops: { type: "linear", position: "right", beginAtZero: true,

@@ -69,6 +69,8 @@ def test_server_hit_rate_is_coloured_by_the_spec_thresholds(
     admin_client: Client, redis_client: redis.Redis, hits: int, misses: int, level: str
 ) -> None:
     cache.set("product:1", "x")
+    counters.record("product_detail", "hits", 100)  # the site's own lookups: enough to judge
+    counters.flush()
     redis_client.config_resetstat()
     pipe = redis_client.pipeline(transaction=False)
     for _ in range(hits):
@@ -77,12 +79,12 @@ def test_server_hit_rate_is_coloured_by_the_spec_thresholds(
         pipe.get(cache.make_key("product:missing"))
     pipe.execute()
     body = stats(admin_client)
-    assert f'data-level="{level}"' in body
+    assert f'data-level="{level}" id="cache-admin-server-rate"' in body
 
 
 def test_poor_type_shows_troubleshooting_hints(admin_client: Client) -> None:
-    counters.record("cart", "hits", 1)
-    counters.record("cart", "misses", 9)
+    counters.record("cart", "hits", 10)
+    counters.record("cart", "misses", 90)
     counters.flush()
     body = stats(admin_client)
     assert "Cart data is below 70%" in body
@@ -111,16 +113,51 @@ def test_redis_down_is_a_banner_not_a_500(admin_client: Client, settings: object
 
 
 @pytest.mark.parametrize(
-    ("rate", "level"),
-    [(0.95, "target"), (0.9, "acceptable"), (0.71, "acceptable"), (0.7, "poor"), (None, "none")],
+    ("hits", "misses", "level"),
+    [
+        (95, 5, "target"),
+        (90, 10, "acceptable"),
+        (71, 29, "acceptable"),
+        (70, 30, "poor"),
+        (0, 99, "few"),  # below CONSOLE_MIN_SAMPLE (100): not judged
+        (0, 0, "none"),
+    ],
 )
-def test_levels_follow_the_spec(rate: float | None, level: str) -> None:
+def test_levels_follow_the_spec_from_the_minimum_sample(hits: int, misses: int, level: str) -> None:
     from cache_admin.console.figures import level as level_for
 
-    assert level_for(rate) == level
+    assert level_for(counters.Counts(hits=hits, misses=misses)) == level
 
 
 def test_fragment_updates_the_chart_note_out_of_band(admin_client: Client) -> None:
     body = stats(admin_client)
     assert 'id="cache-admin-history-note" hx-swap-oob="true"' in body
     assert "cache-admin-chart" not in body  # the canvas is never replaced
+
+
+def test_a_fresh_site_does_not_see_its_console_reads_as_a_poor_rate(
+    admin_client: Client, redis_client: redis.Redis
+) -> None:
+    redis_client.config_resetstat()
+    for _ in range(3):  # only the console reads: its own keys, mostly misses
+        stats(admin_client)
+    body = stats(admin_client)
+    assert 'data-level="few" id="cache-admin-server-rate"' in body
+    assert "not judged: the site's own lookups are too few (0 in the last hour" in body
+    assert "ca-level--poor" not in body and "poor (below 70%)" not in body
+
+
+def test_a_rate_below_the_minimum_sample_is_shown_neutral_without_hints(
+    admin_client: Client, settings: object
+) -> None:
+    counters.record("cart", "misses", 99)
+    counters.flush()
+    body = stats(admin_client)
+    row = body[body.index('data-type="cart"') :]
+    row = row[: row.index("</tr>")]
+    assert "0.0%" in row and "ca-level--few" in row
+    assert "too few lookups to judge (100 needed)" in row
+    assert "Cart data is below 70%" not in body
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CONSOLE_MIN_SAMPLE": 50}  # type: ignore[attr-defined]
+    body = stats(admin_client)
+    assert "Cart data is below 70%" in body and "ca-level--poor" in body

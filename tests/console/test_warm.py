@@ -139,7 +139,7 @@ def test_warm_all_runs_on_the_worker_and_is_audited(
     client = warm_staff()
     response = client.post(reverse(PAGE), {"warmer": "__all__"}, follow=True)
     html = response.content.decode()
-    assert "Queued: Products, Categories." in html
+    assert "Sent to Celery: Products, Categories." in html
     assert "No Celery worker answered" not in html
     runs = list(WarmRun.objects.order_by("pk"))
     assert [(r.warmer, r.trigger) for r in runs] == [
@@ -204,7 +204,7 @@ def test_no_worker_is_said_within_seconds(
     # R3: the answer comes within a few seconds (a 2 s ping), never after a long timeout.
     assert time.monotonic() - started < 10
     html = response.content.decode()
-    assert "Queued: Products." in html
+    assert "Sent to Celery: Products." in html
     assert "No Celery worker answered" in html
     status = client.get(reverse(STATUS)).content.decode()
     assert 'data-status="queued"' in status

@@ -18,10 +18,11 @@ def test_dashboard(console: Any, shot: Callable[[str], Any], settings: Any) -> N
     stats.sample(force=True)
     for _ in range(20):
         cache.get("product:1")
-    counters.record("cart", "hits", 1)
-    counters.record("cart", "misses", 9)
-    counters.record("product_detail", "hits", 19)
-    counters.record("product_detail", "misses", 1)
+    counters.record("cart", "hits", 10)
+    counters.record("cart", "misses", 90)
+    counters.record("product_detail", "hits", 190)
+    counters.record("product_detail", "misses", 10)
+    counters.record("category", "misses", 20)  # too few lookups to judge
     counters.flush()
     stats.sample(force=True)
     for _ in range(10):
@@ -44,10 +45,16 @@ def test_dashboard(console: Any, shot: Callable[[str], Any], settings: Any) -> N
         pass
     console.wait_for_timeout(200)
     assert console.evaluate("document.getElementById('cache-admin-chart').dataset.marker") == "kept"
-    assert "Cart data is below 70%" in console.inner_text("#cache-admin-stats")
+    text = console.inner_text("#cache-admin-stats")
+    assert "Cart data is below 70%" in text
+    assert "Category data is below 70%" not in text
+    assert "too few lookups to judge (100 needed)" in text
+    refresh = console.get_by_text("Refreshes every 0.5 seconds while this tab is visible.")
+    assert refresh.count() == 1
     assert (
         console.evaluate(
-            "window.Chart.getChart(document.getElementById('cache-admin-chart')).data.labels.length"
+            "window.Chart.getChart(document.getElementById('cache-admin-chart'))"
+            ".data.datasets[0].data.length"
         )
         >= 2
     )
@@ -111,4 +118,34 @@ def test_a_poll_after_signing_out_opens_the_login_page_in_the_tab(
     console.click("input[type=submit], button[type=submit]")
     console.wait_for_url(console.url_for("/admin/cache/dashboard/"))
     console.wait_for_selector("#cache-admin-stats .ca-banner--up")
+    assert console.js_errors == []
+
+
+def test_the_time_axis_has_distinct_ticks_for_the_window(
+    console: Any, shot: Callable[[str], Any], redis_client: Any
+) -> None:
+    # Eight minutes of points, one every 5 s: "16:31" once, not eight times.
+    import json
+
+    from cache_admin.stats import timeline
+
+    now = redis_client.time()[0]
+    points = {}
+    for i in range(96):
+        at = now - 480 + 5 * i
+        point = {"time": at, "hit_rate": 0.9, "ops_per_sec": 10.0, "hits": i, "misses": 0}
+        points[json.dumps({**point, "commands": i})] = at
+    redis_client.zadd(timeline.history_key(), points)
+    console.goto(console.url_for("/admin/cache/dashboard/"))
+    console.wait_for_function(
+        "() => window.Chart && window.Chart.getChart(document.getElementById('cache-admin-chart'))"
+    )
+    ticks = console.evaluate(
+        "window.Chart.getChart(document.getElementById('cache-admin-chart'))"
+        ".scales.x.ticks.map(t => t.label)"
+    )
+    assert 3 <= len(ticks) <= 8, ticks
+    assert len(set(ticks)) == len(ticks), ticks
+    assert all(len(label) == 5 and label[2] == ":" for label in ticks), ticks  # HH:MM
+    shot("dashboard-chart-ticks")
     assert console.js_errors == []

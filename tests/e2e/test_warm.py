@@ -40,9 +40,9 @@ def stepped(warmer_registry: dict[str, Any], settings: Any) -> Any:
         **settings.CACHE_ADMIN,
         "WARM_PROGRESS_INTERVAL": 0,
         "WARM_POLL_MS": 250,
-        # The solo worker is busy with the first job: the second one waits, and says so
-        # only after this long.
-        "WARM_PICKUP_TIMEOUT": 600,
+        # The solo worker is busy with the first job: the second one waits at once, and
+        # that is normal queueing, not an alarm.
+        "WARM_PICKUP_TIMEOUT": 0,
     }
     warmer = SteppedWarmer()
     register_warmer("products", warmer, label="Products")
@@ -83,7 +83,7 @@ def test_warm_all_and_watch_the_bars_fill(
 
     page.click("button.ca-warm-all")
     # The admin's message after the redirect (plain admin and unfold render it differently).
-    page.get_by_text("Queued: Products, Categories.").wait_for(timeout=WAIT * 1000)
+    page.get_by_text("Sent to Celery: Products, Categories.").wait_for(timeout=WAIT * 1000)
     # The solo worker is busy with the first job and cannot answer a ping: no false alarm.
     assert "No Celery worker answered" not in page.content()
 
@@ -102,6 +102,10 @@ def test_warm_all_and_watch_the_bars_fill(
         if step == 1:
             assert page.get_attribute('tr[data-warmer="categories"]', "data-status") == "queued"
             assert "Waiting for a worker" in page.inner_text('tr[data-warmer="categories"]')
+            page.wait_for_selector('tr[data-warmer="categories"] .ca-wait[data-problem="no"]')
+            assert page.locator('tr[data-warmer="categories"] [role="alert"]').count() == 0
+            state = page.inner_text("#cache-admin-warm-state")
+            assert "Running: Products (50 %)." in state and "Categories" in state
             assert page.locator('tr[data-warmer="products"] button').is_disabled()
             screenshot("running")
         stepped.go[step].set()
@@ -114,6 +118,15 @@ def test_warm_all_and_watch_the_bars_fill(
         'tr[data-warmer="products"][data-status="succeeded"]', timeout=WAIT * 1000
     )
     assert page.get_attribute("#cache-admin-warm-runs", "data-active") == "no"
+    # The state line follows the runs: nothing says they are still queued.
+    page.wait_for_selector("#cache-admin-warm-state[data-active='no']")
+    assert "No warm run is active; the last one finished" in page.inner_text(
+        "#cache-admin-warm-state"
+    )
+    assert "ago" in page.inner_text('tr[data-warmer="products"]') or "just now" in (
+        page.inner_text('tr[data-warmer="products"]')
+    )
+    assert "0 minutes" not in page.inner_text("#cache-admin-warmers")
     products = page.inner_text('tr[data-warmer="products"]')
     categories = page.inner_text('tr[data-warmer="categories"]')
     assert "Succeeded" in products and "4" in products and "console: root" in products

@@ -1,6 +1,7 @@
 """The Invalidate page: registered models (one instance, all lists, the whole prefix), any
-prefix, a template fragment, the cache_page entries of a URL. Each action answers in the
-page with what it did and writes an audit entry.
+prefix, a template fragment, the cache_page entries of a URL. Each action writes an audit
+entry and answers with a redirect back to the page (POST/redirect/GET), which shows what it
+did once, as an admin message: a reload shows the page, it does not invalidate again.
 """
 
 from __future__ import annotations
@@ -9,20 +10,22 @@ import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.contrib import messages
 from django.contrib.admin import AdminSite
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django_htmx.http import trigger_client_event
 
 from cache_admin import audit, deletion_jobs
 from cache_admin.console.access import require
 from cache_admin.console.figures import queued_invalidations
 from cache_admin.console.forms import CachePageForm, FragmentForm, ModelActionForm, PrefixForm
-from cache_admin.console.render import REFRESH_EVENT, page
+from cache_admin.console.render import page
 from cache_admin.console.toolkit import Unavailable, as_unavailable
+from cache_admin.console.views.prefix_delete import job_status
 from cache_admin.invalidation import (
     CacheInvalidator,
     InvalidationResult,
@@ -134,45 +137,32 @@ def _forms(request: HttpRequest, kind: str, regs: dict[str, Registration]) -> di
     }
 
 
-@require(audit.INVALIDATE)
-def invalidate_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
-    regs, regs_error = registrations()
-    kind = request.POST.get("kind", "") if request.method == "POST" else ""
-    forms = _forms(request, kind, regs)
-    context: dict[str, Any] = {
-        "forms": forms,
-        "registrations": [{"name": r.label, "prefix": r.prefix} for r in regs.values()],
-        "regs_error": regs_error,
-        "result": None,
-        "error": "",
-        "active": kind,
-    }
-    result: Outcome = None
-    if kind == "replay":  # nothing to fill in: replay what outages left queued
-        try:
+def _outcome(
+    request: HttpRequest, kind: str, form: Form | None, regs: dict[str, Registration]
+) -> Outcome:
+    """What the posted action did; None when it did nothing (its form or a message says why)."""
+    try:
+        if form is None:  # replay: nothing to fill in, replay what outages left queued
             with as_unavailable():
-                result = CacheInvalidator.replay_queued()
-        except Unavailable as exc:
-            context["error"] = str(exc)
-    elif kind in forms and forms[kind].is_valid():
-        try:
-            result = _run(kind, forms[kind], regs, request.user)
-        except ValueError as exc:
-            forms[kind].add_error(None, str(exc))
-        except Unavailable as exc:
-            context["error"] = str(exc)
+                return CacheInvalidator.replay_queued()
+        return _run(kind, form, regs, request.user)
+    except ValueError as exc:
+        if form is not None:
+            form.add_error(None, str(exc))
+    except Unavailable as exc:
+        messages.error(request, _("Nothing was invalidated: %(error)s") % {"error": exc})
+    return None
+
+
+def _report(request: HttpRequest, result: Outcome) -> str:
+    """The message for the page after the redirect, and the query that follows a job."""
     if isinstance(result, PrefixJob):
-        context["job_id"] = result.job_id
-        context["job"] = {
-            "prefix": result.prefix,
-            "label": result.label,
-            "state": "running",
-            "done": False,
-            "percent": 0,
-            "deleted": 0,
-            "scanned": 0,
-        }
-    elif result is not None:
+        what = result.label or _("keys under “%(prefix)s”") % {"prefix": result.prefix}
+        messages.info(request, _("Deleting the %(what)s in the background.") % {"what": what})
+        query = QueryDict(mutable=True)
+        query["job"] = result.job_id
+        return "?" + query.urlencode()
+    if result is not None:
         audit.record(
             request.user,
             f"invalidate_{result.action}",
@@ -181,9 +171,36 @@ def invalidate_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
             message=result.message,
             queued=result.queued,
         )
-        context["result"] = result.message
-    context["queued"] = queued_invalidations()
-    response = page(request, site, "invalidate.html", context, title=_("Invalidate cache"))
-    if result is not None:
-        trigger_client_event(response, REFRESH_EVENT)
-    return response
+        say = messages.warning if result.queued else messages.success
+        say(request, result.message)
+    return ""
+
+
+@require(audit.INVALIDATE)
+def invalidate_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
+    regs, regs_error = registrations()
+    kind = request.POST.get("kind", "") if request.method == "POST" else ""
+    forms = _forms(request, kind, regs)
+    status = 200
+    if request.method == "POST" and kind != "replay" and kind not in forms:
+        messages.error(request, _("Choose one of the actions on this page."))
+        status = 400
+    elif request.method == "POST":
+        form = forms.get(kind)  # None for replay
+        if form is None or form.is_valid():
+            result = _outcome(request, kind, form, regs)
+            if form is None or not form.errors:
+                url = reverse(f"{site.name}:cache_admin_invalidate", current_app=site.name)
+                return HttpResponseRedirect(url + _report(request, result))
+    context: dict[str, Any] = {
+        "forms": forms,
+        "registrations": [{"name": r.label, "prefix": r.prefix} for r in regs.values()],
+        "regs_error": regs_error,
+        "queued": queued_invalidations(),
+    }
+    job_id = request.GET.get("job", "")[:100]
+    if job_id:
+        context.update(job_id=job_id, job=job_status(job_id))
+    return page(
+        request, site, "invalidate.html", context, title=_("Invalidate cache"), status=status
+    )

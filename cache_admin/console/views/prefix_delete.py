@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -59,12 +60,16 @@ def confirm_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
         context["error"] = str(exc)
     if job_id is None:
         return _page(request, site, context)
+    messages.info(
+        request,
+        _("Deleting the site's keys under “%(prefix)s” in the background.") % {"prefix": prefix},
+    )
     return HttpResponseRedirect(
         reverse(f"{site.name}:cache_admin_prefix_delete_job", args=[job_id])
     )
 
 
-def _status(job_id: str) -> dict[str, Any]:
+def job_status(job_id: str) -> dict[str, Any]:
     try:
         with as_unavailable(passthrough=(ValueError,)):
             found = deletion_jobs.status(job_id)
@@ -90,7 +95,7 @@ def _status(job_id: str) -> dict[str, Any]:
 # A job started from the Invalidate page is followed by staff who may invalidate.
 @require(audit.DELETE_KEYS, audit.INVALIDATE)
 def job_view(request: HttpRequest, job_id: str, *, site: AdminSite) -> HttpResponse:
-    job = _status(job_id)
+    job = job_status(job_id)
     context = {"job_id": job_id, "job": job}
     status = 404 if job.get("missing") else 200
     return page(
@@ -106,7 +111,7 @@ def job_view(request: HttpRequest, job_id: str, *, site: AdminSite) -> HttpRespo
 
 @require(audit.DELETE_KEYS, audit.INVALIDATE)
 def job_fragment(request: HttpRequest, job_id: str, *, site: AdminSite) -> HttpResponse:
-    job = _status(job_id)
+    job = job_status(job_id)
     context = {"job_id": job_id, "job": job}
     if not job["done"]:
         return fragment(request, "prefix_delete_status.html", context)

@@ -20,6 +20,7 @@ from cache_admin.conf import conf
 from cache_admin.console.access import require
 from cache_admin.console.render import fragment, page
 from cache_admin.console.toolkit import Unavailable, as_unavailable
+from cache_admin.models import WarmRun
 from cache_admin.warming.dispatch import CeleryUnavailable, enqueue
 from cache_admin.warming.health import broker_problem
 from cache_admin.warming.registry import UnknownWarmer
@@ -36,7 +37,22 @@ def _rows_context() -> dict[str, Any]:
         return {"rows": [], "rows_error": str(exc), "poll_ms": int(conf.CONSOLE_REFRESH_MS)}
     active = any(row.active for row in rows)
     poll = int(conf.WARM_POLL_MS) if active else int(conf.CONSOLE_REFRESH_MS)
-    return {"rows": rows, "active": active, "poll_ms": max(250, poll)}
+    finished = [row.run.finished_at for row in rows if row.run and row.run.finished_at]
+    return {
+        "rows": rows,
+        "active": active,
+        "poll_ms": max(250, poll),
+        # The state line above the table, from the runs themselves (polled with them).
+        "running": [_label(row) for row in rows if row.run and row.run.status == WarmRun.RUNNING],
+        "waiting": [_label(row) for row in rows if row.run and row.run.status == WarmRun.QUEUED],
+        "last_finished": max(finished, default=None),
+    }
+
+
+def _label(row: WarmerRow) -> str:
+    percent = row.percent
+    label = str(row.warmer.label)
+    return label if percent is None else f"{label} ({percent} %)"
 
 
 @require(audit.WARM)
@@ -90,7 +106,8 @@ def _start(request: HttpRequest, site: AdminSite) -> HttpResponse:
                 task_ids=[run.task_id for run in runs],
             )
             labels = ", ".join(str(known[n].warmer.label) for n in names)
-            messages.success(request, _("Queued: %(labels)s.") % {"labels": labels})
+            # An event, true after the runs end too: their state is the page's polled table.
+            messages.success(request, _("Sent to Celery: %(labels)s.") % {"labels": labels})
             try:
                 with as_unavailable():
                     worker = worker_notice(runs)

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from cache_admin import wording
 from cache_admin.conf import conf
 from cache_admin.management.terminal import LiveBlock, bar, positive_seconds, raw
 from cache_admin.models import WarmRun
@@ -111,8 +112,10 @@ class Command(BaseCommand):
         warmers = all_warmers()
         if not warmers:
             raise CommandError(
-                "No warmers are registered. Register them with "
-                "cache_admin.warming.register_warmer() (see docs/warming.md)."
+                "No warmers are registered. Register one in a warmers.py module of an "
+                "installed app, e.g. @register_warmer('products') on a function that takes "
+                "progress and calls progress.write(key, value) "
+                "(from cache_admin.warming import register_warmer)."
             )
         if options["all"]:
             return [w.name for w in warmers]
@@ -223,7 +226,7 @@ class Command(BaseCommand):
         elif self.verbosity > 0:
             self.stdout.write(
                 self.style.SUCCESS(f"{run.warmer}: ")
-                + f"{run.keys_written} keys in {run.duration or 0:.2f}s"
+                + f"{wording.keys(run.keys_written)} in {run.duration or 0:.2f}s"
             )
 
     def summary(self, count: int, failed: list[WarmRun], keys: int, seconds: float) -> None:
@@ -231,7 +234,7 @@ class Command(BaseCommand):
             names = ", ".join(r.warmer for r in failed)
             raise CommandError(f"{len(failed)} of {count} warmers failed: {names}.")
         if self.verbosity > 0:
-            self.stdout.write(f"Warmed {count} of {count}: {keys} keys in {seconds:.2f}s.")
+            self.stdout.write(f"Warmed {count} of {count}: {wording.keys(keys)} in {seconds:.2f}s.")
 
 
 def _who() -> str:
@@ -247,7 +250,7 @@ def _describe(run: WarmRun | None) -> str:
     when = timezone.localtime(run.finished_at or run.started_at or run.queued_at)
     text = f"last {run.status} {when:%Y-%m-%d %H:%M:%S}"
     if run.status == WarmRun.SUCCEEDED:
-        text += f", {run.keys_written} keys in {run.duration or 0:.2f}s"
+        text += f", {wording.keys(run.keys_written)} in {run.duration or 0:.2f}s"
     elif run.status == WarmRun.FAILED:
         text += f": {run.error[:80]}"
     return text
