@@ -1,6 +1,6 @@
 """The built wheel carries the templates and static files (through the committed symlinks),
-``py.typed``, the migrations and complete metadata; the metadata and the pre-commit hooks
-say what .ci/test does."""
+``py.typed``, the migrations and complete metadata; the sdist carries the docs too; the
+metadata and the pre-commit hooks say what .ci/test does."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -29,21 +30,40 @@ def _source_files(top: str) -> set[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build(kind: str, out: Path) -> Path:
+    """``python -m build --wheel`` or ``--sdist`` into ``out``; the file it wrote."""
     # Both come with the test extras (.ci/test installs them).
     pytest.importorskip("build")
     pytest.importorskip("hatchling")
-    out = tmp_path_factory.mktemp("dist")
     # No isolation: hatchling comes from the test extras, so no download is needed.
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out)],
+        [sys.executable, "-m", "build", f"--{kind}", "--no-isolation", "--outdir", str(out)],
         cwd=ROOT,
         check=True,
         capture_output=True,
     )
-    [built] = out.glob("django_cache_admin-*.whl")
+    [built] = out.glob("django_cache_admin-*." + ("whl" if kind == "wheel" else "tar.gz"))
     return built
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build("wheel", tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="module")
+def sdist_names(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    with tarfile.open(build("sdist", tmp_path_factory.mktemp("sdist"))) as archive:
+        # Without the "django_cache_admin-0.1.0/" every member starts with.
+        return {name.partition("/")[2] for name in archive.getnames()}
+
+
+def test_the_sdist_carries_the_docs(sdist_names: set[str]) -> None:
+    # Messages and the README point at docs/*.md: a pip user gets them with the sources.
+    docs = {f"docs/{path.name}" for path in (ROOT / "docs").iterdir() if path.is_file()}
+    assert "docs/console.md" in docs
+    assert docs <= sdist_names, sorted(docs - sdist_names)
+    assert {"README.md", "CHANGELOG.md", "pyproject.toml", "LICENSE"} <= sdist_names
 
 
 @pytest.fixture(scope="module")
