@@ -16,7 +16,7 @@ from django.contrib.admin import widgets as admin_widgets
 
 from cache_admin.console.render import unfold_active
 
-# Django's widget -> django.contrib.admin's; the most specific class first.
+# Django's widget -> django.contrib.admin's.
 PLAIN: list[tuple[type[forms.Widget], type[forms.Widget]]] = [
     (forms.NumberInput, admin_widgets.AdminIntegerFieldWidget),
     (forms.TextInput, admin_widgets.AdminTextInputWidget),
@@ -38,12 +38,10 @@ def _unfold_widgets() -> list[tuple[type[forms.Widget], type[forms.Widget]]]:
 
 def admin_widget(widget: forms.Widget) -> forms.Widget:
     """The admin flavour's widget in place of ``widget``, keeping its attributes and choices."""
-    if isinstance(widget, forms.HiddenInput):
-        return widget
     for plain, themed in _unfold_widgets() if unfold_active() else PLAIN:
-        if isinstance(widget, themed):
-            return widget  # already the admin's (a model field's, from its ModelAdmin)
-        if isinstance(widget, plain):
+        # Django's own classes only: a subclass (a hidden input, a multiple select, the
+        # admin's widget a ModelAdmin gave a model field) is something else, kept as it is.
+        if type(widget) is plain:
             new: Any = themed(attrs=dict(widget.attrs))
             if isinstance(widget, forms.Select):
                 new.choices = widget.choices
