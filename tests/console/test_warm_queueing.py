@@ -17,7 +17,7 @@ from cache_admin.models import AuditEntry, WarmRun
 from cache_admin.warming import register_warmer
 from tests.console.test_warm import PAGE, STATUS, WAIT, Gate, warm_staff
 
-pytestmark = pytest.mark.celery
+pytestmark = [pytest.mark.celery, pytest.mark.slow]
 
 
 @contextmanager
