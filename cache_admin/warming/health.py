@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,6 +20,9 @@ from cache_admin.background import on_fork
 from cache_admin.conf import conf
 
 MEMO_SECONDS = 5.0
+# The workers' capacity changes rarely (a restart, autoscaling), and asking for it waits out
+# the whole timeout (nobody knows how many workers will answer): kept longer.
+SLOTS_MEMO_SECONDS = 30.0
 
 _memo: dict[str, tuple[float, Any]] = {}
 _lock = threading.Lock()
@@ -85,7 +89,13 @@ def worker_slots(app: Any | None = None, *, memo: bool = True) -> int | None:
     app = app or celery_app()
     if app is None:
         return None
-    found: int | None = _remembered(f"slots:{id(app)}", lambda: _count_slots(app), memo)
+    found: int | None = _remembered(
+        f"slots:{id(app)}",
+        lambda: _count_slots(app),
+        memo,
+        # No answer may be a solo worker busy for a moment: asked again sooner.
+        lambda slots: MEMO_SECONDS if slots is None else SLOTS_MEMO_SECONDS,
+    )
     return found
 
 
@@ -94,7 +104,9 @@ def reset() -> None:
         _memo.clear()
 
 
-def _remembered(key: str, check: Any, memo: bool) -> Any:
+def _remembered(
+    key: str, check: Any, memo: bool, seconds: Callable[[Any], float] = lambda _: MEMO_SECONDS
+) -> Any:
     now = time.monotonic()
     if memo:
         with _lock:
@@ -103,7 +115,7 @@ def _remembered(key: str, check: Any, memo: bool) -> Any:
             return found[1]
     answer = check()
     with _lock:
-        _memo[key] = (time.monotonic() + MEMO_SECONDS, answer)
+        _memo[key] = (time.monotonic() + seconds(answer), answer)
     return answer
 
 
