@@ -21,10 +21,6 @@ def fills(n: int) -> str:
     return ngettext("%(n)s fill", "%(n)s fills", n) % {"n": f"{n:,}"}
 
 
-def lookups(n: int) -> str:
-    return ngettext("%(n)s lookup", "%(n)s lookups", n) % {"n": f"{n:,}"}
-
-
 def seconds(value: float) -> str:
     """A span: "1 second", "1.5 seconds", "2 minutes", "about 7 minutes" from 120 s on."""
     if value >= 120:

@@ -68,6 +68,7 @@ def test_a_bulk_loads_invalidations_are_not_compared_with_fills() -> None:
     found = type_hints(figures(seed, quiet, traffic), NOW)
     assert not any("invalidations against" in hint for hint in found)
     assert any("Review the invalidation logic" in hint for hint in found)
+    assert figures(seed, quiet).churn == Counts()  # no traffic yet: nothing to compare
     # Invalidations while the type is read: compared.
     churn = Counts(hits=10, misses=90, fills=90, invalidations=80)
     found = type_hints(figures(seed, traffic, churn), NOW)
