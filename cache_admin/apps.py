@@ -13,6 +13,7 @@ class CacheAdminConfig(AppConfig):
 
     def ready(self) -> None:
         from cache_admin import checks, signals  # noqa: F401  (registers checks and receivers)
+        from cache_admin.backends import checks as timeout_checks  # noqa: F401
 
         # The warm tasks are shared tasks: importing them here registers them with the
         # project's Celery app in web processes and workers alike (autodiscover_tasks looks

@@ -15,7 +15,7 @@ from django.core.cache import BaseCache, caches
 from django.core.cache.backends.base import InvalidCacheBackendError, default_key_func
 from django.core.cache.backends.redis import RedisSerializer
 
-from cache_admin.breaker import Breaker, breaker_for
+from cache_admin.breaker import Breaker, ProbeUnavailable, breaker_for, set_probe
 from cache_admin.conf import CacheAdminSettings, conf, snapshot
 
 DJANGO_REDIS = "django_redis"
@@ -87,8 +87,8 @@ class Current:
         "settings",
     )
 
-    def __init__(self, now: CacheAdminSettings, handler: object) -> None:
-        self.alias = now.CACHE_ALIAS
+    def __init__(self, now: CacheAdminSettings, handler: object, name: str | None = None) -> None:
+        self.alias = name or now.CACHE_ALIAS
         try:
             self.cache: BaseCache = get_cache(self.alias)
         except InvalidCacheBackendError as exc:  # E001 reports it; callers still serve
@@ -110,8 +110,9 @@ class Current:
         return prefix + logical if prefix is not None else self.cache.make_key(logical)
 
 
-def current() -> Current:
-    """The configured cache with its client and breaker, remembered per thread.
+def current(name: str | None = None) -> Current:
+    """The configured cache (or cache ``name``) with its client and breaker, remembered
+    per thread.
 
     The memo holds while the settings snapshot and Django's cache handler are the same
     objects (override_settings replaces either), so a hit skips the alias, handler and
@@ -119,10 +120,24 @@ def current() -> Current:
     """
     now = snapshot()
     handler = caches._connections  # type: ignore[attr-defined]
+    if name is not None:
+        return _other(name, now, handler)
     found: Current | None = getattr(_local, "current", None)
     if found is None or found.settings is not now or found._handler is not handler:
         found = Current(now, handler)
         _local.current = found
+    return found
+
+
+def _other(name: str, now: CacheAdminSettings, handler: object) -> Current:
+    # Another alias than the configured one (the session engine's): one memo per alias.
+    memo: tuple[object, object, dict[str, Current]] | None = getattr(_local, "others", None)
+    if memo is None or memo[0] is not now or memo[1] is not handler:
+        memo = (now, handler, {})
+        _local.others = memo
+    found = memo[2].get(name)
+    if found is None:
+        found = memo[2][name] = Current(now, handler, name)
     return found
 
 
@@ -134,7 +149,11 @@ def kind(cache: BaseCache) -> str | None:
     try:  # on the hit path: the MRO walk is done once per class
         return _kinds[cls]
     except KeyError:
-        pass
+        return kind_of(cls)
+
+
+def kind_of(cls: type) -> str | None:
+    """DJANGO_REDIS or DJANGO_BUILTIN for a backend class or a subclass of one, else None."""
     found: str | None = None
     for base in cls.__mro__:
         if base.__module__.startswith("django_redis"):
@@ -252,3 +271,22 @@ def glob_escape(text: str) -> str:
             out.append("\\")
         out.append(char)
     return "".join(out)
+
+
+def probe(name: str) -> None:
+    """PING the server of cache ``name`` (the breaker's probe threads call this)."""
+    try:
+        cache = caches[name]
+    except Exception as exc:  # no such alias (any more): nothing to probe
+        raise ProbeUnavailable(str(exc)) from exc
+    if kind(cache) is None:
+        raise ProbeUnavailable(f"cache {name!r} is not a Redis cache")
+    try:
+        client(cache).ping()
+    except REDIS_ERRORS:
+        raise
+    except redis.exceptions.RedisError:
+        pass  # an error reply (NOAUTH...): the server is there; callers will see the error
+
+
+set_probe(probe)

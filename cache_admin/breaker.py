@@ -1,17 +1,26 @@
 """A per-process circuit breaker per cache alias (R1).
 
-After ``BREAKER_THRESHOLD`` consecutive connection failures the breaker opens and calls
-skip Redis at once instead of paying a socket timeout each. After ``BREAKER_COOLDOWN``
-seconds one trial call is let through; its success closes the breaker and runs the
-recovery hooks (replay of invalidations issued during the outage, R2).
+The breaker opens after ``BREAKER_THRESHOLD`` consecutive connection failures, or at once
+on a timeout: a server that did not answer within the socket timeout is down for a cache,
+and every other thread would pay the same wait. While it is open, calls skip Redis at once.
+
+Recovery is one background probe per open breaker in each process: a thread that PINGs
+the server every ``BREAKER_PROBE_INTERVAL`` seconds and closes the breaker on the first
+answer, then runs the recovery hooks (the replay of invalidations issued meanwhile, R2).
+Callers never wait for a probe, and no crowd of callers tries the server at once. Where no
+probe can run (``BREAKER_PROBE_INTERVAL`` 0, or an alias with no Redis client to probe), one
+caller at a time is let through after ``BREAKER_COOLDOWN`` seconds instead.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
+
+import redis
 
 from cache_admin.background import on_fork
 from cache_admin.conf import conf
@@ -24,32 +33,55 @@ CLOSED = "closed"
 OPEN = "open"
 HALF_OPEN = "half-open"
 
+TIMEOUTS = (redis.exceptions.TimeoutError, socket.timeout)
+
+
+class ProbeUnavailable(Exception):
+    """Raised by a probe that cannot reach this alias at all (no such cache, not Redis)."""
+
+
+Probe = Callable[[str], None]  # raises while the alias's server does not answer
+
+
+def is_timeout(exc: BaseException | None) -> bool:
+    # django-redis wraps the client's error in its own (ConnectionInterrupted).
+    return isinstance(exc, TIMEOUTS) or isinstance(getattr(exc, "__cause__", None), TIMEOUTS)
+
 
 class Breaker:
     def __init__(self, name: str) -> None:
         self.name = name
         self._lock = threading.Lock()
+        # Invariant: opened_at is set only while failures >= 1.
         self.failures = 0
         self.opened_at: float | None = None
         self._trial_started: float | None = None
         self.last_error: str | None = None
+        self._probe: threading.Thread | None = None
+        self._wake = threading.Event()
+        self.probe_unavailable = False  # the probe found nothing to probe: trials instead
 
     @property
     def state(self) -> str:
         if self.opened_at is None:
             return CLOSED
-        if time.monotonic() - self.opened_at >= float(conf.BREAKER_COOLDOWN):
+        if self._probe is None and self._trials() and self._cooled_down(time.monotonic()):
             return HALF_OPEN
         return OPEN
 
     def allow(self) -> bool:
-        """Whether a call may go to Redis now. In half-open state one trial at a time."""
+        """Whether a call may go to Redis now (always, unless the breaker is open)."""
         if self.opened_at is None:
             return True
+        if self._probe is not None or self._start_probe():
+            return False
         with self._lock:
-            if self.state == OPEN:
-                return False
+            # Without a probe: one trial at a time, once the cooldown has passed.
             now = time.monotonic()
+            if self.opened_at is None:
+                return True
+            if not self._cooled_down(now):
+                return False
             # A trial whose caller never reported back (an error the caller did not
             # expect) must not keep the breaker open for good: it expires after a cooldown.
             started = self._trial_started
@@ -61,11 +93,12 @@ class Breaker:
     def success(self) -> None:
         if self.opened_at is None and self.failures == 0:
             return
-        recovered = self.opened_at is not None
         with self._lock:
+            recovered = self.opened_at is not None
             self.failures = 0
             self.opened_at = None
             self._trial_started = None
+        self._wake.set()  # a probe still waiting has nothing left to do
         if recovered:
             logger.warning("Redis for cache %r is reachable again", self.name)
             for hook in list(_recovery_hooks):
@@ -85,30 +118,105 @@ class Breaker:
             self.failures += 1
             self._trial_started = None
             self.last_error = repr(exc) if exc is not None else None
-            if self.opened_at is not None or self.failures >= int(conf.BREAKER_THRESHOLD):
-                if self.opened_at is None:
-                    logger.error(
-                        "Redis for cache %r unreachable, breaker opens: %r", self.name, exc
-                    )
+            if self.opened_at is None and (
+                is_timeout(exc) or self.failures >= int(conf.BREAKER_THRESHOLD)
+            ):
+                logger.error("Redis for cache %r unreachable, breaker opens: %r", self.name, exc)
                 self.opened_at = time.monotonic()
+            elif self.opened_at is not None:
+                self.opened_at = time.monotonic()  # a failed trial: another cooldown
+        if self.opened_at is not None:
+            self._start_probe()
 
     def reset(self) -> None:
         with self._lock:
             self.failures = 0
             self.opened_at = None
             self._trial_started = None
+            self.probe_unavailable = False
+        self._wake.set()
+
+    def _cooled_down(self, now: float) -> bool:
+        opened = self.opened_at
+        return opened is None or now - opened >= float(conf.BREAKER_COOLDOWN)
+
+    def _trials(self) -> bool:
+        return self.probe_unavailable or _probe_interval() <= 0 or _prober is None
+
+    def _start_probe(self) -> bool:
+        """Start this process's probe thread if it should run; True when one is running."""
+        if self._trials():
+            return False
+        with self._lock:
+            if self._probe is not None:
+                return True
+            if self.opened_at is None:
+                return False
+            self._wake.clear()
+            thread = threading.Thread(
+                target=self._probe_loop, name=f"cache-admin-probe:{self.name}", daemon=True
+            )
+            self._probe = thread
+        thread.start()
+        return True
+
+    def _probe_loop(self) -> None:
+        try:
+            while self.opened_at is not None:
+                # The server has just failed: wait one interval before the first PING.
+                self._wake.wait(_probe_interval())
+                self._wake.clear()
+                probe = _prober
+                if self.opened_at is None or probe is None or _probe_interval() <= 0:
+                    return
+                try:
+                    probe(self.name)
+                except ProbeUnavailable as exc:
+                    logger.warning(
+                        "Cache %r cannot be probed (%s): trial calls instead", self.name, exc
+                    )
+                    self.probe_unavailable = True
+                    return
+                except Exception as exc:  # still down; the probe must not die of it
+                    self.last_error = repr(exc)
+                    continue
+                self.success()  # closes the breaker and runs the recovery hooks here
+                return
+        finally:
+            with self._lock:
+                self._probe = None
+            _close_thread_connections()
+
+
+def _close_thread_connections() -> None:
+    # The recovery hooks read the database (queued invalidations) on this thread's own
+    # connection; it must not outlive the thread.
+    try:
+        from django.db import connections
+
+        connections.close_all()
+    except Exception:  # no database configured, or it is away: nothing held
+        pass
+
+
+def _probe_interval() -> float:
+    return conf.BREAKER_PROBE_INTERVAL
 
 
 _breakers: dict[str, Breaker] = {}
 _recovery_hooks: list[Callable[[str], None]] = []
+_prober: Probe | None = None
 
 
 @on_fork
 def _after_fork_in_child() -> None:
-    # A lock held by another thread at fork time stays held in the child forever. The
-    # states stay: the child reaches the same Redis as its parent did a moment ago.
+    # A lock held by another thread at fork time stays held in the child forever, and the
+    # parent's probe threads did not come along: the next allow() starts the child's own.
+    # The states stay: the child reaches the same Redis as its parent did a moment ago.
     for found in _breakers.values():
         found._lock = threading.Lock()
+        found._wake = threading.Event()
+        found._probe = None
 
 
 def breaker_for(alias: str) -> Breaker:
@@ -123,6 +231,13 @@ def on_recovery(hook: Callable[[str], None]) -> Callable[[str], None]:
     if hook not in _recovery_hooks:
         _recovery_hooks.append(hook)
     return hook
+
+
+def set_probe(probe: Probe | None) -> None:
+    """The function the probe threads call: ``probe(alias)`` returns once the alias's server
+    answers, raises while it does not, and raises ProbeUnavailable when it cannot probe."""
+    global _prober
+    _prober = probe
 
 
 def reset_all() -> None:

@@ -1,5 +1,8 @@
 """System checks: each setting has its own error ID (declared beside it in ``conf``), plus
-E003 (two types share a prefix), E035 (CACHE_ADMIN is not a dict), W001 and W002."""
+E003 (two types share a prefix), E035 (CACHE_ADMIN is not a dict), W001 and W002.
+
+W003 and W004 (socket timeouts) are in ``cache_admin.backends.checks``.
+"""
 
 from __future__ import annotations
 

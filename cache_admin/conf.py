@@ -109,9 +109,15 @@ class CacheAdminSettings:
     LEASE_TIMEOUT: float = field(default=30.0, metadata=_about("E008", _seconds(zero=False)))
     # How long a reader waits for another process's fill before computing itself (seconds).
     LEASE_WAIT: float = field(default=0.2, metadata=_about("E009", _seconds(zero=True)))
-    # Circuit breaker: consecutive failures that open it, and how long it stays open.
+    # Circuit breaker: consecutive failures that open it (a timeout opens it at once).
     BREAKER_THRESHOLD: int = field(default=3, metadata=_about("E010", _whole(1)))
+    # Without a probe: how long it stays open before one trial call goes through (seconds).
     BREAKER_COOLDOWN: float = field(default=5.0, metadata=_about("E011", _seconds(zero=True)))
+    # While it is open, a background thread per process PINGs the server this often and
+    # closes it on the first answer (seconds; 0: no probe, trial calls instead).
+    BREAKER_PROBE_INTERVAL: float = field(
+        default=0.25, metadata=_about("E037", _seconds(zero=True))
+    )
     # Hit/miss counters are flushed to Redis at most this often (seconds).
     STATS_FLUSH_INTERVAL: float = field(default=1.0, metadata=_about("E012", _seconds(zero=False)))
     # Sample the dashboard's hit-rate history from every process's counters thread, so the

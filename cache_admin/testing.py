@@ -145,8 +145,26 @@ class RedisServer:
         except OSError:
             return ""
 
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): it keeps accepting connections and answers nothing,
+        as a hung Redis does, until :meth:`resume`."""
+        assert self.process is not None, "the server is not running"
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:  # a server killed meanwhile has nothing to resume
+            self.process.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """Kill the server outright (SIGKILL): what it held is lost, as in a crash."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(5)
+            self.process = None
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a paused server cannot stop
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(5)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -67,3 +69,23 @@ def cache_alias(request: pytest.FixtureRequest, settings: object) -> str:
     alias = str(request.param)
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": alias}  # type: ignore[attr-defined]
     return alias
+
+
+@pytest.fixture
+def socket_use(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Thread ids of every connect and send redis-py does (background threads included)."""
+    seen: list[int] = []
+    connection = redis.connection.AbstractConnection
+    connect, send = connection.connect, connection.send_packed_command
+
+    def counted_connect(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(threading.get_ident())
+        return connect(self, *args, **kwargs)
+
+    def counted_send(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(threading.get_ident())
+        return send(self, *args, **kwargs)
+
+    monkeypatch.setattr(connection, "connect", counted_connect)
+    monkeypatch.setattr(connection, "send_packed_command", counted_send)
+    return seen

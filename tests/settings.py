@@ -75,7 +75,7 @@ DATABASES = {
     }
 }
 
-_OPTIONS = {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2}
+_OPTIONS = {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -89,7 +89,7 @@ CACHES = {
         "LOCATION": f"{TEST_REDIS_URL}/0",
         "KEY_PREFIX": "testbuiltin",
         "TIMEOUT": 300,
-        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     },
     # A neighbour site on the same Redis: destructive operations must never touch it (S2).
     "neighbour": {

@@ -6,9 +6,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 
-from cache_admin import breaker
-from cache_admin.breaker import CLOSED, HALF_OPEN, OPEN, Breaker, breaker_for, on_recovery
+from cache_admin import backend, breaker
+from cache_admin.breaker import (
+    CLOSED,
+    HALF_OPEN,
+    OPEN,
+    Breaker,
+    ProbeUnavailable,
+    breaker_for,
+    on_recovery,
+)
+from cache_admin.testing import RedisServer
 
 
 @pytest.fixture
@@ -29,10 +39,52 @@ def hooks() -> Iterator[list[str]]:
     breaker._recovery_hooks.remove(broken)
 
 
+@pytest.fixture
+def trials(settings: Any) -> None:
+    """No probe thread: the breaker lets one trial call through after its cooldown."""
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "BREAKER_PROBE_INTERVAL": 0}
+
+
+class Probe:
+    """The breaker's probe, answering as a server that is down until ``up`` is set."""
+
+    def __init__(self) -> None:
+        self.up = threading.Event()
+        self.calls: list[str] = []  # names of the threads that probed
+        self.unavailable = False
+
+    def __call__(self, alias: str) -> None:
+        self.calls.append(threading.current_thread().name)
+        if self.unavailable:
+            raise ProbeUnavailable("nothing to probe")
+        if not self.up.is_set():
+            raise redis.ConnectionError("down")
+
+
+@pytest.fixture
+def probe(settings: Any) -> Iterator[Probe]:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "BREAKER_PROBE_INTERVAL": 0.01}
+    found = Probe()
+    breaker.set_probe(found)
+    yield found
+    breaker.set_probe(backend.probe)
+
+
 def _cool_down(found: Breaker) -> None:
     # Moves the clock of the breaker rather than waiting for it.
     assert found.opened_at is not None
     found.opened_at -= 3600
+
+
+def _open(found: Breaker) -> None:
+    for _ in range(3):
+        found.failure(redis.ConnectionError("refused"))
+    assert found.opened_at is not None
+
+
+def _wait_closed(found: Breaker, closed: threading.Event) -> None:
+    assert closed.wait(10), "the probe did not close the breaker"
+    assert found.state == CLOSED
 
 
 def test_one_breaker_per_alias() -> None:
@@ -40,7 +92,7 @@ def test_one_breaker_per_alias() -> None:
     assert breaker_for("x") is not breaker_for("y")
 
 
-def test_opens_after_the_threshold_of_consecutive_failures(settings: Any) -> None:
+def test_opens_after_the_threshold_of_consecutive_failures(settings: Any, trials: None) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "BREAKER_THRESHOLD": 3}
     found = Breaker("t")
     found.failure(ConnectionError("a"))
@@ -55,10 +107,38 @@ def test_opens_after_the_threshold_of_consecutive_failures(settings: Any) -> Non
     assert found.last_error == "ConnectionError('e')"
 
 
-def test_half_open_lets_one_trial_through_and_success_closes(hooks: list[str]) -> None:
+@pytest.mark.parametrize(
+    "error",
+    [
+        redis.exceptions.TimeoutError("Timeout reading from socket"),
+        TimeoutError("timed out"),
+    ],
+)
+def test_a_timeout_opens_it_at_once(settings: Any, trials: None, error: Exception) -> None:
+    # Every other thread would pay the same wait on a server that does not answer.
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "BREAKER_THRESHOLD": 3}
     found = Breaker("t")
-    for _ in range(3):
-        found.failure(None)
+    found.failure(error)
+    assert found.state == OPEN and found.allow() is False
+
+
+def test_a_wrapped_timeout_opens_it_at_once(trials: None) -> None:
+    found = Breaker("t")
+    try:
+        try:
+            raise redis.exceptions.TimeoutError("Timeout reading from socket")
+        except redis.exceptions.TimeoutError as exc:
+            raise RuntimeError("wrapped, as django-redis's ConnectionInterrupted") from exc
+    except RuntimeError as wrapped:
+        found.failure(wrapped)
+    assert found.state == OPEN
+
+
+def test_half_open_lets_one_trial_through_and_success_closes(
+    hooks: list[str], trials: None
+) -> None:
+    found = Breaker("t")
+    _open(found)
     _cool_down(found)
     assert found.state == HALF_OPEN
     assert found.allow() is True
@@ -69,10 +149,9 @@ def test_half_open_lets_one_trial_through_and_success_closes(hooks: list[str]) -
     assert hooks == ["t"]  # the broken hook did not stop the others
 
 
-def test_a_failed_trial_opens_it_again(hooks: list[str]) -> None:
+def test_a_failed_trial_opens_it_again(hooks: list[str], trials: None) -> None:
     found = Breaker("t")
-    for _ in range(3):
-        found.failure(None)
+    _open(found)
     _cool_down(found)
     assert found.allow() is True
     found.failure(None)
@@ -81,10 +160,9 @@ def test_a_failed_trial_opens_it_again(hooks: list[str]) -> None:
     assert hooks == []
 
 
-def test_concurrent_callers_get_a_single_trial() -> None:
+def test_concurrent_callers_get_a_single_trial(trials: None) -> None:
     found = Breaker("t")
-    for _ in range(3):
-        found.failure(None)
+    _open(found)
     _cool_down(found)
     callers = 8
     barrier = threading.Barrier(callers)
@@ -102,10 +180,9 @@ def test_concurrent_callers_get_a_single_trial() -> None:
     assert sorted(results) == [False] * (callers - 1) + [True]
 
 
-def test_a_trial_that_never_reports_back_expires() -> None:
+def test_a_trial_that_never_reports_back_expires(trials: None) -> None:
     found = Breaker("t")
-    for _ in range(3):
-        found.failure(None)
+    _open(found)
     _cool_down(found)
     assert found.allow() is True
     assert found.allow() is False
@@ -121,3 +198,98 @@ def test_success_without_failures_runs_no_hooks(hooks: list[str]) -> None:
     found.success()
     assert hooks == []
     assert found.failures == 0
+
+
+def test_the_probe_closes_it_and_runs_the_hooks_callers_never_try(
+    probe: Probe, hooks: list[str]
+) -> None:
+    found = Breaker("t")
+    closed = threading.Event()
+    on_recovery(lambda alias: closed.set())
+    try:
+        _open(found)
+        # Open for as long as the server is down: no caller is let through, whatever the
+        # cooldown says, and only the probe thread tries the server.
+        _cool_down(found)
+        while len(probe.calls) < 3:
+            assert found.allow() is False
+            assert found.state == OPEN
+            time.sleep(0.005)  # polling for the probe's calls, not ordering a race
+        probe.up.set()
+        _wait_closed(found, closed)
+    finally:
+        breaker._recovery_hooks.pop()
+    assert found.allow() is True
+    assert hooks == ["t"]
+    assert set(probe.calls) == {"cache-admin-probe:t"}
+
+
+def test_one_probe_thread_per_breaker_however_many_callers(probe: Probe) -> None:
+    found = Breaker("t")
+    _open(found)
+    callers = 8
+    barrier = threading.Barrier(callers)
+    answers: list[bool] = []
+
+    def call() -> None:
+        barrier.wait()
+        for _ in range(200):
+            answers.append(found.allow())
+            found.failure(redis.ConnectionError("late failure of a call under way"))
+
+    threads = [threading.Thread(target=call) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not any(answers)
+    probes = [t for t in threading.enumerate() if t.name == "cache-admin-probe:t"]
+    assert len(probes) == 1
+    found.reset()  # the probe thread ends
+    probes[0].join(5)
+    assert not probes[0].is_alive()
+
+
+def test_an_alias_that_cannot_be_probed_gets_trials(probe: Probe, hooks: list[str]) -> None:
+    probe.unavailable = True
+    found = Breaker("t")
+    _open(found)
+    deadline = time.monotonic() + 10
+    while not found.probe_unavailable:
+        assert time.monotonic() < deadline, "the probe never gave up"
+        assert found.allow() is False
+        time.sleep(0.005)  # polling for the probe thread's first call
+    _cool_down(found)
+    assert found.allow() is True  # a trial call, as without probes
+    found.success()
+    assert found.state == CLOSED and hooks == ["t"]
+
+
+def test_the_real_probe_pings_the_alias_server(settings: Any) -> None:
+    # backend.probe: a PING on the alias's own client, from the probe thread.
+    server = RedisServer().start()
+    try:
+        alias = "probed"
+        settings.CACHES = {
+            **settings.CACHES,
+            alias: {**settings.CACHES["default"], "LOCATION": f"{server.url}/0"},
+        }
+        settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "BREAKER_PROBE_INTERVAL": 0.05}
+        found = breaker_for(alias)
+        closed = threading.Event()
+        on_recovery(lambda name: closed.set() if name == alias else None)
+        try:
+            server.pause()
+            _open(found)
+            time.sleep(0.3)  # several probes meet the paused server (not ordering a race)
+            assert found.state == OPEN
+            server.resume()
+            _wait_closed(found, closed)
+        finally:
+            breaker._recovery_hooks.pop()
+        with pytest.raises(ProbeUnavailable):
+            backend.probe("nowhere")
+        with pytest.raises(ProbeUnavailable):
+            backend.probe("locmem")
+    finally:
+        server.stop()

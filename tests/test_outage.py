@@ -19,12 +19,13 @@ from django.db.models import QuerySet
 from cache_admin import (
     CachedAttribute,
     CachePattern,
+    breaker,
     cache_queryset,
     cache_result,
     counters,
     generations,
 )
-from cache_admin.breaker import OPEN, breaker_for
+from cache_admin.breaker import OPEN, breaker_for, on_recovery
 from cache_admin.testing import RedisServer, free_port
 from tests.testapp.models import Category, Product
 
@@ -101,6 +102,8 @@ def outage(cache_alias: str, settings: Any, unreachable: SilentServer | None) ->
         **settings.CACHE_ADMIN,
         "CACHE_ALIAS": alias,
         "BREAKER_COOLDOWN": 3600,
+        # No probe thread either: the silent server's connections are the callers' only.
+        "BREAKER_PROBE_INTERVAL": 0,
     }
     breaker_for(alias).reset()
     return alias
@@ -115,26 +118,6 @@ def open_the_breaker(alias: str, call: Any) -> int:
         assert call(n) == n * 10
         n += 1
     return n
-
-
-@pytest.fixture
-def socket_use(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Thread ids of every connect and send redis-py does (background threads included)."""
-    seen: list[int] = []
-    connection = redis.connection.AbstractConnection
-    connect, send = connection.connect, connection.send_packed_command
-
-    def counted_connect(self: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(threading.get_ident())
-        return connect(self, *args, **kwargs)
-
-    def counted_send(self: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(threading.get_ident())
-        return send(self, *args, **kwargs)
-
-    monkeypatch.setattr(connection, "connect", counted_connect)
-    monkeypatch.setattr(connection, "send_packed_command", counted_send)
-    return seen
 
 
 def test_cache_result_fails_open_and_stops_trying(
@@ -204,8 +187,9 @@ def test_caching_resumes_when_redis_is_back(cache_alias: str, settings: Any) -> 
         alias = f"restarting-{cache_alias}"
         base = settings.CACHES[cache_alias]
         settings.CACHES = {**settings.CACHES, alias: {**base, "LOCATION": f"{server.url}/0"}}
-        # Cooldown 0: the breaker lets one trial call through at once, no waiting in the test.
-        settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": alias, "BREAKER_COOLDOWN": 0}
+        settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": alias}
+        recovered = threading.Event()
+        on_recovery(lambda name: recovered.set() if name == alias else None)
         calls: list[int] = []
 
         @cache_result(timeout=60, key_prefix="product")
@@ -223,8 +207,11 @@ def test_caching_resumes_when_redis_is_back(cache_alias: str, settings: Any) -> 
         assert breaker_for(alias).opened_at is not None
 
         server = RedisServer(server.port).start()
-        assert product(3) == product(3) == 30  # the trial succeeded: cached again
+        # The breaker's probe thread finds the server again; no caller had to try it.
+        assert recovered.wait(10), "the breaker did not close after Redis came back"
+        assert product(3) == product(3) == 30  # cached again
         assert calls == [1, 2, 2, 2, 3]
         assert breaker_for(alias).opened_at is None
     finally:
+        breaker._recovery_hooks.pop()
         server.stop()

@@ -92,6 +92,8 @@ def outage(
         **settings.CACHE_ADMIN,
         "BREAKER_THRESHOLD": 1,
         "BREAKER_COOLDOWN": 0,
+        # No probe thread: a trial call at once is what closes the breaker here.
+        "BREAKER_PROBE_INTERVAL": 0,
         "OUTBOX_RETRY_INTERVAL": 0,
     }
     outbox.clear()
@@ -277,7 +279,12 @@ def test_a_save_during_the_outage_is_replayed(
 def test_an_open_breaker_queues_without_touching_redis(
     cache_alias: str, settings: Any, redis_client: redis.Redis, quiet_background: None
 ) -> None:
-    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "BREAKER_COOLDOWN": 3600}
+    # Opened by hand on a Redis that answers: no probe may close it meanwhile.
+    settings.CACHE_ADMIN = {
+        **settings.CACHE_ADMIN,
+        "BREAKER_COOLDOWN": 3600,
+        "BREAKER_PROBE_INTERVAL": 0,
+    }
     cache = caches[cache_alias]
     cache.set("product:1", "stale")
     found = breaker.breaker_for(cache_alias)

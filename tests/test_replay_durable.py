@@ -72,6 +72,8 @@ def site(settings: Any, tmp_path: pathlib.Path) -> Iterator[Site]:
         **settings.CACHE_ADMIN,
         "BREAKER_THRESHOLD": 1,
         "BREAKER_COOLDOWN": 0,
+        # No probe thread: a trial call at once is what closes the breaker here.
+        "BREAKER_PROBE_INTERVAL": 0,
         "OUTBOX_RETRY_INTERVAL": 0,
     }
     outbox.clear()
