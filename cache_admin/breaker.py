@@ -5,8 +5,8 @@ on a timeout: a server that did not answer within the socket timeout is down for
 and every other thread would pay the same wait. While it is open, calls skip Redis at once.
 
 Recovery is one background probe per open breaker in each process: a thread that PINGs
-the server every ``BREAKER_PROBE_INTERVAL`` seconds and closes the breaker on the first
-answer, then runs the recovery hooks (the replay of invalidations issued meanwhile, R2).
+the server every ``BREAKER_PROBE_INTERVAL`` seconds and, on the first answer, runs the
+recovery hooks (the replay of invalidations issued meanwhile, R2) and closes the breaker.
 Callers never wait for a probe, and no crowd of callers tries the server at once. Where no
 probe can run (``BREAKER_PROBE_INTERVAL`` 0, or an alias with no Redis client to probe), one
 caller at a time is let through after ``BREAKER_COOLDOWN`` seconds instead.
@@ -59,6 +59,8 @@ class Breaker:
         self.last_error: str | None = None
         self._probe: threading.Thread | None = None
         self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._closed.set()
         self.probe_unavailable = False  # the probe found nothing to probe: trials instead
 
     @property
@@ -73,6 +75,8 @@ class Breaker:
         """Whether a call may go to Redis now (always, unless the breaker is open)."""
         if self.opened_at is None:
             return True
+        if getattr(_recovering, "name", None) == self.name:
+            return True  # the recovery hooks' own calls, before the breaker closes
         if self._probe is not None or self._start_probe():
             return False
         with self._lock:
@@ -90,22 +94,41 @@ class Breaker:
             self._trial_started = now
             return True
 
-    def success(self) -> None:
-        if self.opened_at is None and self.failures == 0:
-            return
-        with self._lock:
-            recovered = self.opened_at is not None
-            self.failures = 0
-            self.opened_at = None
-            self._trial_started = None
-        self._wake.set()  # a probe still waiting has nothing left to do
-        if recovered:
-            logger.warning("Redis for cache %r is reachable again", self.name)
+    def success(self) -> bool:
+        """A call reached the server. After an outage, the recovery hooks run first (the
+        replay of invalidations queued meanwhile), so that no caller reads an entry the
+        outage left stale; then the breaker closes. Returns whether it is closed."""
+        if self.opened_at is None:
+            if self.failures:
+                with self._lock:
+                    self.failures = 0
+            return True
+        if getattr(_recovering, "name", None) == self.name:
+            return False  # a call of the hooks: the breaker closes once they are done
+        logger.warning("Redis for cache %r is reachable again", self.name)
+        failures = self.failures
+        _recovering.name = self.name
+        try:
             for hook in list(_recovery_hooks):
                 try:
                     hook(self.name)
                 except Exception:
                     logger.exception("cache recovery hook %r failed", hook)
+        finally:
+            _recovering.name = None
+        with self._lock:
+            if self.failures > failures:  # Redis failed again during the hooks
+                return False
+            self.failures = 0
+            self.opened_at = None
+            self._trial_started = None
+        self._closed.set()
+        self._wake.set()  # a probe still waiting has nothing left to do
+        return True
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Block until the breaker is closed (at most ``timeout`` seconds); True if it is."""
+        return self._closed.wait(timeout)
 
     def release(self) -> None:
         """End a half-open trial that proved nothing either way (our own error before or
@@ -123,6 +146,7 @@ class Breaker:
             ):
                 logger.error("Redis for cache %r unreachable, breaker opens: %r", self.name, exc)
                 self.opened_at = time.monotonic()
+                self._closed.clear()
             elif self.opened_at is not None:
                 self.opened_at = time.monotonic()  # a failed trial: another cooldown
         if self.opened_at is not None:
@@ -134,6 +158,7 @@ class Breaker:
             self.opened_at = None
             self._trial_started = None
             self.probe_unavailable = False
+        self._closed.set()
         self._wake.set()
 
     def _cooled_down(self, now: float) -> bool:
@@ -180,8 +205,8 @@ class Breaker:
                 except Exception as exc:  # still down; the probe must not die of it
                     self.last_error = repr(exc)
                     continue
-                self.success()  # closes the breaker and runs the recovery hooks here
-                return
+                if self.success():  # the recovery hooks run here, then it closes
+                    return
         finally:
             with self._lock:
                 self._probe = None
@@ -204,6 +229,7 @@ def _probe_interval() -> float:
 
 
 _breakers: dict[str, Breaker] = {}
+_recovering = threading.local()  # .name: the alias whose recovery hooks this thread runs
 _recovery_hooks: list[Callable[[str], None]] = []
 _prober: Probe | None = None
 
@@ -216,6 +242,9 @@ def _after_fork_in_child() -> None:
     for found in _breakers.values():
         found._lock = threading.Lock()
         found._wake = threading.Event()
+        found._closed = threading.Event()
+        if found.opened_at is None:
+            found._closed.set()
         found._probe = None
 
 
@@ -227,7 +256,8 @@ def breaker_for(alias: str) -> Breaker:
 
 
 def on_recovery(hook: Callable[[str], None]) -> Callable[[str], None]:
-    """Register ``hook(alias)`` to run when a breaker closes after an outage."""
+    """Register ``hook(alias)`` to run when Redis answers again after an outage, just
+    before the breaker closes (the hook's own calls to Redis go through)."""
     if hook not in _recovery_hooks:
         _recovery_hooks.append(hook)
     return hook

@@ -21,9 +21,19 @@ def _sampled() -> bool:
 
 def hit(key: str) -> None:
     if logger.isEnabledFor(logging.DEBUG) and _sampled():
-        logger.debug("Cache HIT: %s", key)
+        logger.debug("Cache HIT: %s", shown(key))
 
 
 def miss(key: str) -> None:
     if logger.isEnabledFor(logging.DEBUG) and _sampled():
-        logger.debug("Cache MISS: %s", key)
+        logger.debug("Cache MISS: %s", shown(key))
+
+
+def shown(key: str) -> str:
+    """The key as logged: a session key is a credential, only its first characters show."""
+    from cache_admin.types import get_type
+
+    sessions = get_type(conf.SESSION_TYPE)
+    if sessions is not None and key.startswith(sessions.prefix):
+        return key[: len(sessions.prefix) + 4] + "..."
+    return key

@@ -1,5 +1,6 @@
 """System checks: each setting has its own error ID (declared beside it in ``conf``), plus
-E003 (two types share a prefix), E035 (CACHE_ADMIN is not a dict), W001 and W002.
+E003 (two types share a prefix), E035 (CACHE_ADMIN is not a dict), E039 (the session
+engine's needs), W001 and W002.
 
 W003 and W004 (socket timeouts) are in ``cache_admin.backends.checks``.
 """
@@ -145,6 +146,49 @@ def check_admin_site(
             "'django.contrib.admin.site', or None to install the console yourself.",
             id="cache_admin.E025",
         )
+    ]
+
+
+SESSION_ENGINE = "cache_admin.sessions"
+
+
+@register(Tags.caches)
+def check_session_engine(
+    *,
+    app_configs: Sequence[AppConfig] | None = None,
+    databases: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> list[CheckMessage]:
+    if getattr(settings, "SESSION_ENGINE", "") != SESSION_ENGINE:
+        return []
+    problems = []
+    name = conf.SESSION_TYPE
+    if name not in all_types():
+        problems.append(
+            (
+                f"CACHE_ADMIN['SESSION_TYPE'] is {name!r}, not a declared cache type.",
+                "Declare it in CACHE_ADMIN['TYPES'], for example \"user_session\": "
+                '{"label": "User session", "prefix": "session:", "ttl": 1800}.',
+            )
+        )
+    problem = backend.check_alias(str(getattr(settings, "SESSION_CACHE_ALIAS", "default")))
+    if problem is not None:
+        problems.append(
+            (
+                f"SESSION_CACHE_ALIAS must name a Redis cache: {problem}.",
+                "Without it sessions are read from the database on every request.",
+            )
+        )
+    if not apps.is_installed("django.contrib.sessions"):
+        problems.append(
+            (
+                "cache_admin.sessions keeps sessions in Django's session table.",
+                "Add 'django.contrib.sessions' to INSTALLED_APPS.",
+            )
+        )
+    return [
+        Error(f"SESSION_ENGINE {SESSION_ENGINE!r}: {msg}", hint=hint, id="cache_admin.E039")
+        for msg, hint in problems
     ]
 
 

@@ -118,6 +118,9 @@ class CacheAdminSettings:
     BREAKER_PROBE_INTERVAL: float = field(
         default=0.25, metadata=_about("E037", _seconds(zero=True))
     )
+    # The cache type of the session engine (cache_admin.sessions): its prefix names the
+    # session keys, its TTL (overrides apply) is the sessions' lifetime, its row counts them.
+    SESSION_TYPE: str = field(default="user_session", metadata=_about("E038", TEXT))
     # Hit/miss counters are flushed to Redis at most this often (seconds).
     STATS_FLUSH_INTERVAL: float = field(default=1.0, metadata=_about("E012", _seconds(zero=False)))
     # Sample the dashboard's hit-rate history from every process's counters thread, so the

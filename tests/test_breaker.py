@@ -82,8 +82,8 @@ def _open(found: Breaker) -> None:
     assert found.opened_at is not None
 
 
-def _wait_closed(found: Breaker, closed: threading.Event) -> None:
-    assert closed.wait(10), "the probe did not close the breaker"
+def _wait_closed(found: Breaker) -> None:
+    assert found.wait_closed(10), "the probe did not close the breaker"
     assert found.state == CLOSED
 
 
@@ -204,21 +204,16 @@ def test_the_probe_closes_it_and_runs_the_hooks_callers_never_try(
     probe: Probe, hooks: list[str]
 ) -> None:
     found = Breaker("t")
-    closed = threading.Event()
-    on_recovery(lambda alias: closed.set())
-    try:
-        _open(found)
-        # Open for as long as the server is down: no caller is let through, whatever the
-        # cooldown says, and only the probe thread tries the server.
-        _cool_down(found)
-        while len(probe.calls) < 3:
-            assert found.allow() is False
-            assert found.state == OPEN
-            time.sleep(0.005)  # polling for the probe's calls, not ordering a race
-        probe.up.set()
-        _wait_closed(found, closed)
-    finally:
-        breaker._recovery_hooks.pop()
+    _open(found)
+    # Open for as long as the server is down: no caller is let through, whatever the
+    # cooldown says, and only the probe thread tries the server.
+    _cool_down(found)
+    while len(probe.calls) < 3:
+        assert found.allow() is False
+        assert found.state == OPEN
+        time.sleep(0.005)  # polling for the probe's calls, not ordering a race
+    probe.up.set()
+    _wait_closed(found)
     assert found.allow() is True
     assert hooks == ["t"]
     assert set(probe.calls) == {"cache-admin-probe:t"}
@@ -276,20 +271,59 @@ def test_the_real_probe_pings_the_alias_server(settings: Any) -> None:
         }
         settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "BREAKER_PROBE_INTERVAL": 0.05}
         found = breaker_for(alias)
-        closed = threading.Event()
-        on_recovery(lambda name: closed.set() if name == alias else None)
-        try:
-            server.pause()
-            _open(found)
-            time.sleep(0.3)  # several probes meet the paused server (not ordering a race)
-            assert found.state == OPEN
-            server.resume()
-            _wait_closed(found, closed)
-        finally:
-            breaker._recovery_hooks.pop()
+        server.pause()
+        _open(found)
+        time.sleep(0.3)  # several probes meet the paused server (not ordering a race)
+        assert found.state == OPEN
+        server.resume()
+        _wait_closed(found)
         with pytest.raises(ProbeUnavailable):
             backend.probe("nowhere")
         with pytest.raises(ProbeUnavailable):
             backend.probe("locmem")
     finally:
         server.stop()
+
+
+def test_the_hooks_run_before_callers_are_let_through(probe: Probe) -> None:
+    """The replay of what the outage left happens before any caller reads again: no read
+    of an entry an invalidation during the outage should have removed."""
+    found = Breaker("t")
+    seen: list[tuple[str, bool, bool]] = []
+
+    def hook(alias: str) -> None:
+        others: list[bool] = []
+        caller = threading.Thread(target=lambda: others.append(found.allow()))
+        caller.start()
+        caller.join()
+        seen.append((found.state, found.allow(), others[0]))
+        found.success()  # the hook's own successful call does not close it early
+
+    on_recovery(hook)
+    try:
+        _open(found)
+        probe.up.set()
+        _wait_closed(found)
+    finally:
+        breaker._recovery_hooks.remove(hook)
+    # During the hook: still open for callers; the hook's own calls go through.
+    assert seen == [(OPEN, True, False)]
+
+
+def test_a_failure_during_the_hooks_keeps_it_open(probe: Probe) -> None:
+    found = Breaker("t")
+    attempts: list[int] = []
+
+    def hook(alias: str) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:  # Redis goes away again in the middle of the replay
+            found.failure(redis.ConnectionError("gone again"))
+
+    on_recovery(hook)
+    try:
+        _open(found)
+        probe.up.set()
+        _wait_closed(found)  # the probe went on and the second recovery closed it
+    finally:
+        breaker._recovery_hooks.remove(hook)
+    assert len(attempts) == 2

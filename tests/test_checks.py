@@ -140,6 +140,7 @@ SETTING_CASES = [
     ("cache_admin.E033", "CELERY_CHECK_TIMEOUT", [0, INF], [0.5, 2]),
     ("cache_admin.E034", "WARM_POLL_MS", [0, 1000.0, True], [1, 250]),
     ("cache_admin.E037", "BREAKER_PROBE_INTERVAL", [-0.25, "0.25", None, INF], [0, 0.05]),
+    ("cache_admin.E038", "SESSION_TYPE", ["", None, 3], ["user_session"]),
 ]
 
 
@@ -345,3 +346,26 @@ def test_w003_w004_cover_the_caches_the_package_uses(settings: Any) -> None:
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
     _alias(settings, "other", "cache_admin.backends.django_redis.RedisCache", {"SOCKET_TIMEOUT": 9})
     assert {msg.split(" waits")[0] for _, msg in _ids()} == {"Cache 'other'"}
+
+
+def test_e039_session_engine_without_its_type(settings: Any) -> None:
+    settings.SESSION_ENGINE = "cache_admin.sessions"
+    assert _ids() == []  # tests/settings declares "user_session"
+    _set(settings, SESSION_TYPE="sessions")
+    [(found, msg)] = _ids()
+    assert found == "cache_admin.E039"
+    assert "CACHE_ADMIN['SESSION_TYPE'] is 'sessions', not a declared cache type" in msg
+
+
+def test_e039_session_engine_on_a_cache_that_is_not_redis(settings: Any) -> None:
+    settings.SESSION_ENGINE = "cache_admin.sessions"
+    settings.SESSION_CACHE_ALIAS = "locmem"
+    [(found, msg)] = _ids()
+    assert found == "cache_admin.E039"
+    assert "SESSION_CACHE_ALIAS must name a Redis cache" in msg
+
+
+def test_e039_only_for_the_package_engine(settings: Any) -> None:
+    settings.SESSION_CACHE_ALIAS = "locmem"
+    _set(settings, SESSION_TYPE="sessions")
+    assert _ids() == []  # Django's own engines are not the package's business

@@ -36,7 +36,7 @@ from cache_admin.caching.link import ABSENT, Link, Slot, Unreachable, sha
 from cache_admin.conf import conf
 from cache_admin.lease import LEASE_PREFIX, new_lease
 
-__all__ = ["LEASE_PREFIX", "Slot", "fetch", "refresh"]
+__all__ = ["LEASE_PREFIX", "Slot", "fetch", "refresh", "store"]
 
 logger = logging.getLogger("cache_admin")
 
@@ -84,6 +84,26 @@ def refresh(slot: Slot, compute: Callable[[], T]) -> T:
     except backend.NotRedisBackend:
         return compute()
     return _fill(link, slot, compute, lease)
+
+
+def store(slot: Slot, value: Any) -> bool:
+    """Write ``value`` now over whatever the key holds, a fill's lease too: the write is
+    newer than anything a fill computed (C1). False when Redis did not take it."""
+    assert not slot.models, "store() writes plain values, not generation envelopes"
+    try:
+        link = Link(slot)
+        px = _ttl_ms(slot, link.cache)
+        if px < 0:
+            link.run(link.client.unlink, link.stored)
+        else:
+            data = backend.encode(value, link.cache)
+            link.run(link.client.set, link.stored, data, px=px or None)
+    except Unreachable:
+        _count(slot, "errors")
+        return False
+    except backend.NotRedisBackend:
+        return False
+    return True
 
 
 def _fill_or_wait(link: Link, slot: Slot, compute: Callable[[], T], expected: str) -> T:

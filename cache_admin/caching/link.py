@@ -46,7 +46,7 @@ ABSENT = ""  # the "expected" of an acquire on a key that holds nothing
 class Slot:
     """What one lookup needs to know about its entry (built per call: a plain slotted class)."""
 
-    __slots__ = ("cache_type", "early_refresh", "family", "key", "models", "timeout")
+    __slots__ = ("alias", "cache_type", "early_refresh", "family", "key", "models", "timeout")
 
     def __init__(
         self,
@@ -56,8 +56,10 @@ class Slot:
         models: tuple[type[models.Model], ...] = (),
         family: str = "",
         early_refresh: float = 0.0,
+        alias: str | None = None,  # None: CACHE_ALIAS
     ) -> None:
         self.key = key  # logical
+        self.alias = alias
         self.cache_type = cache_type
         self.timeout = timeout
         self.models = models
@@ -89,7 +91,8 @@ class Link:
     __slots__ = ("breaker", "cache", "client", "counted", "stored")
 
     def __init__(self, slot: Slot) -> None:
-        current = backend.current()  # memoized per thread: the hit path skips the look-ups
+        # Memoized per thread: the hit path skips the look-ups.
+        current = backend.current(slot.alias)
         self.cache: BaseCache = current.cache
         self.breaker: Breaker = current.breaker
         self.client: redis.Redis = current.client

@@ -113,8 +113,8 @@ class HttpStorefront:
             self.headers[BYPASS_HEADER.removeprefix("HTTP_").replace("_", "-")] = "off"
         self.jars: dict[bool, dict[str, str]] = {False: {}, True: {}}
         if (user := _shopper(index)) is not None:
-            # The session is written through the site's session engine (the shared cache),
-            # so the server reads it as a signed-in shopper's.
+            # The session is written through the site's session engine (the shared database
+            # and cache), so the server reads it as a signed-in shopper's.
             client = Client(HTTP_HOST=HOST)
             client.force_login(user)  # type: ignore[arg-type]
             self.jars[True] = {name: morsel.value for name, morsel in client.cookies.items()}
