@@ -1,6 +1,6 @@
 """System checks: each setting has its own error ID (declared beside it in ``conf``), plus
 E003 (two types share a prefix), E035 (CACHE_ADMIN is not a dict), E039 (the session
-engine's needs), W001 and W002.
+engine's needs), W001, W002 and W005.
 
 W003 and W004 (socket timeouts) are in ``cache_admin.backends.checks``.
 """
@@ -17,7 +17,7 @@ from django.utils.module_loading import import_string
 
 from cache_admin import backend
 from cache_admin.conf import DECLARED, check_id, conf, rejected, rule, user_settings
-from cache_admin.types import InvalidType, all_types, build_type
+from cache_admin.types import MAX_TTL, MIN_TTL, InvalidType, all_types, build_type, ttl_in_range
 
 NOT_A_DICT = "cache_admin.E035"
 
@@ -206,17 +206,29 @@ def check_overrides(
     from cache_admin.models import TTLOverride
 
     try:
-        names = list(TTLOverride.objects.values_list("cache_type", flat=True))
+        rows = list(TTLOverride.objects.values_list("cache_type", "ttl"))
     except Exception:  # table not created yet
         return []
     known = all_types()
-    return [
+    messages: list[CheckMessage] = [
         Warning(
             f"TTL override for unknown cache type {name!r} has no effect.",
             hint="Delete the override in the admin, or declare the type in CACHE_ADMIN['TYPES'].",
             obj=name,
             id="cache_admin.W001",
         )
-        for name in names
+        for name, _ttl in rows
         if name not in known
     ]
+    messages += [
+        Warning(
+            f"TTL override for {name!r} is {ttl!r} s, outside {MIN_TTL} s - {MAX_TTL} s "
+            "(30 days): it is ignored and the type's default TTL applies.",
+            hint="Change or delete the override in the admin.",
+            obj=name,
+            id="cache_admin.W005",
+        )
+        for name, ttl in rows
+        if name in known and not ttl_in_range(ttl)
+    ]
+    return messages

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -7,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from cache_admin import queued
-from cache_admin.types import MAX_TTL, all_types
+from cache_admin.types import MAX_TTL, MIN_TTL, all_types, ttl_in_range
 
 __all__ = ["AuditEntry", "TTLOverride", "WarmRun"]
 
@@ -30,7 +32,7 @@ class TTLOverride(models.Model):
     )
     ttl = models.PositiveIntegerField(
         _("TTL (seconds)"),
-        validators=[MinValueValidator(1), MaxValueValidator(MAX_TTL)],
+        validators=[MinValueValidator(MIN_TTL), MaxValueValidator(MAX_TTL)],
         help_text=_("Whole seconds, from 1 to 30 days (2592000)."),
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
@@ -49,9 +51,26 @@ class TTLOverride(models.Model):
         verbose_name = _("TTL override")
         verbose_name_plural = _("TTL overrides")
         ordering = ["cache_type"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ttl__gte=MIN_TTL, ttl__lte=MAX_TTL),
+                name="cache_admin_ttloverride_ttl_range",
+                violation_error_message=_("A TTL is from 1 second to 30 days (2592000)."),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.cache_type}: {self.ttl}s"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The admin form validates; code that saves directly gets the same refusal, before
+        # the database constraint (which not every database enforces).
+        if not ttl_in_range(self.ttl):
+            message = _("A TTL is from 1 second to 30 days (2592000), not %(ttl)r.")
+            raise ValidationError(
+                {"ttl": ValidationError(message, code="out_of_range", params={"ttl": self.ttl})}
+            )
+        super().save(*args, **kwargs)
 
 
 class AuditEntry(models.Model):

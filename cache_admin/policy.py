@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from cache_admin import policy_channel
 from cache_admin.background import Worker, on_fork
 from cache_admin.conf import conf
-from cache_admin.types import CacheType, all_types, get_type
+from cache_admin.types import MAX_TTL, MIN_TTL, CacheType, all_types, get_type, ttl_in_range
 
 __all__ = ["EffectiveTTL", "effective_ttls", "notify_changed", "overrides", "reload", "ttl_for"]
 
@@ -39,6 +39,8 @@ class EffectiveTTL:
     cache_type: CacheType
     default: int
     override: int | None
+    # An override row outside 1 s - 30 days: not applied, the default is in force.
+    ignored: int | None = None
 
     @property
     def effective(self) -> int:
@@ -48,6 +50,8 @@ class EffectiveTTL:
 class _Snapshot:
     def __init__(self) -> None:
         self.overrides: dict[str, int] = {}
+        self.ignored: dict[str, int] = {}  # out-of-range rows, by type
+        self.reported: set[tuple[str, int]] = set()  # ignored rows logged already
         self.loaded = False
         self.loaded_at = 0.0
         self.started = False  # the listener was started in this process
@@ -101,8 +105,9 @@ def jittered(ttl: int) -> int:
 
 def effective_ttls() -> list[EffectiveTTL]:
     _ensure_started()
+    overrides, ignored = _snapshot.overrides, _snapshot.ignored
     return [
-        EffectiveTTL(t, t.ttl, _snapshot.overrides.get(t.name))
+        EffectiveTTL(t, t.ttl, overrides.get(t.name), ignored.get(t.name))
         for t in sorted(all_types().values(), key=lambda t: t.label.lower())
     ]
 
@@ -131,10 +136,7 @@ def _reload_locked() -> bool:
 
     using = TTLOverride.objects.db
     try:
-        rows = {
-            name: int(ttl)
-            for name, ttl in TTLOverride.objects.using(using).values_list("cache_type", "ttl")
-        }
+        rows = dict(TTLOverride.objects.using(using).values_list("cache_type", "ttl"))
     except Exception as exc:
         # Logged once per outage, not on every retry while the database is away.
         log = logger.debug if _snapshot.read_failing else logger.warning
@@ -147,10 +149,38 @@ def _reload_locked() -> bool:
     if _snapshot.read_failing:
         logger.warning("TTL overrides readable again")
         _snapshot.read_failing = False
-    _snapshot.overrides = rows
+    _snapshot.overrides, _snapshot.ignored = _in_range(rows)
     _snapshot.loaded = True
     _snapshot.loaded_at = time.monotonic()
     return True
+
+
+def _in_range(rows: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """Split rows into the overrides to apply and those outside 1 s - 30 days.
+
+    The admin form refuses such values and the table has a constraint, but a row can come
+    from elsewhere (a database that does not enforce it, a restored dump): the runtime
+    applies only what it can trust. An ignored row leaves the type's default in force, and
+    is logged once per process and value.
+    """
+    valid: dict[str, int] = {}
+    ignored: dict[str, int] = {}
+    for name, ttl in rows.items():
+        if ttl_in_range(ttl):
+            valid[name] = ttl
+            continue
+        ignored[name] = ttl
+        if (name, ttl) not in _snapshot.reported:
+            _snapshot.reported.add((name, ttl))
+            logger.error(
+                "TTL override for %r is %r s, outside %d s - %d s: ignored, the type's "
+                "default applies",
+                name,
+                ttl,
+                MIN_TTL,
+                MAX_TTL,
+            )
+    return valid, ignored
 
 
 def notify_changed() -> None:
@@ -218,6 +248,8 @@ def reset_for_tests() -> None:
     """
     with _snapshot.reload_lock:
         _snapshot.overrides = {}
+        _snapshot.ignored = {}
+        _snapshot.reported = set()
         _snapshot.loaded = True
         _snapshot.loaded_at = time.monotonic()
         _snapshot.read_failing = False

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from cache_admin.conf import CacheAdminSettings, snapshot
 
@@ -22,7 +23,13 @@ __all__ = [
     "unregister_type",
 ]
 
+# The TTLs a type or an override may have: whole seconds from 1 s to 30 days.
+MIN_TTL = 1
 MAX_TTL = 30 * 24 * 3600
+
+
+def ttl_in_range(ttl: object) -> TypeGuard[int]:
+    return isinstance(ttl, int) and not isinstance(ttl, bool) and MIN_TTL <= ttl <= MAX_TTL
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,7 @@ def build_type(name: str, spec: object) -> CacheType:
     label = spec.get("label", name.replace("_", " ").capitalize())
     if not isinstance(prefix, str) or not prefix:
         raise InvalidType(f"type {name!r}: 'prefix' must be a non-empty string")
-    if isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_TTL:
+    if not ttl_in_range(ttl):
         raise InvalidType(f"type {name!r}: 'ttl' must be whole seconds from 1 to {MAX_TTL}")
     if not isinstance(label, str):
         raise InvalidType(f"type {name!r}: 'label' must be a string")

@@ -12,6 +12,7 @@ from cache_admin import conf as conf_module
 from cache_admin.conf import conf
 from cache_admin.console.site import configured_site
 from cache_admin.models import TTLOverride
+from tests.override_rows import raw_row
 
 
 def _ids(databases: list[str] | None = None) -> list[tuple[str, str]]:
@@ -369,3 +370,14 @@ def test_e039_only_for_the_package_engine(settings: Any) -> None:
     settings.SESSION_CACHE_ALIAS = "locmem"
     _set(settings, SESSION_TYPE="sessions")
     assert _ids() == []  # Django's own engines are not the package's business
+
+
+def test_w005_override_out_of_range(db: None) -> None:
+    raw_row("cart", 0)
+    raw_row("category", 10**12)
+    TTLOverride.objects.create(cache_type="product_list", ttl=60)
+    assert _ids() == []  # database checks run only when asked for
+    found = _ids(databases=["default"])
+    assert [check for check, _ in found] == ["cache_admin.W005", "cache_admin.W005"]
+    assert "TTL override for 'cart' is 0 s, outside 1 s - 2592000 s (30 days)" in found[0][1]
+    assert "'category' is 1000000000000 s" in found[1][1]

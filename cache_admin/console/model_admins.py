@@ -21,7 +21,7 @@ from cache_admin import audit
 from cache_admin.console.render import flavour_templates, unfold_active
 from cache_admin.console.ttl import LONG_TTL, TTLOverrideForm, try_apply
 from cache_admin.models import AuditEntry, TTLOverride, WarmRun
-from cache_admin.types import all_types
+from cache_admin.types import all_types, ttl_in_range
 
 if apps.is_installed("unfold"):
     from unfold.admin import ModelAdmin as BaseAdmin
@@ -42,7 +42,7 @@ class ReadOnlyAdmin(BaseAdmin):
 
 class TTLOverrideAdmin(BaseAdmin):
     form = TTLOverrideForm
-    list_display = ["cache_type", "ttl", "note", "updated_by", "updated_at"]
+    list_display = ["cache_type", "ttl", "in_force", "note", "updated_by", "updated_at"]
     readonly_fields = ["updated_by", "created_at", "updated_at"]
     change_list_template = "cache_admin/ttloverride/change_list.html"
 
@@ -54,14 +54,17 @@ class TTLOverrideAdmin(BaseAdmin):
         rows = []
         for cache_type in sorted(all_types().values(), key=lambda t: t.label.lower()):
             override = saved.get(cache_type.name)
+            # A row outside 1 s - 30 days is ignored where the policy reads it: say so.
+            applied = override.ttl if override and ttl_in_range(override.ttl) else None
             rows.append(
                 {
                     "name": cache_type.name,
                     "label": cache_type.label,
                     "prefix": cache_type.prefix,
                     "default": cache_type.ttl,
-                    "override": override.ttl if override else None,
-                    "effective": override.ttl if override else cache_type.ttl,
+                    "override": applied,
+                    "ignored": override.ttl if override and applied is None else None,
+                    "effective": cache_type.ttl if applied is None else applied,
                     "override_id": override.pk if override else None,
                 }
             )
@@ -72,6 +75,10 @@ class TTLOverrideAdmin(BaseAdmin):
             "cache_admin_unfold": unfold_active(),
         }
         return super().changelist_view(request, context)  # type: ignore[no-any-return]
+
+    @admin.display(description=_("In force"))
+    def in_force(self, obj: TTLOverride) -> str:
+        return _("yes") if ttl_in_range(obj.ttl) else _("ignored: out of range")
 
     def save_model(
         self, request: HttpRequest, obj: TTLOverride, form: TTLOverrideForm, change: bool

@@ -191,6 +191,7 @@ def as_json(snap: Snapshot) -> dict[str, Any]:
                 "prefix": row.prefix,
                 "default_ttl": row.default_ttl,
                 "override": row.override,
+                "ignored_override": row.ignored_override,
                 "effective_ttl": row.effective_ttl,
                 "keys": row.key_count,
                 "keys_exact": row.key_count_exact,

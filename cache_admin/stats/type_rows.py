@@ -40,6 +40,8 @@ class TypeRow:
     key_count: int | None
     key_count_exact: bool
     hints: tuple[str, ...]
+    # An override row outside 1 s - 30 days, ignored (the default applies).
+    ignored_override: int | None = None
 
     @property
     def name(self) -> str:
@@ -177,6 +179,7 @@ def type_rows() -> list[TypeRow]:
                 key_count=None if found is None else found.counts.get(name, 0),
                 key_count_exact=bool(found and found.exact),
                 hints=() if figures is None else type_hints(figures, now),
+                ignored_override=ttl.ignored,
             )
         )
     return rows

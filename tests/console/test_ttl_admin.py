@@ -11,7 +11,9 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from cache_admin import policy
 from cache_admin.models import AuditEntry, TTLOverride
+from tests.override_rows import raw_row
 
 ADD = "admin:cache_admin_ttloverride_add"
 
@@ -124,3 +126,19 @@ def test_change_and_delete_are_audited(admin_client: Client) -> None:
         "change_ttl",
         "delete_ttl",
     ]
+
+
+def test_an_override_out_of_range_shows_as_ignored(admin_client: Client) -> None:
+    raw_row("cart", 10**12)  # a row the form and the constraint refuse, in anyway
+    policy.reload()
+    body = admin_client.get(reverse("admin:cache_admin_ttloverride_changelist")).content.decode()
+    table = body.split('id="cache-admin-ttl-types"')[1].split("</table>")[0]
+    cart = table.split('data-type="cart"')[1].split("</tr>")[0]
+    assert "ignored: out of range" in cart and "1000000000000 s" in cart
+    assert "1800 s</td>" in cart.split("ignored: out of range")[1]  # the default is in force
+    rows = body.split('id="result_list"')[1]
+    assert "ignored: out of range" in rows  # the model's own list too
+    stats = admin_client.get(reverse("admin:cache_admin_dashboard_stats")).content.decode()
+    row = stats.split('data-type="cart"')[1].split("</tr>")[0]
+    assert 'data-ignored="1000000000000"' in row and "ignored: out of range" in row
+    assert 'data-effective="1800"' in row
