@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import pickle
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import redis
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.base import InvalidCacheBackendError, default_key_func
 from django.core.cache.backends.redis import RedisSerializer
+from redis.client import Pipeline
+from redis.commands.core import Script
 
 from cache_admin.breaker import Breaker, ProbeUnavailable, breaker_for, set_probe
 from cache_admin.conf import CacheAdminSettings, conf, snapshot
@@ -290,3 +293,22 @@ def probe(name: str) -> None:
 
 
 set_probe(probe)
+
+
+def pipelined(client: redis.Redis, script: Script, build: Callable[[Pipeline], None]) -> list[Any]:
+    """The commands ``build`` queues (EVALSHAs of ``script`` among them), in one round trip.
+
+    redis-py's own script support in a pipeline asks the server whether it knows the
+    script before every execution (a second round trip); here a server that does not know
+    it yet answers NOSCRIPT, and the script is loaded once and the commands sent again.
+    """
+    for attempt in (1, 2):
+        pipe = client.pipeline(transaction=False)
+        build(pipe)
+        try:
+            return list(pipe.execute())
+        except redis.exceptions.NoScriptError:
+            if attempt == 2:
+                raise
+            client.script_load(script.script)
+    raise AssertionError("unreachable")  # pragma: no cover

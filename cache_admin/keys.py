@@ -112,7 +112,12 @@ def list_key(model: type[models.Model] | models.Model | str, params: Any) -> str
 
 
 def attribute_key(instance: models.Model, attr: str) -> str:
-    return f"{model_name(instance)}:{part(instance.pk)}:{attr}"
+    return attribute_key_prefix(instance, instance.pk) + attr
+
+
+def attribute_key_prefix(model: type[models.Model] | models.Model | str, pk: Any) -> str:
+    """What every attribute key of one row starts with: ``product:123:``."""
+    return f"{model_name(model)}:{part(pk)}:"
 
 
 def action_key(action: str, model: type[models.Model] | models.Model | str, *params: Any) -> str:

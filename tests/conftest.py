@@ -89,3 +89,18 @@ def socket_use(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(connection, "connect", counted_connect)
     monkeypatch.setattr(connection, "send_packed_command", counted_send)
     return seen
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Thread ids of every request redis-py sends: one per command, one per pipeline."""
+    seen: list[int] = []
+    connection = redis.connection.AbstractConnection
+    send = connection.send_packed_command
+
+    def counted_send(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(threading.get_ident())
+        return send(self, *args, **kwargs)
+
+    monkeypatch.setattr(connection, "send_packed_command", counted_send)
+    return seen

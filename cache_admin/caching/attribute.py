@@ -1,9 +1,13 @@
 """``CachedAttribute``: the spec's pattern 5, an instance's computed value under
 ``{model}:{id}:{attr}``.
 
-Attribute names are recorded per model as they are used (and at class creation with the
-``cached_attribute`` descriptor), so ``CacheInvalidator.invalidate_model(instance)`` can
-delete them all: ``known_attributes(Model)`` (kept in ``invalidation.registrations``).
+``CacheInvalidator.invalidate_model(instance)`` deletes every attribute key of the row by
+name, whichever process wrote it: each store of an attribute value adds its name to a
+small set per model in the package namespace, in the store's own round trip, and the
+invalidation reads that set (``invalidation.attributes``). Each process also knows the
+names it used, declared (``cached_attribute``) or read from the set:
+``known_attributes(Model)`` (kept in ``invalidation.registrations``), what it deletes
+while Redis is out of reach.
 """
 
 from __future__ import annotations
@@ -48,11 +52,13 @@ class CachedAttribute(Generic[T]):
 
     def _slot(self) -> fill.Slot:
         key = self.key
+        label = self.instance._meta.label_lower
         return fill.Slot(
             key=key,
             cache_type=resolve_type(self.cache_type, key),
             timeout=self.timeout,
-            family=f"{self.instance._meta.label_lower}.{self.attr_name}",
+            family=f"{label}.{self.attr_name}",
+            attribute=(label, self.attr_name),
         )
 
     @property

@@ -138,7 +138,7 @@ def _fill(link: Link, slot: Slot, compute: Callable[[], T], lease: bytes) -> T:
     try:
         data = _encode(link, slot, tokens, value)
         px = _ttl_ms(slot, link.cache)
-        if link.swap(mine, data, px) and px >= 0:
+        if link.swap(mine, data, px, slot.attribute) and px >= 0:
             _count(slot, "fills")
     except Unreachable as exc:
         _count(slot, "errors")
@@ -187,7 +187,8 @@ def _refresh_in_place(link: Link, slot: Slot, raw: bytes, old: Any, compute: Cal
     early.note_duration(slot, time.perf_counter() - started)
     try:
         # Only over exactly the value we read: an invalidation meanwhile wins (C1).
-        if link.swap(sha(raw), _encode(link, slot, tokens, value), _ttl_ms(slot, link.cache)):
+        data = _encode(link, slot, tokens, value)
+        if link.swap(sha(raw), data, _ttl_ms(slot, link.cache), slot.attribute):
             _count(slot, "fills")
     except Unreachable:
         _count(slot, "errors")

@@ -12,11 +12,13 @@ from typing import Any, TypeVar
 import redis
 from django.core.cache import BaseCache
 from django.db import models
+from redis.client import Pipeline
 from redis.commands.core import Script
 
 from cache_admin import backend, generations
 from cache_admin.breaker import Breaker
 from cache_admin.conf import conf
+from cache_admin.invalidation.registrations import attribute_names_key
 from cache_admin.types import CacheType
 
 logger = logging.getLogger("cache_admin")
@@ -46,7 +48,16 @@ ABSENT = ""  # the "expected" of an acquire on a key that holds nothing
 class Slot:
     """What one lookup needs to know about its entry (built per call: a plain slotted class)."""
 
-    __slots__ = ("alias", "cache_type", "early_refresh", "family", "key", "models", "timeout")
+    __slots__ = (
+        "alias",
+        "attribute",
+        "cache_type",
+        "early_refresh",
+        "family",
+        "key",
+        "models",
+        "timeout",
+    )
 
     def __init__(
         self,
@@ -57,9 +68,13 @@ class Slot:
         family: str = "",
         early_refresh: float = 0.0,
         alias: str | None = None,  # None: CACHE_ALIAS
+        # A CachedAttribute's (model label, attribute name): each store adds the name to
+        # the model's name set, so that every process finds the key by name.
+        attribute: tuple[str, str] | None = None,
     ) -> None:
         self.key = key  # logical
         self.alias = alias
+        self.attribute = attribute
         self.cache_type = cache_type
         self.timeout = timeout
         self.models = models
@@ -114,14 +129,25 @@ class Link:
         self.breaker.success()
         return result
 
-    def swap(self, expected: str, data: bytes, px: int) -> bool:
+    def swap(
+        self, expected: str, data: bytes, px: int, attribute: tuple[str, str] | None = None
+    ) -> bool:
+        """Compare-and-set the key; with ``attribute``, add its name to the model's name set
+        in the same round trip."""
         global _swap_script
         script = _swap_script
         if script is None:
             script = _swap_script = Script(self.client, _SWAP)
-        return bool(
-            self.run(script, keys=[self.stored], args=[expected, data, px], client=self.client)
-        )
+        args: list[bytes | str | int] = [expected, data, px]
+        if attribute is None:
+            return bool(self.run(script, keys=[self.stored], args=args, client=self.client))
+        names = backend.stored_key(attribute_names_key(attribute[0]), self.cache)
+
+        def build(pipe: Pipeline) -> None:
+            pipe.sadd(names, attribute[1])
+            pipe.evalsha(script.sha, 1, self.stored, *args)
+
+        return bool(self.run(backend.pipelined, self.client, script, build)[1])
 
     def acquire(self, expected: str, lease: bytes) -> bool:
         px = max(1, int(conf.LEASE_TIMEOUT * 1000))

@@ -16,7 +16,7 @@ from django.db import models
 
 from cache_admin import backend, counters, generations, keys
 from cache_admin.guard import CacheUnavailable, guarded
-from cache_admin.invalidation import outbox, pages
+from cache_admin.invalidation import attributes, outbox, pages
 from cache_admin.invalidation.prefix import (
     PrefixProgress,
     count_prefix,
@@ -54,6 +54,16 @@ def model_keys(instance: Model, previous: Model | None = None) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def delete_rows(
+    model: type[Model], pks: list[Any], named: list[str], alias: str | None
+) -> outbox.Deletion:
+    """Delete the keys named for rows of ``model``, and every attribute key of those rows
+    that any process wrote (the model's name set), in one round trip where it can."""
+    alias = alias or backend.alias()
+    deleter = attributes.deleter(model, pks, caches[alias])
+    return outbox.delete(list(dict.fromkeys(named)), alias=alias, deleter=deleter)
+
+
 def _default_slug_field(model: type[Model]) -> str | None:
     # An unregistered model: follow the spec's convention when it has a field named slug.
     try:
@@ -79,7 +89,7 @@ class CacheInvalidator:
     ) -> InvalidationResult:
         """Delete the instance's detail, slug and attribute keys (``previous``: its old values)."""
         named = model_keys(instance, previous)
-        done = outbox.delete(named, alias=alias)
+        done = delete_rows(type(instance), [instance.pk], named, alias)
         return InvalidationResult.from_deletion("model", f"{_label(instance)} {instance.pk}", done)
 
     @staticmethod
@@ -100,7 +110,7 @@ class CacheInvalidator:
         for pk in wanted:
             instance = rows.get(pk) or model(pk=pk)
             named += model_keys(instance)
-        done = outbox.delete(list(dict.fromkeys(named)), alias=alias)
+        done = delete_rows(model, wanted, named, alias)
         target = f"{_label(model)} ({len(wanted)} rows)"
         return InvalidationResult.from_deletion("model", target, done)
 

@@ -1,5 +1,6 @@
 """What is registered for invalidation: models (``register()``) and the cached attribute
-names learned per model, so that ``model_keys(instance)`` can name every key of a row.
+names learned per model, so that ``model_keys(instance)`` can name every key of a row, and
+the key of the set in Redis where every process adds the names it stores.
 
 A store only: the signal receivers that act on it are in ``registry``.
 """
@@ -15,6 +16,7 @@ from django.db import models
 
 from cache_admin import keys
 from cache_admin.background import on_fork
+from cache_admin.conf import conf
 
 Model = type[models.Model] | models.Model | str  # a model class, an instance, or "app.model"
 
@@ -91,5 +93,12 @@ def remember_attribute(model: Model, attr_name: str) -> None:
 
 
 def known_attributes(model: Model) -> set[str]:
-    """The cached attribute names seen for a model in this process."""
+    """The cached attribute names this process used, declared or read from the model's
+    name set in Redis."""
     return set(_attributes.get(_label(model), ()))
+
+
+def attribute_names_key(model: Model) -> str:
+    """The logical key of the set, in the package namespace, of the attribute names any
+    process stored for ``model`` (``invalidation.attributes`` reads it)."""
+    return f"{conf.NAMESPACE}attrs:{_label(model)}"

@@ -18,8 +18,7 @@ from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from cache_admin import backend
-from cache_admin.invalidation.invalidator import CacheInvalidator, model_keys
-from cache_admin.invalidation.outbox import delete
+from cache_admin.invalidation.invalidator import CacheInvalidator, delete_rows, model_keys
 from cache_admin.invalidation.registrations import (
     Registration,
     forget,
@@ -106,10 +105,11 @@ def _schedule(
     if registration is None or instance.pk is None:
         return
     named = model_keys(instance, previous)  # named now: the instance may change before commit
+    pk = instance.pk  # a deleted instance has none any more by the time the commit comes
     alias = registration.alias or backend.alias()
 
     def run() -> None:
-        delete(named, alias=alias)
+        delete_rows(model, [pk], named, alias)
         if registration.lists:
             CacheInvalidator.invalidate_list_cache(model, alias=alias)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import redis
@@ -27,16 +27,24 @@ def delete_keys(logical_keys: Iterable[str], *, alias: str | None = None) -> int
     return delete(logical_keys, alias=alias).deleted
 
 
-def delete(logical_keys: Iterable[str], *, alias: str | None = None) -> Deletion:
+def delete(
+    logical_keys: Iterable[str],
+    *,
+    alias: str | None = None,
+    deleter: Callable[[redis.Redis, list[str]], int] | None = None,
+) -> Deletion:
+    """Delete logical keys; ``deleter(client, stored_keys)`` deletes instead of ``unlink``
+    (it may delete more: a model's attribute keys). Queued for replay during an outage."""
     alias = alias or backend.alias()
     cache = caches[alias]
     logical = tuple(dict.fromkeys(logical_keys))
     if not logical:
         return Deletion(0, ())
     stored = [backend.stored_key(key, cache) for key in logical]
+    run = deleter or unlink
     try:
         deleted = guarded(
-            lambda: unlink(backend.client(cache), stored), alias=alias, error=CacheUnavailable
+            lambda: run(backend.client(cache), stored), alias=alias, error=CacheUnavailable
         )
     except CacheUnavailable as exc:
         pending.queue_keys(stored, alias=alias, reason=str(exc))
