@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import http.cookiejar
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.message import Message
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -47,6 +49,17 @@ def manage(env: dict[str, str], *argv: str) -> str:
     return done.stdout
 
 
+@dataclass(frozen=True)
+class Page:
+    """A response as the browser ended up with it (redirects followed)."""
+
+    status: int
+    url: str
+    html: str
+    headers: Message
+    seconds: float  # from sending the request to the end of the last body read
+
+
 class Browser:
     """urllib with cookies; never raises on HTTP status codes."""
 
@@ -55,16 +68,24 @@ class Browser:
         self.jar = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
 
-    def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str, str]:
+    def open(self, path: str, data: dict[str, str] | None = None) -> Page:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         req = urllib.request.Request(self.base + path, data=body)
         if body is not None:
             req.add_header("Referer", self.base + path)
+        started = time.perf_counter()
         try:
             with self.opener.open(req, timeout=30) as response:
-                return response.status, response.geturl(), response.read().decode()
+                html = response.read().decode()
+                status, url, headers = response.status, response.geturl(), response.headers
         except urllib.error.HTTPError as exc:
-            return exc.code, exc.geturl(), exc.read().decode(errors="replace")
+            html = exc.read().decode(errors="replace")
+            status, url, headers = exc.code, exc.geturl(), exc.headers
+        return Page(status, url, html, headers, time.perf_counter() - started)
+
+    def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str, str]:
+        page = self.open(path, data)
+        return page.status, page.url, page.html
 
     def get(self, path: str) -> tuple[int, str]:
         status, _, html = self.request(path)
@@ -72,6 +93,18 @@ class Browser:
 
     def cookie(self, name: str) -> str:
         return next(c.value for c in self.jar if c.name == name and c.value is not None)
+
+
+def sign_in(browser: Browser, login: str, username: str, password: str, then: str) -> Page:
+    """Sign in through a login form (the storefront's or the admin's), as a browser does."""
+    assert browser.get(login)[0] == 200
+    fields = {
+        "csrfmiddlewaretoken": browser.cookie("csrftoken"),
+        "username": username,
+        "password": password,
+        "next": then,
+    }
+    return browser.open(login, fields)
 
 
 class FormFields(HTMLParser):
@@ -167,3 +200,18 @@ def web_server(env: dict[str, str], log: Path) -> Iterator[WebServer]:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
+
+
+def edit_product(browser: Browser, slug: str, **changes: str) -> Page:
+    """Change a product through the admin's change form, as staff do (``browser`` signed in)."""
+    _, changelist = browser.get("/admin/shop/product/?q=" + slug)
+    found = re.search(r"/admin/shop/product/(\d+)/change/", changelist)
+    assert found, changelist[-2000:]
+    change_url = found.group(0)
+    status, html = browser.get(change_url)
+    assert status == 200, html[-2000:]
+    fields = next(f for f in parse_forms(html) if "name" in f and "slug" in f)
+    fields.update(changes, _save="Save")
+    page = browser.open(change_url, fields)
+    assert page.status == 200 and not page.url.endswith(change_url), "the admin refused the edit"
+    return page

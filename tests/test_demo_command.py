@@ -26,7 +26,7 @@ import redis
 from django.urls import reverse
 
 from cache_admin.testing import free_port
-from tests.demo_support import Browser, parse_forms
+from tests.demo_support import Browser, edit_product, parse_forms, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = "Ctrl-C stops everything."
@@ -120,10 +120,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
                 os.killpg(pid, signal.SIGKILL)
 
 
-def change_form(html: str) -> dict[str, str]:
-    return next(f for f in parse_forms(html) if "name" in f and "slug" in f)
-
-
 def first_product_slug(html: str) -> str:
     found = re.search(r'href="/products/([\w-]+)/"', html)
     assert found, "the product list shows no product"
@@ -178,19 +174,9 @@ def test_shopper_cart_follows_what_is_added(demo: RunningDemo) -> None:
 
 def admin_login(demo: RunningDemo) -> Browser:
     browser = Browser(demo.base)
-    login = reverse("admin:login")
-    assert browser.get(login)[0] == 200
     user, password = demo.admin
-    status, url, _ = browser.request(
-        login,
-        {
-            "csrfmiddlewaretoken": browser.cookie("csrftoken"),
-            "username": user,
-            "password": password,
-            "next": reverse("admin:index"),
-        },
-    )
-    assert status == 200 and url.endswith(reverse("admin:index")), url
+    page = sign_in(browser, reverse("admin:login"), user, password, reverse("admin:index"))
+    assert page.status == 200 and page.url.endswith(reverse("admin:index")), page.url
     return browser
 
 
@@ -219,19 +205,9 @@ def test_product_edited_in_the_admin_shows_on_the_storefront(demo: RunningDemo) 
     status, before = shopper.get(f"/products/{slug}/")
     assert status == 200
 
-    browser = admin_login(demo)
-    _, changelist = browser.get("/admin/shop/product/?q=" + slug)
-    found = re.search(r"/admin/shop/product/(\d+)/change/", changelist)
-    assert found, changelist[-2000:]
-    change_url = found.group(0)
-    status, html = browser.get(change_url)
-    assert status == 200
-    fields = change_form(html)
     new_price = "98765.43"  # the seed's prices stay under 2,000
     assert new_price not in before and new_price not in listing
-    fields.update(price=new_price, _save="Save")
-    status, url, _ = browser.request(change_url, fields)
-    assert status == 200 and not url.endswith(change_url), "the admin refused the edit"
+    edit_product(admin_login(demo), slug, price=new_price)
 
     status, after = shopper.get(f"/products/{slug}/")
     assert status == 200 and f"${new_price}" in after

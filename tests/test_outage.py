@@ -25,6 +25,8 @@ from cache_admin import (
     generations,
 )
 from cache_admin.breaker import OPEN, breaker_for
+from cache_admin.caching.link import Link
+from cache_admin.invalidation import outbox
 from cache_admin.testing import RedisServer, free_port
 from tests.testapp.models import Category, Product
 
@@ -210,4 +212,57 @@ def test_caching_resumes_when_redis_is_back(cache_alias: str, settings: Any) -> 
         assert calls == [1, 2, 2, 2, 3]
         assert breaker_for(alias).opened_at is None
     finally:
+        server.stop()
+
+
+def test_a_lease_sent_as_redis_hangs_does_not_outlive_the_outage(
+    cache_alias: str, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fill's SET NX that times out still runs when the server resumes: left there, that
+    lease would make every reader of the key wait, then compute without storing, for
+    LEASE_TIMEOUT. Its deletion is queued and replayed before the breaker closes."""
+    server = RedisServer().start()
+    try:
+        alias = f"hanging-{cache_alias}"
+        base = settings.CACHES[cache_alias]
+        options = (
+            {"SOCKET_TIMEOUT": TIMEOUT, "SOCKET_CONNECT_TIMEOUT": TIMEOUT}
+            if cache_alias == "default"
+            else {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT}
+        )
+        settings.CACHES = {
+            **settings.CACHES,
+            alias: {**base, "LOCATION": f"{server.url}/0", "OPTIONS": options},
+        }
+        settings.CACHE_ADMIN = {
+            **settings.CACHE_ADMIN,
+            "CACHE_ALIAS": alias,
+            "BREAKER_PROBE_INTERVAL": 0.05,
+            "LEASE_TIMEOUT": 60,
+            "OUTBOX_RETRY_INTERVAL": 0,
+        }
+        calls: list[int] = []
+
+        @cache_result(timeout=60, key_prefix="product")
+        def product(pk: int) -> int:
+            calls.append(pk)
+            return pk * 10
+
+        # The server hangs between the miss and the lease (forced, not timed).
+        acquire = Link.acquire
+
+        def hang_then_acquire(self: Link, *args: Any) -> bool:
+            server.pause()
+            return acquire(self, *args)
+
+        monkeypatch.setattr(Link, "acquire", hang_then_acquire)
+        assert product(1) == 10  # served, the lease's SET timed out
+        monkeypatch.setattr(Link, "acquire", acquire)
+        assert outbox.pending_count(alias) == 1
+        server.resume()
+        assert breaker_for(alias).wait_closed(10)
+        assert product(1) == product(1) == 10  # filled and stored at once: no lease left
+        assert calls == [1, 1]
+    finally:
+        outbox.clear()
         server.stop()

@@ -21,7 +21,6 @@ refreshed value replaces the old one only if the key still holds exactly the old
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +29,7 @@ from typing import Any, TypeVar
 import redis
 from django.core.cache import BaseCache
 
-from cache_admin import backend, cachelog, counters, generations, policy
+from cache_admin import backend, breaker, cachelog, counters, generations, policy
 from cache_admin.caching import early
 from cache_admin.caching.link import ABSENT, Link, Slot, Unreachable, sha
 from cache_admin.conf import conf
@@ -78,8 +77,10 @@ def refresh(slot: Slot, compute: Callable[[], T]) -> T:
         link = Link(slot)
         px = max(1, int(conf.LEASE_TIMEOUT * 1000))
         link.run(link.client.set, link.stored, lease, px=px)
-    except Unreachable:
+    except Unreachable as exc:
         _count(slot, "errors")
+        if _sent(exc):
+            _lease_left_behind(link)
         return compute()
     except backend.NotRedisBackend:
         return compute()
@@ -110,8 +111,10 @@ def _fill_or_wait(link: Link, slot: Slot, compute: Callable[[], T], expected: st
     lease = new_lease()
     try:
         acquired = link.acquire(expected, lease)
-    except Unreachable:
+    except Unreachable as exc:
         _count(slot, "errors")
+        if _sent(exc):
+            _lease_left_behind(link)
         return compute()
     if acquired:
         return _fill(link, slot, compute, lease)
@@ -127,6 +130,8 @@ def _fill(link: Link, slot: Slot, compute: Callable[[], T], lease: bytes) -> T:
         _count(slot, "errors")
         if exc.answered:
             _release(link, mine)
+        else:
+            _lease_left_behind(link)
         return compute()
     started = time.perf_counter()
     try:
@@ -144,6 +149,8 @@ def _fill(link: Link, slot: Slot, compute: Callable[[], T], lease: bytes) -> T:
         _count(slot, "errors")
         if exc.answered:  # e.g. OOM for a large value: do not leave the lease behind
             _release(link, mine)
+        else:
+            _lease_left_behind(link)
     except Exception as exc:  # an unpicklable value: serve it, cache nothing, say why
         logger.warning("cache value for %r could not be stored: %r", slot.key, exc)
         _count(slot, "errors")
@@ -171,8 +178,10 @@ def _wait_for_fill(link: Link, slot: Slot, compute: Callable[[], T]) -> T:
             lease = new_lease()
             if link.acquire(expected, lease):
                 return _fill(link, slot, compute, lease)
-    except Unreachable:
+    except Unreachable as exc:
         _count(slot, "errors")
+        if _sent(exc):  # a timed-out acquire (or read: then harmless) may still land
+            _lease_left_behind(link)
     # The other fill is slow: compute without storing rather than keep the caller waiting.
     return compute()
 
@@ -198,9 +207,25 @@ def _refresh_in_place(link: Link, slot: Slot, raw: bytes, old: Any, compute: Cal
 
 
 def _release(link: Link, lease_sha: str) -> None:
-    # Unreachable: the lease expires by itself after LEASE_TIMEOUT.
-    with contextlib.suppress(Unreachable):
+    try:
         link.swap(lease_sha, b"", -1)
+    except Unreachable as exc:
+        if not exc.answered:
+            _lease_left_behind(link)
+
+
+def _sent(exc: Unreachable) -> bool:
+    """A call that timed out was sent: the server may still run it when it answers again."""
+    return breaker.is_timeout(exc.__cause__)
+
+
+def _lease_left_behind(link: Link) -> None:
+    """A lease written (or sent before a timeout) and never released would make every
+    reader of the key wait LEASE_WAIT, then compute without storing, for LEASE_TIMEOUT. Its
+    deletion is queued like an invalidation: replayed before the breaker closes again."""
+    from cache_admin.invalidation import outbox
+
+    outbox.queue_keys([link.stored], alias=link.alias, reason="a fill's lease left behind")
 
 
 def _unwrap(link: Link, slot: Slot, raw: bytes, tokens: Sequence[bytes | None]) -> tuple[bool, Any]:

@@ -103,11 +103,12 @@ class Unreachable(Exception):
 class Link:
     """One cache, its raw client and breaker, for the duration of one lookup."""
 
-    __slots__ = ("breaker", "cache", "client", "counted", "stored")
+    __slots__ = ("alias", "breaker", "cache", "client", "counted", "stored")
 
     def __init__(self, slot: Slot) -> None:
         # Memoized per thread: the hit path skips the look-ups.
         current = backend.current(slot.alias)
+        self.alias = current.alias
         self.cache: BaseCache = current.cache
         self.breaker: Breaker = current.breaker
         self.client: redis.Redis = current.client

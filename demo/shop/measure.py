@@ -1,14 +1,17 @@
-"""Tell the load generator how many database queries a request ran.
+"""Tell the load generator how many database queries a request ran, and how long it took.
 
 With ``settings.SHOP_ALLOW_CACHE_BYPASS`` true (the demo's DEBUG default) every response
 carries ``X-Shop-Queries``: the statements sent to the database while Django handled the
-request, counted with ``connection.execute_wrapper`` (per thread, no DEBUG query log).
-The load generator reads it whether it sends its requests in-process or over HTTP to the
-running server. Put this middleware first, so the count covers every other layer.
+request, counted with ``connection.execute_wrapper`` (per thread, no DEBUG query log), and
+``Server-Timing: app;dur=<ms>``, the time the server spent on it (the outage tests read
+it: a busy client machine does not add its own delays to it). The load generator reads
+them whether it sends its requests in-process or over HTTP to the running server. Put this
+middleware first, so the figures cover every other layer.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +20,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
 HEADER = "X-Shop-Queries"
+TIMING_HEADER = "Server-Timing"
 
 
 class QueryCounter:
@@ -38,7 +42,9 @@ class QueryCountMiddleware:
         if not getattr(settings, "SHOP_ALLOW_CACHE_BYPASS", False):
             return self.get_response(request)
         counter = QueryCounter()
+        started = time.perf_counter()
         with connection.execute_wrapper(counter):
             response = self.get_response(request)
         response[HEADER] = str(counter.count)
+        response[TIMING_HEADER] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         return response
