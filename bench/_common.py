@@ -59,11 +59,13 @@ def configure(
     server: RedisServer,
     types: dict[str, dict[str, Any]] | None = None,
     settings: dict[str, Any] | None = None,
+    caches: dict[str, dict[str, Any]] | None = None,
     *,
     database: str | None = None,
 ) -> str:
     """Configure Django on ``server``; answer the SQLite database's path. ``database``: one
-    that another process of the same run made already (no migration then)."""
+    that another process of the same run made already (no migration then). ``caches``: more
+    CACHES aliases beside "default"."""
     import django
     from django.conf import settings as django_settings
     from django.core.management import call_command
@@ -86,7 +88,8 @@ def configure(
                 "KEY_PREFIX": KEY_PREFIX,
                 "TIMEOUT": 600,
                 "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 5, "SOCKET_TIMEOUT": 60},
-            }
+            },
+            **(caches or {}),
         },
         CACHE_ADMIN={
             "CACHE_ALIAS": "default",

@@ -18,9 +18,11 @@ import urllib.error
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tests.demo_support import Browser, Page
+from tests.demo_support import Browser, Page, WebServer, manage, sign_in
 
 NO_ANSWER = 0
+SHOPPER_PASSWORD = "shopper"  # the demo seed's
+STAFF_PASSWORD = "staff-password"
 _DURATION = re.compile(r"dur=([0-9.]+)")
 
 
@@ -140,3 +142,81 @@ def latency(visits: Sequence[Visit], *, server: bool = True) -> dict[str, float]
         "p95": percentile(found, 0.95),
         "max": max(found),
     }
+
+
+def create_staff(env: dict[str, str], *usernames: str) -> None:
+    """Superusers of the demo (password STAFF_PASSWORD), made with its own manage.py."""
+    with_password = {**env, "DJANGO_SUPERUSER_PASSWORD": STAFF_PASSWORD}
+    for name in usernames:
+        email = f"{name}@example.com"
+        manage(with_password, "createsuperuser", "--noinput", "--username", name, "--email", email)
+
+
+def storefront_paths(web: WebServer) -> list[str]:
+    status, listing = web.get("/products/")
+    assert status == 200
+    product = re.search(r'href="(/products/[\w-]+/)"', listing)
+    assert product, listing[-2000:]
+    _, detail = web.get(product.group(1))
+    category = re.search(r'href="(/categories/[\w-]+/)"', detail)
+    assert category, detail[-2000:]
+    return [
+        "/",
+        "/products/",
+        "/products/?page=2&sort=price",
+        product.group(1),
+        category.group(1),
+        "/search/?q=lamp",
+        "/login/",
+    ]
+
+
+def shopper(web: WebServer, username: str) -> Browser:
+    browser = Browser(web.url)
+    page = sign_in(browser, "/login/", username, SHOPPER_PASSWORD, "/")
+    assert page.status == 200 and f"Sign out {username}" in page.html, page.html[-2000:]
+    return browser
+
+
+def staff(web: WebServer, username: str) -> Browser:
+    browser = Browser(web.url)
+    page = sign_in(browser, "/admin/login/", username, STAFF_PASSWORD, "/admin/")
+    assert page.status == 200 and page.url.endswith("/admin/"), page.url
+    return browser
+
+
+def visitors(web: WebServer, paths: list[str]) -> list[Visitor]:
+    """Three anonymous visitors on the storefront, the shopper alice on her pages, and the
+    staff member "staff" on the admin: a product found by search and opened to edit, as
+    staff work, and the cache console."""
+    kinds = ["home", "list", "list page 2", "detail", "category", "search", "login"]
+    storefront = list(zip(kinds, paths, strict=True))
+    detail = paths[3]
+    admin = staff(web, "staff")
+    search = "/admin/shop/product/?q=" + detail.strip("/").split("/")[-1]
+    change = re.search(r"/admin/shop/product/\d+/change/", admin.get(search)[1])
+    assert change, "the admin's product search found nothing"
+    return [
+        *(
+            Visitor(f"anonymous {n}", Browser(web.url), storefront[n:] + storefront[:n])
+            for n in range(3)
+        ),
+        Visitor(
+            "shopper",
+            shopper(web, "alice"),
+            [("detail", detail), ("cart", "/cart/"), ("list", "/products/"), ("home", "/")],
+            shopper_signed_in("alice"),
+        ),
+        Visitor(
+            "staff",
+            admin,
+            [
+                ("admin index", "/admin/"),
+                ("admin product search", search),
+                ("admin product form", change.group(0)),
+                ("cache dashboard", "/admin/cache/dashboard/"),
+                ("cache figures", "/admin/cache/dashboard/stats/"),
+            ],
+            staff_signed_in,
+        ),
+    ]
