@@ -25,7 +25,7 @@ import redis
 from cache_admin.background import on_fork
 from cache_admin.conf import conf
 
-__all__ = ["CLOSED", "HALF_OPEN", "OPEN", "Breaker", "breaker_for"]
+__all__ = ["CLOSED", "HALF_OPEN", "OPEN", "Breaker", "breaker_for", "on_recovery"]
 
 logger = logging.getLogger("cache_admin")
 

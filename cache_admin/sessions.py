@@ -31,6 +31,8 @@ from cache_admin.caching import fill
 from cache_admin.conf import conf
 from cache_admin.types import CacheType, get_type
 
+__all__ = ["SessionStore"]
+
 
 class _NoSession(Exception):
     """A fill found no row: nothing is cached for a key nobody holds (C3 keeps it out)."""

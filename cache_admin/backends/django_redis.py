@@ -18,6 +18,8 @@ from cache_admin.backend import glob_escape
 from cache_admin.backends.fail_open import UNAVAILABLE, CacheUnavailable, FailOpenCache
 from cache_admin.backends.lock import FailOpenLock
 
+__all__ = ["RedisCache"]
+
 logger = logging.getLogger("cache_admin")
 
 READ, WRITE, REMOVE, COUNT = "read", "write", "remove", "count"

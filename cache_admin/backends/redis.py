@@ -13,6 +13,8 @@ from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 
 from cache_admin.backends.fail_open import FailOpenCache
 
+__all__ = ["RedisCache"]
+
 
 class RedisCache(FailOpenCache, DjangoRedisCache):
     pass
