@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cache_admin import policy
+from tests.override_rows import raw_row
+
 
 def effective(console: Any, type_name: str) -> str:
     row = console.locator(f"#cache-admin-types tr[data-type='{type_name}'] td[data-effective]")
@@ -59,3 +62,24 @@ def test_saving_an_override_refreshes_an_open_dashboard(console: Any, settings: 
         ".dataset.effective === '90'"
     )
     other.close()
+
+
+def test_an_override_out_of_range_shows_as_ignored(
+    console: Any, shot: Callable[[str], Any]
+) -> None:
+    raw_row("search_results", 10**12)  # in through a database that does not check it
+    policy.reload()
+    console.goto(console.url_for("/admin/cache_admin/ttloverride/"))
+    row = console.locator("#cache-admin-ttl-types tr[data-type='search_results']")
+    assert "ignored: out of range" in row.inner_text()
+    assert "ignored: out of range" in console.locator("#result_list").inner_text()
+    shot("ttl-ignored")
+    console.goto(console.url_for("/admin/cache/dashboard/"))
+    console.wait_for_selector("#cache-admin-types")
+    assert effective(console, "search_results") == "600"  # the default is in force
+    assert (
+        "ignored: out of range"
+        in console.locator("#cache-admin-types tr[data-type='search_results']").inner_text()
+    )
+    shot("dashboard-ignored")
+    assert console.js_errors == []
