@@ -12,7 +12,7 @@ process, which deletes them by name while Redis is out of reach.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import redis
@@ -54,76 +54,66 @@ return {deleted, names}
 """
 _script: Script | None = None
 
-Unlink = Callable[[redis.Redis, list[str]], int]
 
+class RowDeleter:
+    """What ``outbox.delete`` unlinks with for rows of ``model`` (called with the client and
+    the stored keys it was given): those keys and every attribute key of the rows named in
+    the model's name set. Answers how many keys it deleted."""
 
-def deleter(model: type[models.Model], pks: Iterable[Any], cache: BaseCache) -> Unlink:
-    """What ``outbox.delete`` unlinks with for rows of ``model``: the keys it was given and
-    every attribute key of those rows named in the model's name set."""
-    pks = list(pks)
+    def __init__(self, model: type[models.Model], pks: Iterable[Any], cache: BaseCache) -> None:
+        self.model = model
+        self.pks = list(pks)
+        self.cache = cache
+        self.names_key = backend.stored_key(attribute_names_key(model), cache)
 
-    def unlink(client: redis.Redis, stored: list[str]) -> int:
-        set_key = backend.stored_key(attribute_names_key(model), cache)
-        if cache.key_func is default_key_func and not _is_cluster(client):
+    def __call__(self, client: redis.Redis, stored: list[str]) -> int:
+        if self.cache.key_func is default_key_func and not _is_cluster(client):
             try:
-                deleted, names = _one_round_trip(client, set_key, stored, model, pks, cache)
+                deleted, names = self.one_round_trip(client, stored)
             except redis.exceptions.ResponseError:  # scripts refused (CROSSSLOT, disabled)
-                deleted, names = _two_round_trips(client, set_key, stored, model, pks, cache)
+                deleted, names = self.two_round_trips(client, stored)
         else:
-            deleted, names = _two_round_trips(client, set_key, stored, model, pks, cache)
+            deleted, names = self.two_round_trips(client, stored)
         for name in names:
-            remember_attribute(model, name)
+            remember_attribute(self.model, name)
         return deleted
 
-    return unlink
+    def row_prefix(self, pk: Any) -> str:
+        return backend.stored_key(keys.attribute_key_prefix(self.model, pk), self.cache)
 
+    def one_round_trip(self, client: redis.Redis, stored: list[str]) -> tuple[int, list[str]]:
+        global _script
+        script = _script
+        if script is None:
+            script = _script = Script(client, _SCRIPT)
+        prefixes = [self.row_prefix(pk) for pk in self.pks]
+        # Bounded work per script call (P4): the calls go in one pipeline, one round trip.
+        batch = max(1, int(conf.SCAN_COUNT))
+        rows_per_call = max(1, batch // 16)
+        calls = max(1, math.ceil(len(stored) / batch), math.ceil(len(prefixes) / rows_per_call))
 
-def _one_round_trip(
-    client: redis.Redis,
-    set_key: str,
-    stored: list[str],
-    model: type[models.Model],
-    pks: list[Any],
-    cache: BaseCache,
-) -> tuple[int, list[str]]:
-    global _script
-    script = _script
-    if script is None:
-        script = _script = Script(client, _SCRIPT)
-    prefixes = [backend.stored_key(keys.attribute_key_prefix(model, pk), cache) for pk in pks]
-    # Bounded work per script call (P4): the calls go in one pipeline, one round trip.
-    batch = max(1, int(conf.SCAN_COUNT))
-    rows_per_call = max(1, batch // 16)
-    calls = max(1, math.ceil(len(stored) / batch), math.ceil(len(prefixes) / rows_per_call))
+        def build(pipe: Pipeline) -> None:
+            for i in range(calls):
+                named = stored[i * batch : (i + 1) * batch]
+                rows = prefixes[i * rows_per_call : (i + 1) * rows_per_call]
+                pipe.evalsha(script.sha, 1 + len(named), self.names_key, *named, *rows)
 
-    def build(pipe: Pipeline) -> None:
-        for i in range(calls):
-            named = stored[i * batch : (i + 1) * batch]
-            rows = prefixes[i * rows_per_call : (i + 1) * rows_per_call]
-            pipe.evalsha(script.sha, 1 + len(named), set_key, *named, *rows)
+        found = backend.pipelined(client, script, build)
+        names = [_text(name) for name in found[0][1]]
+        return sum(int(deleted) for deleted, _names in found), names
 
-    found = backend.pipelined(client, script, build)
-    names = [_text(name) for name in found[0][1]]
-    return sum(int(deleted) for deleted, _names in found), names
+    def two_round_trips(self, client: redis.Redis, stored: list[str]) -> tuple[int, list[str]]:
+        from cache_admin.invalidation.outbox import unlink
 
-
-def _two_round_trips(
-    client: redis.Redis,
-    set_key: str,
-    stored: list[str],
-    model: type[models.Model],
-    pks: list[Any],
-    cache: BaseCache,
-) -> tuple[int, list[str]]:
-    from cache_admin.invalidation.outbox import unlink
-
-    names = sorted(_text(name) for name in client.smembers(set_key))  # type: ignore[union-attr]
-    attribute_keys = [
-        backend.stored_key(keys.attribute_key_prefix(model, pk) + name, cache)
-        for pk in pks
-        for name in names
-    ]
-    return unlink(client, list(dict.fromkeys([*stored, *attribute_keys]))), names
+        found = client.smembers(self.names_key)
+        names = sorted(_text(name) for name in found)  # type: ignore[union-attr]
+        # The keys built by the cache's own key function, one by one.
+        attribute_keys = [
+            backend.stored_key(keys.attribute_key_prefix(self.model, pk) + name, self.cache)
+            for pk in self.pks
+            for name in names
+        ]
+        return unlink(client, list(dict.fromkeys([*stored, *attribute_keys]))), names
 
 
 def _is_cluster(client: redis.Redis) -> bool:

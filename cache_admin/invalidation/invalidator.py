@@ -60,7 +60,7 @@ def delete_rows(
     """Delete the keys named for rows of ``model``, and every attribute key of those rows
     that any process wrote (the model's name set), in one round trip where it can."""
     alias = alias or backend.alias()
-    deleter = attributes.deleter(model, pks, caches[alias])
+    deleter = attributes.RowDeleter(model, pks, caches[alias])
     return outbox.delete(list(dict.fromkeys(named)), alias=alias, deleter=deleter)
 
 
