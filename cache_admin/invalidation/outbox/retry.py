@@ -17,6 +17,9 @@ def _retry_loop(worker: Worker) -> None:
         interval = float(conf.OUTBOX_RETRY_INTERVAL or 0)
         if not worker.sleep(max(0.05, interval)):
             return
+        # Turned off while it waited: no last replay.
+        if worker.exit_if(lambda: float(conf.OUTBOX_RETRY_INTERVAL or 0) <= 0):
+            return
         try:
             replaying.replay()
         except Exception:  # the retry thread must never die with entries pending
