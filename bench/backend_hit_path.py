@@ -4,8 +4,9 @@ same value from the same Redis, through each of the four, in the same run.
 ``cache_admin.backends.django_redis.RedisCache`` against ``django_redis.cache.RedisCache``,
 and ``cache_admin.backends.redis.RedisCache`` against Django's own Redis backend. The four
 contenders take turns call by call and each call is timed on its own; a round's figure per
-contender is its median call. The ratios are reported per round (median and spread over
-the rounds): a noisy neighbour on a shared machine moves the rounds, not the pairs.
+contender is its median call. The order turns and flips from round to round. The ratios
+are reported per round (median and spread over the rounds): a noisy neighbour on a shared
+machine moves the rounds, not the pairs.
 
     python bench/backend_hit_path.py [--calls 5000] [--rounds 10]
 """
@@ -76,8 +77,12 @@ def main() -> None:
             for get in gets:
                 get()
         for round_no in range(args.rounds):
-            shift = round_no % len(names)
+            # Each call warms the CPU's caches for the next one, which favours whichever
+            # contender follows its twin: the order turns and flips from round to round.
+            shift = (round_no // 2) % len(names)
             order = list(range(shift, len(names))) + list(range(shift))
+            if round_no % 2:
+                order.reverse()
             samples: list[list[int]] = [[] for _ in names]
             for _ in range(args.calls):
                 for i in order:
