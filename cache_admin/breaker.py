@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import redis
 
-from cache_admin.background import on_fork
+from cache_admin.background import on_fork, run_job
 from cache_admin.conf import conf
 
 __all__ = ["CLOSED", "HALF_OPEN", "OPEN", "Breaker", "breaker_for", "on_recovery"]
@@ -57,7 +57,7 @@ class Breaker:
         self.opened_at: float | None = None
         self._trial_started: float | None = None
         self.last_error: str | None = None
-        self._probe: threading.Thread | None = None
+        self._probing = False  # this process's probe thread runs (background.run_job)
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._closed.set()
@@ -67,7 +67,7 @@ class Breaker:
     def state(self) -> str:
         if self.opened_at is None:
             return CLOSED
-        if self._probe is None and self._trials() and self._cooled_down(time.monotonic()):
+        if not self._probing and self._trials() and self._cooled_down(time.monotonic()):
             return HALF_OPEN
         return OPEN
 
@@ -77,7 +77,7 @@ class Breaker:
             return True
         if getattr(_recovering, "name", None) == self.name:
             return True  # the recovery hooks' own calls, before the breaker closes
-        if self._probe is not None or self._start_probe():
+        if self._probing or self._start_probe():
             return False
         with self._lock:
             # Without a probe: one trial at a time, once the cooldown has passed.
@@ -173,16 +173,13 @@ class Breaker:
         if self._trials():
             return False
         with self._lock:
-            if self._probe is not None:
+            if self._probing:
                 return True
             if self.opened_at is None:
                 return False
+            self._probing = True
             self._wake.clear()
-            thread = threading.Thread(
-                target=self._probe_loop, name=f"cache-admin-probe:{self.name}", daemon=True
-            )
-            self._probe = thread
-        thread.start()
+        run_job(f"breaker-probe:{self.name}", f"cache-admin-probe:{self.name}", self._probe_loop)
         return True
 
     def _probe_loop(self) -> None:
@@ -209,7 +206,7 @@ class Breaker:
                     return
         finally:
             with self._lock:
-                self._probe = None
+                self._probing = False
             _close_thread_connections()
 
 
@@ -245,7 +242,7 @@ def _after_fork_in_child() -> None:
         found._closed = threading.Event()
         if found.opened_at is None:
             found._closed.set()
-        found._probe = None
+        found._probing = False  # background forgot the parent's jobs
 
 
 def breaker_for(alias: str) -> Breaker:

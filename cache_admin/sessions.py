@@ -29,6 +29,7 @@ from django.contrib.sessions.backends.db import SessionStore as DBStore
 from cache_admin import policy
 from cache_admin.caching import fill
 from cache_admin.conf import conf
+from cache_admin.invalidation import outbox
 from cache_admin.types import CacheType, get_type
 
 __all__ = ["SessionStore"]
@@ -97,8 +98,6 @@ class SessionStore(DBStore):
 
     def _forget_cached(self, session_key: str) -> None:
         # Queued for replay when Redis cannot be reached: the row is what counts meanwhile.
-        from cache_admin.invalidation import outbox
-
         slot = session_slot(session_key)
         outbox.delete([slot.key], alias=slot.alias)
 

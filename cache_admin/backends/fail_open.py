@@ -27,6 +27,7 @@ from django.utils.module_loading import import_string
 from cache_admin import backend
 from cache_admin.breaker import Breaker, breaker_for
 from cache_admin.guard import RedisUnavailable
+from cache_admin.invalidation import outbox
 
 logger = logging.getLogger("cache_admin")
 
@@ -117,8 +118,6 @@ class FailOpenCache(BaseCache):
                 len(stored),
             )
             return
-        from cache_admin.invalidation import outbox
-
         outbox.queue_keys(stored, alias=self.breaker_alias, reason="cache backend call")
 
     def stored_key(self, key: Any, version: int | None = None, **kwargs: Any) -> str:

@@ -33,6 +33,7 @@ from cache_admin import backend, breaker, cachelog, counters, generations, polic
 from cache_admin.caching import early
 from cache_admin.caching.link import ABSENT, Link, Slot, Unreachable, sha
 from cache_admin.conf import conf
+from cache_admin.invalidation import outbox
 from cache_admin.lease import LEASE_PREFIX, new_lease
 
 __all__ = ["LEASE_PREFIX", "Slot", "fetch", "refresh", "store"]
@@ -223,8 +224,6 @@ def _lease_left_behind(link: Link) -> None:
     """A lease written (or sent before a timeout) and never released would make every
     reader of the key wait LEASE_WAIT, then compute without storing, for LEASE_TIMEOUT. Its
     deletion is queued like an invalidation: replayed before the breaker closes again."""
-    from cache_admin.invalidation import outbox
-
     outbox.queue_keys([link.stored], alias=link.alias, reason="a fill's lease left behind")
 
 
