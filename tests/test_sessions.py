@@ -86,6 +86,17 @@ def test_hits_and_misses_count_under_the_session_type(redis_client: redis.Redis)
     assert (after.hits - before.hits, after.misses - before.misses) == (1, 1)
 
 
+def test_a_refilled_entry_lives_as_long_as_its_row(redis_client: redis.Redis) -> None:
+    store = SessionStore()
+    store["a"] = 1
+    store.set_expiry(120)  # the session's own expiry, shorter than the type's TTL
+    store.save(must_create=True)
+    key = str(store.session_key)
+    redis_client.delete(f"testsite:1:session:{key}")
+    assert SessionStore(key).load()["a"] == 1  # a miss, filled from the row
+    assert 100_000 < pttl(redis_client, key) <= 120_000  # not the type's 1800 s
+
+
 def test_an_unknown_key_is_no_session_and_caches_nothing(redis_client: redis.Redis) -> None:
     store = SessionStore("x" * 32)
     assert store.load() == {}
