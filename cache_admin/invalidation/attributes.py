@@ -24,6 +24,7 @@ from redis.commands.core import Script
 
 from cache_admin import backend, keys
 from cache_admin.conf import conf
+from cache_admin.invalidation.outbox import unlink
 from cache_admin.invalidation.registrations import attribute_names_key, remember_attribute
 
 # KEYS[1]: the model's name set; KEYS[2..]: keys named by the caller. ARGV: the stored key
@@ -103,10 +104,8 @@ class RowDeleter:
         return sum(int(deleted) for deleted, _names in found), names
 
     def two_round_trips(self, client: redis.Redis, stored: list[str]) -> tuple[int, list[str]]:
-        from cache_admin.invalidation.outbox import unlink
-
         found = client.smembers(self.names_key)
-        names = sorted(_text(name) for name in found)  # type: ignore[union-attr]
+        names = sorted(_text(name) for name in found)
         # The keys built by the cache's own key function, one by one.
         attribute_keys = [
             backend.stored_key(keys.attribute_key_prefix(self.model, pk) + name, self.cache)
