@@ -213,12 +213,9 @@ class Breaker:
 def _close_thread_connections() -> None:
     # The recovery hooks read the database (queued invalidations) on this thread's own
     # connection; it must not outlive the thread.
-    try:
-        from django.db import connections
+    from django.db import connections
 
-        connections.close_all()
-    except Exception:  # no database configured, or it is away: nothing held
-        pass
+    connections.close_all()
 
 
 def _probe_interval() -> float:

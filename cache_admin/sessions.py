@@ -26,7 +26,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.cached_db import KEY_PREFIX
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 
-from cache_admin import policy
+from cache_admin import backend, policy
 from cache_admin.caching import fill
 from cache_admin.conf import conf
 from cache_admin.invalidation import outbox
@@ -98,8 +98,10 @@ class SessionStore(DBStore):
 
     def _forget_cached(self, session_key: str) -> None:
         # Queued for replay when Redis cannot be reached: the row is what counts meanwhile.
+        # A session cache that is not Redis (check E038) keeps nothing to forget.
         slot = session_slot(session_key)
-        outbox.delete([slot.key], alias=slot.alias)
+        if backend.check_alias(slot.alias) is None:
+            outbox.delete([slot.key], alias=slot.alias)
 
     async def aload(self) -> dict[str, Any]:
         return await sync_to_async(self.load)()

@@ -377,3 +377,78 @@ def test_a_cache_built_outside_caches_has_its_own_breaker(hung_django_redis: Hun
     assert built.get("a", "miss") == "miss"
     assert built.delete("a") is False  # not queued: there is no alias to replay it on
     assert outbox.pending_count() == 0
+
+
+def test_the_lock_works_while_redis_answers(hung_django_redis: Hung) -> None:
+    cache = hung_django_redis.cache
+    lock = cache.lock("job", timeout=5)
+    assert lock.name == hung_django_redis.stored("job")  # redis-py's Lock, behind the proxy
+    assert lock.acquire(blocking=False) and lock.locked() and lock.owned()
+    assert lock.extend(5) and lock.reacquire()
+    lock.release()
+    assert not lock.locked()
+    with cache.lock("job", timeout=5) as held:
+        assert held.owned()
+
+
+def test_a_lock_held_when_redis_hangs_is_not_pretended(
+    hung_django_redis: Hung, caplog: pytest.LogCaptureFixture
+) -> None:
+    lock = hung_django_redis.cache.lock("job", timeout=5)
+    assert lock.acquire(blocking=False)
+    hung_django_redis.hang()
+    assert lock.owned() is False
+    with pytest.raises(redis.exceptions.LockError):
+        lock.extend(5)
+    with pytest.raises(redis.exceptions.LockError):
+        lock.reacquire()
+    lock.release()  # not raised: the lock expires after its timeout
+    assert "not released, Redis unreachable" in caplog.text
+
+
+def test_django_redis_calls_with_counts_and_patterns(hung_django_redis: Hung) -> None:
+    hung = hung_django_redis
+    cache = hung.cache
+    cache.sadd("members", "a", "b")
+    cache.set_many({"search:1": 1, "other": 2}, 60)
+    assert sorted(cache.sscan_iter("members")) == ["a", "b"]
+    assert cache.delete_pattern("search:*") == 1
+    assert cache.clear() is None  # done: django-redis answers nothing
+    hung.hang()
+    assert cache.srandmember("members", 2) == []
+    assert cache.spop("members", count=2) == set()
+    assert cache.srandmember("members") is None
+    assert list(cache.sscan_iter("members")) == []
+    assert cache.delete_pattern("search:?") == 0  # a glob that is not a prefix: not queued
+    assert cache.delete_many([]) == 0
+    assert outbox.pending_count(hung.alias) == 0
+
+
+def test_the_alias_is_found_among_aliases_alike(hung: Hung, settings: Any) -> None:
+    config = settings.CACHES[hung.alias]
+    settings.CACHES = {
+        # The same server and options under a backend that does not import, and under
+        # other options: neither is this cache.
+        "broken": {**config, "BACKEND": "nowhere.RedisCache"},
+        "other-options": {**config, "KEY_PREFIX": "other"},
+        **settings.CACHES,
+    }
+    assert caches[hung.alias].breaker_alias == hung.alias
+    assert caches["other-options"].breaker_alias == "other-options"
+
+
+def test_a_success_clears_earlier_failures(hung: Hung) -> None:
+    cache = hung.cache
+    cache.breaker.failure(redis.ConnectionError("one refused connection"))
+    assert cache.get("nothing") is None
+    assert cache.breaker.failures == 0
+    cache.breaker.failure(redis.ConnectionError("one refused connection"))
+    assert cache.has_key("nothing") is False
+    assert cache.breaker.failures == 0
+
+
+def test_an_error_of_the_caller_is_raised_as_the_backend_raises_it(hung: Hung) -> None:
+    with pytest.raises(ValueError, match="not found") as raised:
+        hung.cache.incr("missing")
+    assert not isinstance(raised.value, CacheUnavailable)  # Redis answered: no such key
+    assert breaker_for(hung.alias).state == CLOSED

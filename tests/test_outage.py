@@ -10,15 +10,18 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import redis
+from django.core.cache import caches
 from django.db.models import QuerySet
 
 from cache_admin import (
     CachedAttribute,
     CachePattern,
+    backend,
     cache_queryset,
     cache_result,
     counters,
@@ -27,6 +30,7 @@ from cache_admin import (
 from cache_admin.breaker import OPEN, breaker_for
 from cache_admin.caching.link import Link
 from cache_admin.invalidation import outbox
+from cache_admin.lease import LEASE_PREFIX
 from cache_admin.testing import RedisServer, free_port
 from tests.testapp.models import Category, Product
 
@@ -215,54 +219,111 @@ def test_caching_resumes_when_redis_is_back(cache_alias: str, settings: Any) -> 
         server.stop()
 
 
+@dataclass
+class Hanging:
+    server: RedisServer
+    alias: str
+    calls: list[int]
+    product: Any  # a cache_result function on the alias: pk -> pk * 10
+
+
+@pytest.fixture
+def hanging(cache_alias: str, settings: Any) -> Iterator[Hanging]:
+    """The toolkit on a Redis of its own that a test can pause, with short timeouts."""
+    server = RedisServer().start()
+    alias = f"hanging-{cache_alias}"
+    options = (
+        {"SOCKET_TIMEOUT": TIMEOUT, "SOCKET_CONNECT_TIMEOUT": TIMEOUT}
+        if cache_alias == "default"
+        else {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT}
+    )
+    settings.CACHES = {
+        **settings.CACHES,
+        alias: {**settings.CACHES[cache_alias], "LOCATION": f"{server.url}/0", "OPTIONS": options},
+    }
+    settings.CACHE_ADMIN = {
+        **settings.CACHE_ADMIN,
+        "CACHE_ALIAS": alias,
+        "BREAKER_PROBE_INTERVAL": 0.05,
+        "LEASE_TIMEOUT": 60,
+        "OUTBOX_RETRY_INTERVAL": 0,
+    }
+    calls: list[int] = []
+
+    @cache_result(timeout=60, key_prefix="product")
+    def product(pk: int) -> int:
+        calls.append(pk)
+        return pk * 10
+
+    try:
+        yield Hanging(server, alias, calls, product)
+    finally:
+        outbox.clear()
+        server.stop()
+
+
+def hang_before(monkeypatch: pytest.MonkeyPatch, server: RedisServer, name: str, nth: int) -> None:
+    """Pause the server right before the ``nth`` call of ``Link.<name>`` (forced, not timed)."""
+    original = getattr(Link, name)
+    seen = [0]
+
+    def hang_then_call(self: Link, *args: Any, **kwargs: Any) -> Any:
+        seen[0] += 1
+        if seen[0] == nth:
+            server.pause()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Link, name, hang_then_call)
+
+
 def test_a_lease_sent_as_redis_hangs_does_not_outlive_the_outage(
-    cache_alias: str, settings: Any, monkeypatch: pytest.MonkeyPatch
+    hanging: Hanging, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A fill's SET NX that times out still runs when the server resumes: left there, that
     lease would make every reader of the key wait, then compute without storing, for
     LEASE_TIMEOUT. Its deletion is queued and replayed before the breaker closes."""
-    server = RedisServer().start()
-    try:
-        alias = f"hanging-{cache_alias}"
-        base = settings.CACHES[cache_alias]
-        options = (
-            {"SOCKET_TIMEOUT": TIMEOUT, "SOCKET_CONNECT_TIMEOUT": TIMEOUT}
-            if cache_alias == "default"
-            else {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT}
-        )
-        settings.CACHES = {
-            **settings.CACHES,
-            alias: {**base, "LOCATION": f"{server.url}/0", "OPTIONS": options},
-        }
-        settings.CACHE_ADMIN = {
-            **settings.CACHE_ADMIN,
-            "CACHE_ALIAS": alias,
-            "BREAKER_PROBE_INTERVAL": 0.05,
-            "LEASE_TIMEOUT": 60,
-            "OUTBOX_RETRY_INTERVAL": 0,
-        }
-        calls: list[int] = []
+    hang_before(monkeypatch, hanging.server, "acquire", 1)  # between the miss and the lease
+    assert hanging.product(1) == 10  # served, the lease's SET timed out
+    monkeypatch.undo()
+    assert outbox.pending_count(hanging.alias) == 1
+    hanging.server.resume()
+    assert breaker_for(hanging.alias).wait_closed(10)
+    assert hanging.product(1) == hanging.product(1) == 10  # filled and stored: no lease left
+    assert hanging.calls == [1, 1]
 
-        @cache_result(timeout=60, key_prefix="product")
-        def product(pk: int) -> int:
-            calls.append(pk)
-            return pk * 10
 
-        # The server hangs between the miss and the lease (forced, not timed).
-        acquire = Link.acquire
+def test_a_refresh_whose_lease_timed_out_leaves_no_lease(
+    hanging: Hanging, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hang_before(monkeypatch, hanging.server, "run", 1)  # the refresh's SET of its lease
+    assert hanging.product.refresh(2) == 20
+    monkeypatch.undo()
+    assert outbox.pending_count(hanging.alias) == 1
+    hanging.server.resume()
+    assert breaker_for(hanging.alias).wait_closed(10)
+    assert hanging.product(2) == hanging.product(2) == 20
+    assert hanging.calls == [2, 2]
 
-        def hang_then_acquire(self: Link, *args: Any) -> bool:
-            server.pause()
-            return acquire(self, *args)
 
-        monkeypatch.setattr(Link, "acquire", hang_then_acquire)
-        assert product(1) == 10  # served, the lease's SET timed out
-        monkeypatch.setattr(Link, "acquire", acquire)
-        assert outbox.pending_count(alias) == 1
-        server.resume()
-        assert breaker_for(alias).wait_closed(10)
-        assert product(1) == product(1) == 10  # filled and stored at once: no lease left
-        assert calls == [1, 1]
-    finally:
-        outbox.clear()
-        server.stop()
+def test_a_reader_waiting_on_a_lease_as_redis_hangs_queues_it(
+    hanging: Hanging, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another process's fill holds the key; the server hangs while this reader waits.
+    client = redis.Redis(port=hanging.server.port)
+    stored = backend.stored_key("product:3", caches[hanging.alias])
+    client.set(stored, LEASE_PREFIX + b"another process", px=60_000)
+    client.close()
+    hang_before(monkeypatch, hanging.server, "read", 2)
+    assert hanging.product(3) == 30
+    assert outbox.pending_count(hanging.alias) == 1
+
+
+def test_a_lease_that_cannot_be_released_is_queued(hanging: Hanging) -> None:
+    @cache_result(timeout=60, key_prefix="product")
+    def failing(pk: int) -> int:
+        hanging.server.kill()  # Redis dies while the function runs, which then fails
+        raise ValueError("the function's own error")
+
+    with pytest.raises(ValueError, match="own error"):
+        failing(4)
+    assert outbox.pending_count(hanging.alias) == 1  # the lease, deleted once Redis is back

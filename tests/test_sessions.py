@@ -260,3 +260,28 @@ def test_signed_in_users_stay_signed_in_and_can_sign_in_during_an_outage(down: D
 def test_session_keys_are_masked_in_the_cache_log() -> None:
     assert cachelog.shown("session:abcdefghijklmnop") == "session:abcd..."
     assert cachelog.shown("product:1") == "product:1"
+
+
+def test_without_its_type_the_engine_keeps_djangos_lifetime(
+    settings: Any, redis_client: redis.Redis
+) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SESSION_TYPE": "undeclared"}
+    store = new_session(a=1)
+    assert store.get_expiry_age() == settings.SESSION_COOKIE_AGE
+    assert redis_client.keys("*django.contrib.sessions.cached_db*")  # Django's own prefix
+    assert SessionStore().load() == {}  # no key: nothing to read
+
+
+def test_a_session_cache_that_is_not_redis_leaves_sessions_to_the_database(
+    settings: Any,
+) -> None:
+    settings.SESSION_CACHE_ALIAS = "locmem"
+    store = new_session(a=1)
+    key = str(store.session_key)
+    assert SessionStore(key).load() == {"a": 1}
+    store["a"] = 2
+    store.save()
+    assert SessionStore(key).load() == {"a": 2}
+    asyncio.run(SessionStore(key).adelete())
+    assert SessionStore(key).load() == {}
+    assert outbox.pending_count() == 0  # nothing queued for a cache that keeps nothing

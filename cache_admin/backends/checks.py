@@ -48,10 +48,8 @@ def used_aliases() -> list[str]:
 
 
 def _backend_class(config: dict[str, Any]) -> type | None:
-    try:
-        found = import_string(str(config.get("BACKEND", "")))
-    except ImportError:
-        return None
+    # Django's own checks refuse a BACKEND that does not import to a cache class.
+    found = import_string(str(config["BACKEND"]))
     return found if isinstance(found, type) else None
 
 

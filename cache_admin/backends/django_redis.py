@@ -17,6 +17,7 @@ from django_redis.cache import RedisCache as DjangoRedisCache
 from cache_admin.backend import glob_escape
 from cache_admin.backends.fail_open import UNAVAILABLE, CacheUnavailable, FailOpenCache
 from cache_admin.backends.lock import FailOpenLock
+from cache_admin.invalidation import outbox
 
 __all__ = ["RedisCache"]
 
@@ -111,17 +112,10 @@ class RedisCache(FailOpenCache, DjangoRedisCache):
         if done is not UNAVAILABLE:
             return int(done)
         literal = pattern[:-1]
-        if (
-            pattern.endswith("*")
-            and glob_escape(literal) == literal
-            and version is None
-            and prefix is None
-        ):
-            from cache_admin.invalidation import outbox
-
-            if self.breaker_alias is not None:
-                outbox.queue_prefix(literal, alias=self.breaker_alias, reason="delete_pattern")
-                return 0
+        plain = pattern.endswith("*") and glob_escape(literal) == literal
+        if plain and version is None and prefix is None and self.breaker_alias is not None:
+            outbox.queue_prefix(literal, alias=self.breaker_alias, reason="delete_pattern")
+            return 0
         logger.warning("Redis unreachable: delete_pattern(%r) not done and not queued", pattern)
         return 0
 

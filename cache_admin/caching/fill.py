@@ -90,7 +90,8 @@ def refresh(slot: Slot, compute: Callable[[], T]) -> T:
 
 def store(slot: Slot, value: Any) -> bool:
     """Write ``value`` now over whatever the key holds, a fill's lease too: the write is
-    newer than anything a fill computed (C1). False when Redis did not take it."""
+    newer than anything a fill computed (C1). False when Redis did not take it (it may
+    still hold an older copy); True too for a cache that is not Redis (nothing is kept)."""
     assert not slot.models, "store() writes plain values, not generation envelopes"
     try:
         link = Link(slot)
@@ -104,7 +105,7 @@ def store(slot: Slot, value: Any) -> bool:
         _count(slot, "errors")
         return False
     except backend.NotRedisBackend:
-        return False
+        return True
     return True
 
 
