@@ -381,4 +381,3 @@ def test_w005_override_out_of_range(db: None) -> None:
     assert [check for check, _ in found] == ["cache_admin.W005", "cache_admin.W005"]
     assert "TTL override for 'cart' is 0 s, outside 1 s - 2592000 s (30 days)" in found[0][1]
     assert "'category' is 1000000000000 s" in found[1][1]
-
