@@ -98,7 +98,7 @@ class SessionStore(DBStore):
 
     def _forget_cached(self, session_key: str) -> None:
         # Queued for replay when Redis cannot be reached: the row is what counts meanwhile.
-        # A session cache that is not Redis (check E038) keeps nothing to forget.
+        # A session cache that is not Redis (check E039) keeps nothing to forget.
         slot = session_slot(session_key)
         if backend.check_alias(slot.alias) is None:
             outbox.delete([slot.key], alias=slot.alias)
