@@ -9,6 +9,7 @@ from cache_admin.models import AuditEntry
 
 # Re-exported: views check ``audit.WARM`` beside ``audit.record``; the names live in
 # ``permissions``, which settings can import.
+from cache_admin.permissions import ANALYZE as ANALYZE
 from cache_admin.permissions import BROWSE_KEYS as BROWSE_KEYS
 from cache_admin.permissions import CHANGE_TTL as CHANGE_TTL
 from cache_admin.permissions import DELETE_KEYS as DELETE_KEYS

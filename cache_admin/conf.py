@@ -159,6 +159,14 @@ class CacheAdminSettings:
     # Dashboard and cache_stats: a hit rate is coloured, and hints are given, only from this
     # many lookups on; below it the rate is shown as "too few lookups to judge".
     CONSOLE_MIN_SAMPLE: int = field(default=100, metadata=_about("E036", _whole(1)))
+    # Keyspace analysis: keys each run examines per primary node (its SCAN budget). A
+    # keyspace that fits is walked whole (exact figures); a larger one is sampled and the
+    # figures are extrapolated from the share of SCAN walked.
+    ANALYSIS_SCAN_BUDGET: int = field(
+        default=100_000, metadata=_about("E040", _whole(1, MAX_BUDGET))
+    )
+    # Keyspace analysis reports kept in the database; older ones are deleted.
+    ANALYSIS_HISTORY: int = field(default=20, metadata=_about("E041", _whole(1)))
     # Console: the admin site the console installs itself into (dotted path), or None.
     ADMIN_SITE: str | AdminSite | None = field(
         default="django.contrib.admin.site", metadata=_about("E025", SITE)

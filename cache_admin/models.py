@@ -104,6 +104,7 @@ class AuditEntry(models.Model):
             ("delete_keys", _("Can delete cache keys and change their TTL")),
             ("invalidate_cache", _("Can invalidate cached models, lists and prefixes")),
             ("warm_cache", _("Can start cache warming jobs")),
+            ("analyze_keyspace", _("Can start and cancel keyspace analyses")),
         ]
 
     def __str__(self) -> str:
@@ -212,3 +213,49 @@ class QueuedInvalidation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alias}: {self.kind} {self.target}"
+
+
+class KeyspaceReport(models.Model):
+    """One keyspace analysis (``cache_admin.analysis``): its state while it runs, then its
+    figures. The newest ``ANALYSIS_HISTORY`` are kept."""
+
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    STATUS_CHOICES = [
+        (RUNNING, _("running")),
+        (DONE, _("done")),
+        (CANCELLED, _("cancelled")),
+        (FAILED, _("failed")),
+    ]
+
+    job_id = models.CharField(_("job id"), max_length=32, unique=True)
+    status = models.CharField(_("status"), max_length=20, choices=STATUS_CHOICES, default=RUNNING)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started"), auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Keys in the database(s) (exact, or DBSIZE when sampled) and keys looked at.
+    keys_total = models.BigIntegerField(_("keys"), null=True, blank=True)
+    keys_sampled = models.BigIntegerField(_("keys sampled"), default=0)
+    exact = models.BooleanField(_("whole keyspace walked"), default=False)
+    memory = models.BigIntegerField(_("memory (bytes)"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    # The options it ran with and its figures (cache_admin.analysis.report).
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    data = models.JSONField(_("figures"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("keyspace analysis")
+        verbose_name_plural = _("keyspace analyses")
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"keyspace analysis {self.job_id[:8]} ({self.status})"

@@ -130,6 +130,8 @@ SETTING_CASES = [
     ("cache_admin.E023", "CONSOLE_REFRESH_MS", [0, 5.5, "5000"], [1, 600_000]),
     ("cache_admin.E024", "CONSOLE_AUTO_SCAN_STEPS", [-1, 2.0], [0, 3]),
     ("cache_admin.E036", "CONSOLE_MIN_SAMPLE", [0, 2.5, "100", True], [1, 100]),
+    ("cache_admin.E040", "ANALYSIS_SCAN_BUDGET", [0, 10_000_001, 1e5, True], [1, 10_000_000]),
+    ("cache_admin.E041", "ANALYSIS_HISTORY", [0, 20.0, "20", None], [1, 500]),
     ("cache_admin.E025", "ADMIN_SITE", ["", 3, ["django.contrib.admin.site"]], [None]),
     ("cache_admin.E026", "LOG_SAMPLE_RATE", [2, -0.5, "0.01", None], [0, 1, 0.01]),
     ("cache_admin.E027", "METRICS_TOKEN", [123, b"token"], [None, "", "s3cret"]),

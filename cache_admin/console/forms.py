@@ -9,7 +9,8 @@ from django import forms
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from cache_admin.conf import MAX_PAGE_SIZE
+from cache_admin.analysis.namespaces import MAX_DEPTH
+from cache_admin.conf import MAX_BUDGET, MAX_PAGE_SIZE
 from cache_admin.console.widgets import AdminForm
 from cache_admin.keyspace.tree import DEFAULT_DELIMITER
 from cache_admin.types import MAX_TTL
@@ -128,4 +129,32 @@ class FragmentForm(AdminForm):
 class CachePageForm(AdminForm):
     path = forms.CharField(
         label=_("URL path"), max_length=2000, help_text=_("For example /products/ or a full URL.")
+    )
+
+
+class AnalysisForm(AdminForm):
+    budget = forms.IntegerField(
+        label=_("Sample size"),
+        min_value=1,
+        max_value=MAX_BUDGET,
+        required=False,
+        help_text=_(
+            "Keys examined per node (empty: the ANALYSIS_SCAN_BUDGET setting). A smaller "
+            "keyspace is walked whole and its figures are exact."
+        ),
+    )
+    delimiter = forms.CharField(
+        label=_("Delimiter"),
+        strip=False,
+        max_length=10,
+        initial=DEFAULT_DELIMITER,
+        help_text=_("Splits keys into namespaces."),
+        widget=forms.TextInput(attrs={"size": 3}),
+    )
+    depth = forms.IntegerField(
+        label=_("Namespace depth"),
+        min_value=1,
+        max_value=MAX_DEPTH,
+        initial=2,
+        help_text=_("Segments per namespace: 2 groups product:list:<hash> as product:list:."),
     )

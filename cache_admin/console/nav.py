@@ -32,7 +32,14 @@ class Entry:
 # The order is the order on the index page and in the sidebar.
 PAGES = [
     Entry("cache_admin_dashboard", _("Dashboard"), (permissions.VIEW_DASHBOARD,), "monitoring"),
+    Entry("cache_admin_server", _("Server"), (permissions.VIEW_DASHBOARD,), "dns"),
     Entry("cache_admin_keys", _("Keys"), (permissions.BROWSE_KEYS,), "key"),
+    Entry(
+        "cache_admin_analysis",
+        _("Analysis"),
+        (permissions.VIEW_DASHBOARD, permissions.ANALYZE),
+        "analytics",
+    ),
     Entry("cache_admin_invalidate", _("Invalidate"), (permissions.INVALIDATE,), "delete_sweep"),
     Entry("cache_admin_warm", _("Warm"), (permissions.WARM,), "local_fire_department"),
 ]

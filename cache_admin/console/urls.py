@@ -11,11 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 
 from cache_admin.console.htmx import login_in_tab
+from cache_admin.console.views import analysis as analysis
 from cache_admin.console.views import dashboard as dashboard
 from cache_admin.console.views import invalidate as invalidate
 from cache_admin.console.views import key_detail as key_detail
 from cache_admin.console.views import keys as keys
 from cache_admin.console.views import prefix_delete as prefix_delete
+from cache_admin.console.views import server as server
 from cache_admin.console.views import warm as warm
 
 
@@ -34,6 +36,24 @@ def console_urls(site: AdminSite) -> list[URLPattern]:
             "dashboard/stats/",
             wrap(dashboard.stats_fragment),
             name="cache_admin_dashboard_stats",
+        ),
+        path("server/", wrap(server.server_view), name="cache_admin_server"),
+        path("analysis/", wrap(analysis.analysis_view), name="cache_admin_analysis"),
+        path("analysis/start/", wrap(analysis.start_view), name="cache_admin_analysis_start"),
+        path(
+            "analysis/<str:job_id>/",
+            wrap(analysis.report_view),
+            name="cache_admin_analysis_report",
+        ),
+        path(
+            "analysis/<str:job_id>/cancel/",
+            wrap(analysis.cancel_view),
+            name="cache_admin_analysis_cancel",
+        ),
+        path(
+            "analysis/<str:job_id>/status/",
+            wrap(analysis.status_fragment),
+            name="cache_admin_analysis_status",
         ),
         path("keys/", wrap(keys.keys_view), name="cache_admin_keys"),
         path("keys/more/", wrap(keys.more_fragment), name="cache_admin_keys_more"),

@@ -15,3 +15,11 @@ register = template.Library()
 def ago(when: datetime | None) -> str:
     """ "just now", "25 seconds ago", "3 minutes ago" (Django's timesince says "0 minutes")."""
     return wording.ago(when)
+
+
+@register.filter
+def thousands(value: object) -> object:
+    """1234567 -> "1,234,567"; anything but a whole number is left as it is."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return value

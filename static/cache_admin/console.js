@@ -1,4 +1,5 @@
-/* django-cache-admin console: the dashboard chart and cross-tab refresh after actions. */
+/* django-cache-admin console: the dashboard chart, the analysis report's bar charts, and
+   cross-tab refresh after actions. */
 (function () {
   "use strict";
 
@@ -103,6 +104,39 @@
     });
   }
 
+  // Bar charts whose data sits in a json_script named by the canvas's data-ca-chart:
+  // {labels, datasets: [{label, data, colour: "--css-variable"}], max, stacked, horizontal}.
+  function drawBarCharts() {
+    if (typeof window.Chart === "undefined") { return; }
+    var canvases = document.querySelectorAll("canvas[data-ca-chart]");
+    Array.prototype.forEach.call(canvases, function (canvas) {
+      var node = document.getElementById(canvas.dataset.caChart);
+      if (!node || window.Chart.getChart(canvas)) { return; }
+      var spec;
+      try { spec = JSON.parse(node.textContent); } catch (e) { return; }
+      var stacked = !!spec.stacked;
+      var value = { beginAtZero: true, stacked: stacked, max: spec.max };
+      var category = { stacked: stacked };
+      new window.Chart(canvas, {
+        type: "bar",
+        data: {
+          labels: spec.labels,
+          datasets: spec.datasets.map(function (set) {
+            var colour = themeColour(canvas, set.colour, "#417690");
+            return { label: set.label, data: set.data, backgroundColor: colour, borderColor: colour };
+          })
+        },
+        options: {
+          animation: false,
+          responsive: true,
+          maintainAspectRatio: false,
+          indexAxis: spec.horizontal ? "y" : "x",
+          scales: spec.horizontal ? { x: value, y: category } : { x: category, y: value }
+        }
+      });
+    });
+  }
+
   // An action done in one tab refreshes a dashboard open in another at once.
   var channel = "BroadcastChannel" in window ? new BroadcastChannel("cache-admin") : null;
 
@@ -121,6 +155,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     drawChart();
+    drawBarCharts();
     announceChange();
   });
   // A change can also land later in a swapped fragment (a background deletion ending).

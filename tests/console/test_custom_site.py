@@ -13,7 +13,7 @@ from tests.project_support import run_in_project
 
 MODELS = ["ttloverride", "auditentry", "warmrun"]
 PAGES = ["cache_admin_dashboard", "cache_admin_keys", "cache_admin_invalidate", "cache_admin_warm"]
-CONSOLE_ENTRIES = ["Dashboard", "Keys", "Invalidate", "Warm"]
+CONSOLE_ENTRIES = ["Dashboard", "Server", "Keys", "Analysis", "Invalidate", "Warm"]
 
 
 @pytest.mark.urls("tests.console.staff_site")

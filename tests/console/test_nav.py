@@ -28,7 +28,7 @@ def test_superuser_sees_every_page_and_model(admin_client: Client) -> None:
     response = admin_client.get(reverse("admin:index"))
     cache_app = next(a for a in response.context["app_list"] if a["app_label"] == "cache_admin")
     names = [str(m["name"]) for m in cache_app["models"]]
-    assert names[:4] == ["Dashboard", "Keys", "Invalidate", "Warm"]
+    assert names[:6] == ["Dashboard", "Server", "Keys", "Analysis", "Invalidate", "Warm"]
     assert {"TTL overrides", "Audit log", "Warm runs"} <= set(names)
     assert reverse("admin:cache_admin_dashboard").encode() in response.content
 
@@ -36,23 +36,24 @@ def test_superuser_sees_every_page_and_model(admin_client: Client) -> None:
 @pytest.mark.parametrize(
     ("permission", "shown"),
     [
-        (audit.VIEW_DASHBOARD, "Dashboard"),
-        (audit.BROWSE_KEYS, "Keys"),
-        (audit.INVALIDATE, "Invalidate"),
-        (audit.WARM, "Warm"),
+        (audit.VIEW_DASHBOARD, ["Dashboard", "Server", "Analysis"]),
+        (audit.BROWSE_KEYS, ["Keys"]),
+        (audit.ANALYZE, ["Analysis"]),
+        (audit.INVALIDATE, ["Invalidate"]),
+        (audit.WARM, ["Warm"]),
     ],
 )
 def test_each_entry_needs_its_permission(
-    visitor: Callable[[str, str], Client], permission: str, shown: str
+    visitor: Callable[[str, str], Client], permission: str, shown: list[str]
 ) -> None:
     client = visitor("staff_with", permission)
     response = client.get(reverse("admin:index"))
     cache_app = next(a for a in response.context["app_list"] if a["app_label"] == "cache_admin")
-    assert [str(m["name"]) for m in cache_app["models"]] == [shown]
-    # The app page lists it too (the app exists for this user through the console alone).
+    assert [str(m["name"]) for m in cache_app["models"]] == shown
+    # The app page lists them too (the app exists for this user through the console alone).
     app_page = client.get(reverse("admin:app_list", args=["cache_admin"]))
     assert app_page.status_code == 200
-    assert shown in app_page.content.decode()
+    assert all(name in app_page.content.decode() for name in shown)
 
 
 def test_staff_without_permissions_sees_no_cache_app(
@@ -69,7 +70,12 @@ def test_model_permission_and_console_permission_share_one_app(staff: object) ->
     response = client.get(reverse("admin:index"))
     apps = [a for a in response.context["app_list"] if a["app_label"] == "cache_admin"]
     assert len(apps) == 1
-    assert [str(m["name"]) for m in apps[0]["models"]] == ["Dashboard", "Audit log"]
+    assert [str(m["name"]) for m in apps[0]["models"]] == [
+        "Dashboard",
+        "Server",
+        "Analysis",
+        "Audit log",
+    ]
 
 
 def test_install_twice_adds_the_urls_once() -> None:

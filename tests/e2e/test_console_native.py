@@ -171,7 +171,8 @@ def test_the_sidebar_lists_the_console_and_keeps_users_and_groups(
     console.wait_for_selector("#cache-admin")
     sidebar = console.locator("#nav-sidebar" if FLAVOUR == "plain" else "#nav-sidebar-apps")
     text = sidebar.inner_text()
-    for entry in ("Dashboard", "Keys", "Invalidate", "Warm", "Warm runs", "TTL overrides"):
+    pages = ("Dashboard", "Server", "Keys", "Analysis", "Invalidate", "Warm")
+    for entry in (*pages, "Warm runs", "TTL overrides"):
         assert entry in text, (entry, text)
     assert "Audit log" in text
     assert "Users" in text and "Groups" in text

@@ -1,0 +1,306 @@
+"""Keyspace analysis as a background job: one at a time per cache, its progress and a
+cancel flag in the package namespace (any process reads and sets them), its report in the
+database (``KeyspaceReport``), the newest ``ANALYSIS_HISTORY`` kept.
+
+The job runs in a thread of the process that started it (``background.run_job``), walks
+every primary node in turn (``backend.primary_clients()``) within the scan budget, and
+writes its progress after each batch in the same pipeline that renews its lock and reads
+the cancel flag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any
+
+from django.utils import timezone
+
+from cache_admin import audit, backend, background, counters, policy
+from cache_admin.analysis.namespaces import MAX_DEPTH
+from cache_admin.analysis.report import build
+from cache_admin.analysis.sampling import Classifier, Options, walk_node
+from cache_admin.analysis.tally import NodeTally
+from cache_admin.conf import MAX_BUDGET, conf
+from cache_admin.guard import guarded
+from cache_admin.keyspace import params
+from cache_admin.models import KeyspaceReport
+
+logger = logging.getLogger("cache_admin")
+
+# A running job not heard from for this long died with its process; its lock lapses then.
+STALE_SECONDS = 120
+EXPIRE_SECONDS = 24 * 3600
+DEFAULT_DEPTH = 2
+# Called as hook(job_id, tally) after each batch's progress write (a cancel asked for
+# meanwhile is read at the next batch); tests use it to hold a job mid-walk.
+batch_hooks: list[Callable[[str, NodeTally], None]] = []
+
+
+class AlreadyRunning(Exception):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(
+            "An analysis is already running; wait for it to finish, or cancel it first."
+        )
+        self.job_id = job_id
+
+
+@dataclass(frozen=True)
+class Progress:
+    job_id: str
+    node: int  # index of the node being walked
+    nodes: int
+    examined: int  # on the current node
+    sampled: int  # over all nodes so far
+    keys: int  # DBSIZE of the current node
+    budget: int
+    updated: float
+    cancel_requested: bool
+
+    @property
+    def fraction(self) -> float:
+        target = max(1, min(self.budget, self.keys))
+        return min(0.99, (self.node + min(1.0, self.examined / target)) / max(1, self.nodes))
+
+    @property
+    def percent(self) -> int:
+        return int(self.fraction * 100)
+
+    @property
+    def stale(self) -> bool:
+        return time.time() - self.updated > STALE_SECONDS
+
+
+def _lock_key() -> str:
+    return backend.stored_key(f"{conf.NAMESPACE}analysis:lock")
+
+
+def _progress_key(job_id: str) -> str:
+    return backend.stored_key(f"{conf.NAMESPACE}analysis:{job_id}")
+
+
+def options(budget: Any = None, delimiter: Any = ":", depth: Any = DEFAULT_DEPTH) -> Options:
+    """Validated options; ValueError with a message for people."""
+    if budget is None or budget == "":
+        budget = conf.ANALYSIS_SCAN_BUDGET
+    return Options(
+        budget=params.whole_number(budget, "sample size", 1, MAX_BUDGET),
+        delimiter=params.delimiter(delimiter),
+        depth=params.whole_number(depth, "namespace depth", 1, MAX_DEPTH),
+    )
+
+
+def start(user: Any = None, chosen: Options | None = None) -> str:
+    """Start an analysis; its job id. AlreadyRunning while another runs on this cache;
+    RedisUnavailable when Redis cannot be reached (nothing is started then)."""
+    chosen = chosen or options()
+    job_id = uuid.uuid4().hex
+
+    def claim() -> None:
+        client = backend.client()
+        if not client.set(_lock_key(), job_id, nx=True, px=STALE_SECONDS * 1000):
+            holder = client.get(_lock_key())
+            raise AlreadyRunning(holder.decode() if isinstance(holder, bytes) else str(holder))
+        _write(client, job_id, {"nodes": 0, "budget": chosen.budget, "updated": time.time()})
+
+    guarded(claim)
+    close_lost()
+    KeyspaceReport.objects.create(
+        job_id=job_id,
+        user=user if getattr(user, "is_authenticated", False) else None,
+        options=asdict(chosen),
+    )
+    audit.record(user, "analyze_keyspace", "keyspace", job=job_id, **asdict(chosen))
+    background.run_job(job_id, f"cache-admin-analysis-{job_id[:8]}", lambda: _run(job_id, chosen))
+    return job_id
+
+
+def _write(client: Any, job_id: str, fields: dict[str, Any]) -> None:
+    pipe = client.pipeline(transaction=False)
+    pipe.hset(_progress_key(job_id), mapping={k: str(v) for k, v in fields.items()})
+    pipe.expire(_progress_key(job_id), EXPIRE_SECONDS)
+    pipe.execute()
+
+
+def _heartbeat(job_id: str, node: int, nodes: int, tally: NodeTally, sampled: int) -> bool:
+    """Write the progress, renew the lock; True when someone asked to cancel."""
+    fields = {
+        "node": node,
+        "nodes": nodes,
+        "examined": tally.examined,
+        "sampled": sampled,
+        "keys": tally.keys,
+        "updated": time.time(),
+    }
+    pipe = backend.client().pipeline(transaction=False)
+    pipe.hset(_progress_key(job_id), mapping={k: str(v) for k, v in fields.items()})
+    pipe.expire(_progress_key(job_id), EXPIRE_SECONDS)
+    pipe.pexpire(_lock_key(), STALE_SECONDS * 1000)
+    pipe.hget(_progress_key(job_id), "cancel")
+    return bool(pipe.execute()[-1])
+
+
+def _run(job_id: str, chosen: Options) -> None:
+    from django.db import connection
+
+    status, data, error = KeyspaceReport.FAILED, None, ""
+    try:
+        ttls = policy.effective_ttls()
+        ceilings = {t.cache_type.name: t.effective + int(t.effective * conf.JITTER) for t in ttls}
+        classifier = Classifier(chosen, ceilings)
+        clients = guarded(backend.primary_clients)
+        tallies: list[NodeTally] = []
+        cancelled = False
+        for index, client in enumerate(clients):
+            before = sum(tally.sampled for tally in tallies)
+
+            def on_batch(tally: NodeTally, index: int = index, before: int = before) -> bool:
+                nonlocal cancelled
+                sampled = before + tally.sampled
+                cancelled = _heartbeat(job_id, index, len(clients), tally, sampled)
+                for hook in list(batch_hooks):
+                    hook(job_id, tally)
+                return not cancelled
+
+            tallies.append(guarded(partial(walk_node, client, classifier, on_batch)))
+            if cancelled:
+                break
+        data = build(
+            tallies, options=chosen, ttls=ttls, counts=_hour_counts(), nodes_total=len(clients)
+        )
+        status = KeyspaceReport.CANCELLED if cancelled else KeyspaceReport.DONE
+    except Exception as exc:  # the report says why; the log keeps the trace
+        logger.exception("keyspace analysis %s failed", job_id)
+        error = str(exc)[:500] or type(exc).__name__
+    finally:
+        try:
+            _finish(job_id, status, data, error)
+        finally:
+            connection.close()  # this thread's database connection
+
+
+def _hour_counts() -> dict[str, counters.Counts] | None:
+    try:
+        return counters.type_stats(3600)
+    except Exception as exc:  # the report then says hit rates were unavailable
+        logger.warning("hit rates for the keyspace analysis could not be read: %r", exc)
+        return None
+
+
+def _finish(job_id: str, status: str, data: dict[str, Any] | None, error: str) -> None:
+    figures = data or {}
+    KeyspaceReport.objects.filter(job_id=job_id).update(
+        status=status,
+        finished_at=timezone.now(),
+        data=figures,
+        keys_total=figures.get("keys"),
+        keys_sampled=figures.get("sampled", 0),
+        exact=bool(figures.get("exact")),
+        memory=figures.get("memory"),
+        error=error,
+    )
+    prune()
+
+    def release() -> None:
+        client = backend.client()
+        _write(client, job_id, {"state": status, "updated": time.time()})
+        if client.get(_lock_key()) in (job_id, job_id.encode()):
+            client.delete(_lock_key())
+
+    # Redis may be the reason the job ended: the lock then lapses by itself.
+    with contextlib.suppress(Exception):
+        guarded(release)
+
+
+def prune(keep: int | None = None) -> int:
+    """Delete finished reports beyond the newest ``keep`` (ANALYSIS_HISTORY)."""
+    keep = max(1, conf.ANALYSIS_HISTORY if keep is None else keep)
+    finished = KeyspaceReport.objects.exclude(status=KeyspaceReport.RUNNING)
+    old = list(finished.values_list("pk", flat=True)[keep:])
+    if not old:
+        return 0
+    deleted, _ = KeyspaceReport.objects.filter(pk__in=old).delete()
+    return deleted
+
+
+def progress(job_id: str) -> Progress | None:
+    """A job's progress from any process; None when unknown or expired."""
+    raw = guarded(lambda: backend.client().hgetall(_progress_key(job_id)))
+    if not raw:
+        return None
+    data = {
+        (k.decode() if isinstance(k, bytes) else str(k)): (
+            v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+        )
+        for k, v in raw.items()
+    }
+
+    def number(name: str) -> float:
+        try:
+            return float(data.get(name) or 0)
+        except ValueError:
+            return 0.0
+
+    return Progress(
+        job_id=job_id,
+        node=int(number("node")),
+        nodes=int(number("nodes")),
+        examined=int(number("examined")),
+        sampled=int(number("sampled")),
+        keys=int(number("keys")),
+        budget=int(number("budget")),
+        updated=number("updated"),
+        cancel_requested=bool(data.get("cancel")),
+    )
+
+
+def lost(report: KeyspaceReport, found: Progress | None) -> bool:
+    """Running on paper, but its process ended (or lost Redis) without a word."""
+    if report.status != KeyspaceReport.RUNNING:
+        return False
+    if found is not None:
+        return found.stale
+    return (timezone.now() - report.started_at).total_seconds() > STALE_SECONDS
+
+
+def close_lost() -> int:
+    """Mark running reports whose job was lost as failed; how many."""
+    closed = 0
+    for report in KeyspaceReport.objects.filter(status=KeyspaceReport.RUNNING):
+        if lost(report, progress(report.job_id)):
+            closed += KeyspaceReport.objects.filter(
+                pk=report.pk, status=KeyspaceReport.RUNNING
+            ).update(
+                status=KeyspaceReport.FAILED,
+                finished_at=timezone.now(),
+                error="The process running this analysis ended before it finished.",
+            )
+    return closed
+
+
+def cancel(job_id: str, user: Any = None) -> bool:
+    """Ask a running analysis to stop (it keeps what it sampled); False when it is not
+    running. The job reads the flag after its current batch, in whichever process runs it."""
+    report = KeyspaceReport.objects.filter(job_id=job_id).first()
+    if report is None or report.status != KeyspaceReport.RUNNING:
+        return False
+    if lost(report, progress(job_id)):
+        close_lost()
+    else:
+        guarded(lambda: backend.client().hset(_progress_key(job_id), "cancel", "1"))
+    audit.record(user, "analyze_keyspace_cancel", "keyspace", job=job_id)
+    return True
+
+
+def join(job_id: str, timeout: float | None = None) -> bool:
+    """Wait for a job started by this process; True when it has ended (tests, commands)."""
+    thread = background.job(job_id)
+    if thread is None:
+        return True
+    thread.join(timeout)
+    return not thread.is_alive()

@@ -1,0 +1,126 @@
+"""The server page: per visitor (S1), hostile slow-log arguments and client names shown
+inert, arguments only for staff who may browse keys, bounded parts, Redis down."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.test import Client
+from django.urls import reverse
+
+from cache_admin import audit
+from tests.console.conftest import VISITORS, grant
+
+URL = "/admin/cache/server/"
+HOSTILE = "<script>alert('x')</script>"
+
+
+@pytest.fixture
+def slow_log_everything(redis_client: redis.Redis) -> Iterator[redis.Redis]:
+    before = redis_client.config_get("slowlog-log-slower-than")["slowlog-log-slower-than"]
+    redis_client.config_set("slowlog-log-slower-than", 0)
+    redis_client.slowlog_reset()
+    yield redis_client
+    redis_client.config_set("slowlog-log-slower-than", before)
+    redis_client.slowlog_reset()
+
+
+def test_url_name() -> None:
+    assert reverse("admin:cache_admin_server") == URL
+
+
+@pytest.mark.parametrize("kind", VISITORS)
+def test_page_per_visitor(visitor: Callable[[str, str], Client], kind: str) -> None:
+    response = visitor(kind, audit.VIEW_DASHBOARD).get(URL)
+    expected = {"anonymous": 302, "staff_without": 403, "staff_with": 200, "superuser": 200}
+    assert response.status_code == expected[kind]
+    if kind == "anonymous":
+        assert response["Location"].startswith(reverse("admin:login"))
+    if response.status_code == 200:
+        assert b"Slow log" in response.content and b"Top commands" in response.content
+
+
+def test_hostile_arguments_and_client_names_are_inert(
+    admin_client: Client, slow_log_everything: redis.Redis, redis_url: str
+) -> None:
+    named = redis.Redis.from_url(redis_url)
+    named.client_setname("<script>alert(1)</script>")
+    named.set(HOSTILE, "<img src=x onerror=alert(2)>")
+    try:
+        response = admin_client.get(URL)
+    finally:
+        named.close()
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<script>alert" not in body and "<img src=x" not in body
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in body  # the key, as text
+    assert "&lt;img src=x onerror=alert(2)&gt;" in body  # the value
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body  # the client's name
+
+
+def test_arguments_need_the_browse_permission(staff: Any, slow_log_everything: redis.Redis) -> None:
+    slow_log_everything.set("secret:key", "secret value")
+    client = Client()
+    client.force_login(grant(staff, audit.VIEW_DASHBOARD))
+    body = client.get(URL).content.decode()
+    assert "secret value" not in body and "secret:key" not in body
+    assert "Arguments (key names and values) are shown to staff who may browse keys." in body
+    assert "(2 arguments)" in body
+    client.force_login(grant(staff, audit.VIEW_DASHBOARD, audit.BROWSE_KEYS))
+    assert "secret value" in client.get(URL).content.decode()
+
+
+def test_long_arguments_are_cut(admin_client: Client, slow_log_everything: redis.Redis) -> None:
+    slow_log_everything.set("long", "v" * 300)
+    slow_log_everything.execute_command("MSET", *[f"k{i}" for i in range(20)])
+    body = admin_client.get(URL).content.decode()
+    assert "v" * 79 + "…" in body and "v" * 80 not in body
+    assert "(+12 arguments)" in body
+
+
+def test_many_clients_are_summarised(admin_client: Client, redis_url: str) -> None:
+    connections = [redis.Redis.from_url(redis_url) for _ in range(55)]
+    for i, connection in enumerate(connections):
+        connection.client_setname(f"worker-{i}")
+    try:
+        body = admin_client.get(URL).content.decode()
+    finally:
+        for connection in connections:
+            connection.close()
+    table = body[body.index('data-part="clients"') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr>") == 1 + 50  # the header, then the largest groups
+    assert "worker-" in table
+    assert "smaller groups not shown." in body
+
+
+def test_latency_monitoring_off_is_explained(admin_client: Client) -> None:
+    body = admin_client.get(URL).content.decode()
+    assert "Latency monitoring is off on this server (latency-monitor-threshold 0)" in body
+
+
+def test_redis_down_shows_a_banner(admin_client: Client, settings: Any) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "KEY_PREFIX": "testsite",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        },
+    }
+    response = admin_client.get(URL)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Redis is not reachable." in body and "Traceback" not in body
+    assert "Slow log" not in body
+
+
+def test_the_thousands_filter_groups_whole_numbers_only() -> None:
+    from cache_admin.templatetags.cache_admin_console import thousands
+
+    assert thousands(1234567) == "1,234,567"
+    assert thousands(12.5) == 12.5 and thousands(True) is True and thousands(None) is None
