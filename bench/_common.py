@@ -23,19 +23,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from cache_admin.testing import RedisServer  # noqa: E402
+from cache_admin.testing import populate as populate  # noqa: E402  (for the scripts)
 
 KEY_PREFIX = "bench"
-
-# Writes COUNT keys named ARGV[1]..i (i from ARGV[2]) holding ARGV[4], in one call.
-# Keys are built inside the script: this is a set-up shortcut for a single server, not
-# something the package itself does.
-_POPULATE = """
-local prefix, first, count, value = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-for i = first, first + count - 1 do
-  redis.call('SET', prefix .. i, value)
-end
-return count
-"""
 
 
 def default_nice() -> int:
@@ -106,14 +96,6 @@ def configure(
 
 def client(server: RedisServer) -> redis.Redis:
     return redis.Redis.from_url(f"{server.url}/0")
-
-
-def populate(r: redis.Redis, prefix: str, count: int, value: bytes, first: int = 0) -> None:
-    """``count`` keys ``<prefix><i>``, in Lua batches of 50,000 (one round trip each)."""
-    script = r.register_script(_POPULATE)
-    step = 50_000
-    for start in range(first, first + count, step):
-        script(args=[prefix, start, min(step, first + count - start), value])
 
 
 def timed(call: Callable[[], Any], repeat: int) -> list[float]:

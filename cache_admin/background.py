@@ -158,6 +158,15 @@ def job(key: str) -> threading.Thread | None:
         return _jobs.get(key)
 
 
+def join_job(key: str, timeout: float | None = None) -> bool:
+    """Wait for a job started by this process; True when it has ended (or is not known)."""
+    thread = job(key)
+    if thread is None:
+        return True
+    thread.join(timeout)
+    return not thread.is_alive()
+
+
 def running_jobs() -> list[str]:
     with _jobs_lock:
         return list(_jobs)

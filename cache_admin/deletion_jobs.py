@@ -229,8 +229,4 @@ def status(job_id: str) -> JobStatus | None:
 
 def join(job_id: str, timeout: float | None = None) -> bool:
     """Wait for a job started by this process; True when it has ended (commands, tests)."""
-    thread = background.job(validate_job_id(job_id))
-    if thread is None:
-        return True
-    thread.join(timeout)
-    return not thread.is_alive()
+    return background.join_job(validate_job_id(job_id), timeout)

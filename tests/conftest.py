@@ -11,8 +11,9 @@ from django.core.cache import caches
 
 from cache_admin import breaker, counters, policy
 
-# Celery app and worker fixtures (tests/celery_fixtures.py).
-pytest_plugins = ["tests.celery_fixtures"]
+# Celery app and worker fixtures (tests/celery_fixtures.py); Redis in particular states
+# (tests/redis_fixtures.py).
+pytest_plugins = ["tests.celery_fixtures", "tests.redis_fixtures"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -14,6 +14,7 @@ from django.core.cache import caches
 
 from cache_admin import backend, deletion_jobs
 from cache_admin.models import AuditEntry
+from cache_admin.testing import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,49 +104,27 @@ def test_glob_characters_are_literal(redis_client: redis.Redis) -> None:
     assert redis_client.exists(backend.stored_key("ab:1"))
 
 
-def test_redis_lost_mid_job_fails_it_and_says_so(settings: Any) -> None:
-    from cache_admin.invalidation import outbox
+def test_redis_lost_mid_job_fails_it_and_says_so(doomed_redis: RedisServer) -> None:
     from cache_admin.keyspace import RedisUnavailable
-    from cache_admin.testing import RedisServer
 
-    server = RedisServer().start()
-    settings.CACHES = {
-        **settings.CACHES,
-        "lost": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": f"{server.url}/0",
-            "KEY_PREFIX": "site",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
-        },
-    }
-    settings.CACHE_ADMIN = {
-        **settings.CACHE_ADMIN,
-        "CACHE_ALIAS": "lost",
-        "SCAN_COUNT": 10,
-        "OUTBOX_RETRY_INTERVAL": 0,
-    }
     stopped = threading.Event()
 
     def stop_server(job_id: str, progress: dict[str, int]) -> None:
         if not stopped.is_set():
             stopped.set()
-            server.stop()
+            doomed_redis.stop()
 
+    fill(backend.client(), [f"product:{i}" for i in range(500)])
+    deletion_jobs.progress_hooks.append(stop_server)
     try:
-        fill(backend.client(), [f"product:{i}" for i in range(500)])
-        deletion_jobs.progress_hooks.append(stop_server)
         job_id = deletion_jobs.start("product:")
         assert deletion_jobs.join(job_id, 30)
-        entry = AuditEntry.objects.get(action="delete_prefix")
-        assert entry.detail["job"] == job_id and entry.detail.get("error")
-        with pytest.raises(RedisUnavailable):
-            deletion_jobs.status(job_id)
     finally:
-        if stop_server in deletion_jobs.progress_hooks:
-            deletion_jobs.progress_hooks.remove(stop_server)
-        server.stop()
-        caches["lost"].close()
-        outbox.clear()
+        deletion_jobs.progress_hooks.remove(stop_server)
+    entry = AuditEntry.objects.get(action="delete_prefix")
+    assert entry.detail["job"] == job_id and entry.detail.get("error")
+    with pytest.raises(RedisUnavailable):
+        deletion_jobs.status(job_id)
 
 
 def test_a_silent_running_job_is_reported_stale(redis_client: redis.Redis) -> None:

@@ -4,10 +4,8 @@ server's answer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import redis
 from django.core.cache import caches
 
@@ -15,27 +13,11 @@ from cache_admin.stats import clients, commands, slowlog
 from cache_admin.stats.activity import server_activity
 from cache_admin.stats.nodes import node_name
 from cache_admin.testing import RedisServer
-
-BUSY_SCRIPT = "local i = 0 while i < 3000000 do i = i + 1 end return i"
-
-
-@pytest.fixture
-def logging_everything(redis_client: redis.Redis) -> Iterator[redis.Redis]:
-    """The test server records every command in its slow log, and latency from 1 ms."""
-    before = redis_client.config_get("slowlog-log-slower-than")["slowlog-log-slower-than"]
-    redis_client.config_set("slowlog-log-slower-than", 0)
-    redis_client.config_set("latency-monitor-threshold", 1)
-    redis_client.slowlog_reset()
-    redis_client.execute_command("LATENCY", "RESET")
-    yield redis_client
-    redis_client.config_set("slowlog-log-slower-than", before)
-    redis_client.config_set("latency-monitor-threshold", 0)
-    redis_client.slowlog_reset()
-    redis_client.execute_command("LATENCY", "RESET")
+from tests.redis_fixtures import BUSY_SCRIPT
 
 
-def test_slow_log_entries_are_cut_short(logging_everything: redis.Redis) -> None:
-    client = logging_everything
+def test_slow_log_entries_are_cut_short(recording_server: redis.Redis) -> None:
+    client = recording_server
     client.execute_command("SET", "k", "v" * 500)
     client.execute_command("MSET", *[f"key{i}" for i in range(20)])
     [activity] = server_activity()
@@ -89,8 +71,8 @@ def test_top_commands_by_calls_and_by_time(redis_client: redis.Redis) -> None:
     assert len(top.by_calls) == len(top.by_time) == 3 <= top.total
 
 
-def test_latency_events_and_threshold(logging_everything: redis.Redis) -> None:
-    logging_everything.eval(BUSY_SCRIPT, 0)
+def test_latency_events_and_threshold(recording_server: redis.Redis) -> None:
+    recording_server.eval(BUSY_SCRIPT, 0)
     [activity] = server_activity()
     assert activity.latency_threshold == 1
     assert "command" in {event.event for event in activity.latency}

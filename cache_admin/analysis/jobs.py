@@ -106,25 +106,30 @@ def start(user: Any = None, chosen: Options | None = None) -> str:
         if not client.set(_lock_key(), job_id, nx=True, px=STALE_SECONDS * 1000):
             holder = client.get(_lock_key())
             raise AlreadyRunning(holder.decode() if isinstance(holder, bytes) else str(holder))
-        _write(client, job_id, {"nodes": 0, "budget": chosen.budget, "updated": time.time()})
+        _progress_pipe(job_id, {"budget": chosen.budget, "updated": time.time()}).execute()
 
     guarded(claim)
-    close_lost()
-    KeyspaceReport.objects.create(
-        job_id=job_id,
-        user=user if getattr(user, "is_authenticated", False) else None,
-        options=asdict(chosen),
-    )
+    try:
+        close_lost()
+        KeyspaceReport.objects.create(
+            job_id=job_id,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            options=asdict(chosen),
+        )
+    except BaseException:
+        _release(job_id)  # nothing started: the next start need not wait for the lock
+        raise
     audit.record(user, "analyze_keyspace", "keyspace", job=job_id, **asdict(chosen))
     background.run_job(job_id, f"cache-admin-analysis-{job_id[:8]}", lambda: _run(job_id, chosen))
     return job_id
 
 
-def _write(client: Any, job_id: str, fields: dict[str, Any]) -> None:
-    pipe = client.pipeline(transaction=False)
+def _progress_pipe(job_id: str, fields: dict[str, Any]) -> Any:
+    """A pipeline that writes the job's progress and keeps it a day from now."""
+    pipe = backend.client().pipeline(transaction=False)
     pipe.hset(_progress_key(job_id), mapping={k: str(v) for k, v in fields.items()})
     pipe.expire(_progress_key(job_id), EXPIRE_SECONDS)
-    pipe.execute()
+    return pipe
 
 
 def _heartbeat(job_id: str, node: int, nodes: int, tally: NodeTally, sampled: int) -> bool:
@@ -137,9 +142,7 @@ def _heartbeat(job_id: str, node: int, nodes: int, tally: NodeTally, sampled: in
         "keys": tally.keys,
         "updated": time.time(),
     }
-    pipe = backend.client().pipeline(transaction=False)
-    pipe.hset(_progress_key(job_id), mapping={k: str(v) for k, v in fields.items()})
-    pipe.expire(_progress_key(job_id), EXPIRE_SECONDS)
+    pipe = _progress_pipe(job_id, fields)
     pipe.pexpire(_lock_key(), STALE_SECONDS * 1000)
     pipe.hget(_progress_key(job_id), "cancel")
     return bool(pipe.execute()[-1])
@@ -206,13 +209,16 @@ def _finish(job_id: str, status: str, data: dict[str, Any] | None, error: str) -
     )
     prune()
 
+    _release(job_id)
+
+
+def _release(job_id: str) -> None:
     def release() -> None:
         client = backend.client()
-        _write(client, job_id, {"state": status, "updated": time.time()})
         if client.get(_lock_key()) in (job_id, job_id.encode()):
             client.delete(_lock_key())
 
-    # Redis may be the reason the job ended: the lock then lapses by itself.
+    # Redis may be why the job ended or could not start: the lock then lapses by itself.
     with contextlib.suppress(Exception):
         guarded(release)
 
@@ -299,8 +305,4 @@ def cancel(job_id: str, user: Any = None) -> bool:
 
 def join(job_id: str, timeout: float | None = None) -> bool:
     """Wait for a job started by this process; True when it has ended (tests, commands)."""
-    thread = background.job(job_id)
-    if thread is None:
-        return True
-    thread.join(timeout)
-    return not thread.is_alive()
+    return background.join_job(job_id, timeout)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,7 +16,6 @@ from django.test import Client
 from django.urls import reverse
 
 from cache_admin import analysis, audit
-from cache_admin.analysis import jobs
 from cache_admin.models import AuditEntry, KeyspaceReport
 from tests.console.conftest import VISITORS, grant
 
@@ -42,21 +41,6 @@ def keys() -> None:
         cache.set(f"product:{i}", {"name": f"Laptop {i}"}, timeout=600)
     cache.set("product:list:abc", list(range(100)), timeout=None)
     cache.set("cart:user:<b>7</b>", "x" * 5000, timeout=600)
-
-
-@pytest.fixture
-def held() -> Iterator[tuple[threading.Event, threading.Event]]:
-    reached, release = threading.Event(), threading.Event()
-
-    def hook(job_id: str, tally: Any) -> None:
-        if not reached.is_set():
-            reached.set()
-            release.wait(30)
-
-    jobs.batch_hooks.append(hook)
-    yield reached, release
-    release.set()
-    jobs.batch_hooks.remove(hook)
 
 
 def test_url_names() -> None:
@@ -181,9 +165,9 @@ def test_bad_input_is_shown_and_starts_nothing(
 
 
 def test_a_second_start_while_one_runs_says_so(
-    admin_client: Client, keys: None, held: tuple[threading.Event, threading.Event]
+    admin_client: Client, keys: None, held_analysis: tuple[threading.Event, threading.Event]
 ) -> None:
-    reached, release = held
+    reached, release = held_analysis
     first = admin_client.post(START, FORM)["Location"].rstrip("/").rsplit("/", 1)[1]
     assert reached.wait(30)
     response = admin_client.post(START, FORM, follow=True)
@@ -198,10 +182,10 @@ def test_progress_is_shown_to_every_viewer_and_cancel_works(
     staff: User,
     keys: None,
     settings: Any,
-    held: tuple[threading.Event, threading.Event],
+    held_analysis: tuple[threading.Event, threading.Event],
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 10}
-    reached, release = held
+    reached, release = held_analysis
     job_id = admin_client.post(START, FORM)["Location"].rstrip("/").rsplit("/", 1)[1]
     assert reached.wait(30)
     viewer = Client()
@@ -241,18 +225,12 @@ def test_an_unknown_report_is_a_clear_404(admin_client: Client, job_id: str) -> 
     assert redirect["HX-Redirect"] == url("report", job_id)
 
 
-def test_redis_down_keeps_the_page_and_the_history(admin_client: Client, settings: Any) -> None:
+def test_redis_down_keeps_the_page_and_the_history(
+    admin_client: Client, request: pytest.FixtureRequest
+) -> None:
     job_id = analysis.start()
     finished(job_id)
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "KEY_PREFIX": "testsite",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        },
-    }
+    request.getfixturevalue("redis_down")
     page = admin_client.get(PAGE)
     assert page.status_code == 200
     assert f'data-job="{job_id}"' in page.content.decode()  # the report, from the database

@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 import pytest
 from django.contrib.admin import AdminSite
-from django.test import Client
+from django.contrib.auth.models import User
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from cache_admin import audit
-from cache_admin.console import install
+from cache_admin.console import install, sidebar_group
 from tests.console.conftest import grant
 
 
@@ -88,3 +89,23 @@ def test_install_twice_adds_the_urls_once() -> None:
         p for p in site.get_urls() if getattr(p, "pattern", None) and str(p.pattern) == "cache/"
     ]
     assert len(console) == 1
+
+
+@pytest.mark.parametrize(
+    ("permission", "shown"),
+    [
+        (audit.VIEW_DASHBOARD, ["Dashboard", "Server", "Analysis"]),
+        (audit.ANALYZE, ["Analysis"]),
+    ],
+)
+def test_the_sidebar_group_shows_each_page_behind_its_permission(
+    rf: RequestFactory, staff: User, permission: str, shown: list[str]
+) -> None:
+    request = rf.get("/admin/")
+    request.user = grant(staff, permission)
+    group = sidebar_group()
+    links = {str(item["title"]): str(item["link"]) for item in group["items"]}
+    assert links["Server"] == reverse("admin:cache_admin_server")
+    assert links["Analysis"] == reverse("admin:cache_admin_analysis")
+    allowed = [str(item["title"]) for item in group["items"] if item["permission"](request)]
+    assert allowed == shown

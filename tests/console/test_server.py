@@ -3,7 +3,7 @@ inert, arguments only for staff who may browse keys, bounded parts, Redis down."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,16 +16,6 @@ from tests.console.conftest import VISITORS, grant
 
 URL = "/admin/cache/server/"
 HOSTILE = "<script>alert('x')</script>"
-
-
-@pytest.fixture
-def slow_log_everything(redis_client: redis.Redis) -> Iterator[redis.Redis]:
-    before = redis_client.config_get("slowlog-log-slower-than")["slowlog-log-slower-than"]
-    redis_client.config_set("slowlog-log-slower-than", 0)
-    redis_client.slowlog_reset()
-    yield redis_client
-    redis_client.config_set("slowlog-log-slower-than", before)
-    redis_client.slowlog_reset()
 
 
 def test_url_name() -> None:
@@ -44,7 +34,7 @@ def test_page_per_visitor(visitor: Callable[[str, str], Client], kind: str) -> N
 
 
 def test_hostile_arguments_and_client_names_are_inert(
-    admin_client: Client, slow_log_everything: redis.Redis, redis_url: str
+    admin_client: Client, recording_server: redis.Redis, redis_url: str
 ) -> None:
     named = redis.Redis.from_url(redis_url)
     named.client_setname("<script>alert(1)</script>")
@@ -61,8 +51,8 @@ def test_hostile_arguments_and_client_names_are_inert(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body  # the client's name
 
 
-def test_arguments_need_the_browse_permission(staff: Any, slow_log_everything: redis.Redis) -> None:
-    slow_log_everything.set("secret:key", "secret value")
+def test_arguments_need_the_browse_permission(staff: Any, recording_server: redis.Redis) -> None:
+    recording_server.set("secret:key", "secret value")
     client = Client()
     client.force_login(grant(staff, audit.VIEW_DASHBOARD))
     body = client.get(URL).content.decode()
@@ -73,9 +63,9 @@ def test_arguments_need_the_browse_permission(staff: Any, slow_log_everything: r
     assert "secret value" in client.get(URL).content.decode()
 
 
-def test_long_arguments_are_cut(admin_client: Client, slow_log_everything: redis.Redis) -> None:
-    slow_log_everything.set("long", "v" * 300)
-    slow_log_everything.execute_command("MSET", *[f"k{i}" for i in range(20)])
+def test_long_arguments_are_cut(admin_client: Client, recording_server: redis.Redis) -> None:
+    recording_server.set("long", "v" * 300)
+    recording_server.execute_command("MSET", *[f"k{i}" for i in range(20)])
     body = admin_client.get(URL).content.decode()
     assert "v" * 79 + "…" in body and "v" * 80 not in body
     assert "(+12 arguments)" in body
@@ -102,16 +92,8 @@ def test_latency_monitoring_off_is_explained(admin_client: Client) -> None:
     assert "Latency monitoring is off on this server (latency-monitor-threshold 0)" in body
 
 
-def test_redis_down_shows_a_banner(admin_client: Client, settings: Any) -> None:
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "KEY_PREFIX": "testsite",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        },
-    }
+@pytest.mark.usefixtures("redis_down")
+def test_redis_down_shows_a_banner(admin_client: Client) -> None:
     response = admin_client.get(URL)
     assert response.status_code == 200
     body = response.content.decode()

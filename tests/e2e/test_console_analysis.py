@@ -4,33 +4,16 @@ tab moves to the report when the job ends, charts drawn; cancel from the page.""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from django.apps import apps
 from django.core.cache import cache
 
 from cache_admin import counters
-from cache_admin.analysis import jobs
 from tests.e2e.test_console_native import breadcrumbs
 
 CHART_DRAWN = "(id) => !!(window.Chart && window.Chart.getChart(document.getElementById(id)))"
-
-
-@pytest.fixture
-def held() -> Iterator[tuple[threading.Event, threading.Event]]:
-    reached, release = threading.Event(), threading.Event()
-
-    def hook(job_id: str, tally: Any) -> None:
-        if not reached.is_set():
-            reached.set()
-            release.wait(30)
-
-    jobs.batch_hooks.append(hook)
-    yield reached, release
-    release.set()
-    jobs.batch_hooks.remove(hook)
 
 
 def seed() -> None:
@@ -52,7 +35,7 @@ def test_analysis_from_start_to_report(
     console: Any,
     shot: Callable[[str], Any],
     settings: Any,
-    held: tuple[threading.Event, threading.Event],
+    held_analysis: tuple[threading.Event, threading.Event],
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 50}
     seed()
@@ -64,11 +47,12 @@ def test_analysis_from_start_to_report(
     assert breadcrumbs(console)[-2:] == ["Cache", "Keyspace analysis"]
     assert "No analysis has been run yet." in console.inner_text("#cache-admin")
     shot("analysis-empty")
-    reached, release = held
+    reached, release = held_analysis
     console.click("#cache-admin-analysis-form button[type=submit]")
     console.wait_for_selector("#cache-admin-analysis-progress progress")
     assert reached.wait(30)
-    assert "Node 1 of 1" in console.inner_text("#cache-admin-analysis-progress")
+    # The page may have been drawn before the first batch ("Starting…"): a poll brings it.
+    console.wait_for_selector("#cache-admin-analysis-progress :text('Node 1 of 1')")
     assert console.locator("#cache-admin-analysis-cancel button").count() == 1
     assert breadcrumbs(console)[-3:-1] == ["Cache", "Analysis"]
     shot("analysis-progress")
@@ -95,12 +79,12 @@ def test_cancel_from_the_page(
     console: Any,
     shot: Callable[[str], Any],
     settings: Any,
-    held: tuple[threading.Event, threading.Event],
+    held_analysis: tuple[threading.Event, threading.Event],
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 50}
     seed()
     console.goto(console.url_for("/admin/cache/analysis/"))
-    reached, release = held
+    reached, release = held_analysis
     console.click("#cache-admin-analysis-form button[type=submit]")
     assert reached.wait(30)
     console.wait_for_selector("#cache-admin-analysis-cancel")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from django.apps import apps
 from django.core.cache import cache
 
@@ -80,16 +81,8 @@ def test_an_action_in_another_tab_refreshes_the_dashboard_at_once(
     other.close()
 
 
-def test_redis_down_shows_a_banner(console: Any, shot: Callable[[str], Any], settings: Any) -> None:
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "KEY_PREFIX": "testsite",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        },
-    }
+@pytest.mark.usefixtures("redis_down")
+def test_redis_down_shows_a_banner(console: Any, shot: Callable[[str], Any]) -> None:
     response = console.goto(console.url_for("/admin/cache/dashboard/"))
     assert response.status == 200
     assert "Redis is not reachable" in console.inner_text(".ca-banner--down")

@@ -3,7 +3,7 @@ figures of each part, and the Redis-down banner."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,26 +11,11 @@ import redis
 from django.apps import apps
 
 from tests.e2e.test_console_native import breadcrumbs
-
-BUSY_SCRIPT = "local i = 0 while i < 3000000 do i = i + 1 end return i"
-
-
-@pytest.fixture
-def recording(redis_client: redis.Redis) -> Iterator[redis.Redis]:
-    before = redis_client.config_get("slowlog-log-slower-than")["slowlog-log-slower-than"]
-    redis_client.config_set("slowlog-log-slower-than", 0)
-    redis_client.config_set("latency-monitor-threshold", 1)
-    redis_client.slowlog_reset()
-    redis_client.execute_command("LATENCY", "RESET")
-    yield redis_client
-    redis_client.config_set("slowlog-log-slower-than", before)
-    redis_client.config_set("latency-monitor-threshold", 0)
-    redis_client.slowlog_reset()
-    redis_client.execute_command("LATENCY", "RESET")
+from tests.redis_fixtures import BUSY_SCRIPT
 
 
 def test_server_page(
-    console: Any, shot: Callable[[str], Any], recording: redis.Redis, redis_url: str
+    console: Any, shot: Callable[[str], Any], recording_server: redis.Redis, redis_url: str
 ) -> None:
     hostile = redis.Redis.from_url(redis_url)
     hostile.client_setname("<script>window.named=1</script>")
@@ -59,18 +44,8 @@ def test_server_page(
     shot("server")
 
 
-def test_server_page_with_redis_down(
-    console: Any, shot: Callable[[str], Any], settings: Any
-) -> None:
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "KEY_PREFIX": "testsite",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        },
-    }
+@pytest.mark.usefixtures("redis_down")
+def test_server_page_with_redis_down(console: Any, shot: Callable[[str], Any]) -> None:
     response = console.goto(console.url_for("/admin/cache/server/"))
     assert response.status == 200
     assert "Redis is not reachable" in console.inner_text("#cache-admin-server-down")

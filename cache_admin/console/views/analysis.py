@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -101,7 +102,7 @@ def report_view(request: HttpRequest, job_id: str, *, site: AdminSite) -> HttpRe
         "analysis/page.html",
         context,
         title=_("Keyspace analysis of %(when)s")
-        % {"when": report.started_at.strftime("%Y-%m-%d %H:%M")},
+        % {"when": localtime(report.started_at).strftime("%Y-%m-%d %H:%M")},
         parent="cache_admin_analysis",
     )
 
