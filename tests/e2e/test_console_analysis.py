@@ -14,6 +14,13 @@ from cache_admin import counters
 from tests.e2e.test_console_native import breadcrumbs
 
 CHART_DRAWN = "(id) => !!(window.Chart && window.Chart.getChart(document.getElementById(id)))"
+# What is wider than its place: the page itself, or a table in a sideways-scrolling box.
+OVERFLOWING = """() => [
+  ...(document.documentElement.scrollWidth > window.innerWidth ? ["page"] : []),
+  ...[...document.querySelectorAll("#cache-admin .ca-scroll")]
+    .filter((box) => box.scrollWidth > box.clientWidth)
+    .map((box) => box.querySelector("table").id),
+]"""
 
 
 def seed() -> None:
@@ -69,6 +76,8 @@ def test_analysis_from_start_to_report(
     assert "search:<script>window.hacked=1</script>" in biggest  # shown as text
     assert console.evaluate("window.hacked") is None
     assert console.js_errors == []
+    # Every column of the report is in view at 1280 px, in both admin flavours.
+    assert console.evaluate(OVERFLOWING) == []
     shot("analysis-report")
     console.click("#cache-admin-analysis-biggest a:has-text('search:')")
     console.wait_for_selector("#cache-admin-value")
