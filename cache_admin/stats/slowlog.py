@@ -1,12 +1,14 @@
 """The slow log of one node (``SLOWLOG GET``), bounded and with its arguments cut short.
 
-Arguments are text for people: decoded with ``\\xNN`` for other bytes, at most
+Arguments are text for people: decoded with ``\\xNN`` for other bytes and for control
+characters (a NUL or an escape sequence is shown, not obeyed), at most
 ``ARGUMENTS`` of them, each at most ``ARGUMENT_CHARS`` characters. They may hold values
 and names from the keyspace (the template escapes them, like everything it shows).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -16,6 +18,7 @@ import redis
 ENTRIES = 50
 ARGUMENTS = 8
 ARGUMENT_CHARS = 80
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -35,10 +38,11 @@ class SlowEntry:
 
 
 def text(value: Any, limit: int = ARGUMENT_CHARS) -> str:
-    """Readable, bounded text for a reply element: bytes decoded with ``\\xNN`` escapes."""
+    """Readable, bounded text for a reply element: bytes that are not UTF-8, and control
+    characters, as ``\\xNN`` escapes."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="backslashreplace")
-    shown = str(value)
+    shown = _CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", str(value))
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 

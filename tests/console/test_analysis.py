@@ -153,6 +153,11 @@ def test_key_names_need_the_browse_permission(staff: User, keys: None) -> None:
         ({**FORM, "depth": "9"}, "Namespace depth: Ensure this value is less than or equal to 5."),
         ({**FORM, "delimiter": "x" * 11}, "Delimiter: Ensure this value has at most 10 characters"),
         ({"budget": ""}, "Delimiter: This field is required."),
+        ({**FORM, "budget": "-1"}, "Sample size: Ensure this value is greater than or equal to 1."),
+        ({**FORM, "budget": "9" * 5000}, "Sample size: Enter a whole number."),
+        ({**FORM, "depth": "1.5"}, "Namespace depth: Enter a whole number."),
+        ({**FORM, "depth": ""}, "Namespace depth: This field is required."),
+        ({**FORM, "delimiter": "\x00"}, "Delimiter: Null characters are not allowed."),
     ],
 )
 def test_bad_input_is_shown_and_starts_nothing(
@@ -214,13 +219,16 @@ def test_progress_is_shown_to_every_viewer_and_cancel_works(
     assert "This analysis is not running any more." in again.content.decode()
 
 
-@pytest.mark.parametrize("job_id", ["0" * 32, "not-a-job", "A" * 32])
+@pytest.mark.parametrize(
+    "job_id", ["0" * 32, "not-a-job", "A" * 32, "<img src=x onerror=alert(1)>", "f" * 5000, "\x00"]
+)
 def test_an_unknown_report_is_a_clear_404(admin_client: Client, job_id: str) -> None:
     for name in ("report", "cancel"):
         call = admin_client.get if name == "report" else admin_client.post
         response = call(url(name, job_id))
         assert response.status_code == 404
         assert "This analysis is unknown" in response.content.decode()
+        assert "<img src=x" not in response.content.decode()
     redirect = admin_client.get(url("status", job_id), HTTP_HX_REQUEST="true")
     assert redirect["HX-Redirect"] == url("report", job_id)
 

@@ -106,3 +106,38 @@ def test_the_thousands_filter_groups_whole_numbers_only() -> None:
 
     assert thousands(1234567) == "1,234,567"
     assert thousands(12.5) == 12.5 and thousands(True) is True and thousands(None) is None
+
+
+# CLIENT SETNAME refuses spaces and bytes outside '!'..'~', so a hostile name is made of
+# quotes, angle brackets and slashes.
+QUOTED_NAME = "x\"onmouseover='alert(3)'/><svg/onload=alert(4)>"
+
+
+def test_odd_bytes_quotes_and_brackets_are_shown_as_text(
+    admin_client: Client, recording_server: redis.Redis, redis_url: str
+) -> None:
+    named = redis.Redis.from_url(redis_url)
+    named.client_setname(QUOTED_NAME)
+    named.set(b"odd:\xff\x00\x1b[31m\"'<", b"\xfe\xfd</td></table><b>bold</b>")
+    try:
+        response = admin_client.get(URL)
+    finally:
+        named.close()
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<svg/onload" not in body and "onmouseover='" not in body and "<b>bold" not in body
+    escaped_name = "x&quot;onmouseover=&#x27;alert(3)&#x27;/&gt;&lt;svg/onload=alert(4)&gt;"
+    clients = body[body.index('data-part="clients"') :].split("</table>")[0]
+    assert escaped_name in clients  # the client list
+    slow = body[body.index('data-part="slowlog"') :].split("</table>")[0]
+    assert escaped_name in slow  # the slow log's client column
+    # Bytes that are not text read as \xNN escapes; the control byte cannot reach the page.
+    assert "odd:\\xff\\x00\\x1b[31m&quot;&#x27;&lt;" in slow
+    assert "\\xfe\\xfd&lt;/td&gt;&lt;/table&gt;&lt;b&gt;bold&lt;/b&gt;" in slow
+    assert "\x00" not in body and "\x1b" not in body
+
+
+def test_query_parameters_change_nothing(admin_client: Client) -> None:
+    # The page takes no parameters: forged ones are ignored, never an error.
+    response = admin_client.get(URL, {"node": "../../etc", "entries": "-1" * 500, "x": "\x00"})
+    assert response.status_code == 200 and b"Slow log" in response.content
