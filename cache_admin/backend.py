@@ -266,6 +266,17 @@ def default_timeout(cache: BaseCache | None = None) -> int | None:
     return None if timeout is None else int(timeout)
 
 
+def text_hash(key: str) -> dict[str, str]:
+    """A hash's fields and values as text (the client may answer bytes); {} when absent."""
+    raw = client().hgetall(key)
+    return {
+        (k.decode() if isinstance(k, bytes) else str(k)): (
+            v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+        )
+        for k, v in raw.items()
+    }
+
+
 def glob_escape(text: str) -> str:
     """Escape glob metacharacters for SCAN MATCH (S3)."""
     out = []

@@ -188,15 +188,9 @@ def start(
 def status(job_id: str) -> JobStatus | None:
     """The job's progress, from any process; None when unknown or expired."""
     job_id = validate_job_id(job_id)
-    raw = guarded(lambda: backend.client().hgetall(job_key(job_id)))
-    if not raw:
+    data = guarded(lambda: backend.text_hash(job_key(job_id)))
+    if not data:
         return None
-    data = {
-        (k.decode() if isinstance(k, bytes) else str(k)): (
-            v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-        )
-        for k, v in raw.items()
-    }
 
     def number(name: str) -> int:
         try:

@@ -4,7 +4,6 @@ Redis lost mid-job, lost jobs closed, a bounded history."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -16,7 +15,6 @@ import pytest
 import redis
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
-from django.db import connection
 from django.utils import timezone
 
 from cache_admin import analysis, backend, counters, policy
@@ -26,6 +24,7 @@ from cache_admin.analysis.tally import TTL_BUCKETS, ttl_bucket
 from cache_admin.keyspace import key_from_token
 from cache_admin.models import AuditEntry, KeyspaceReport, TTLOverride
 from cache_admin.testing import RedisServer, populate
+from tests import django_child
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[1]
@@ -287,18 +286,12 @@ def test_another_process_reads_the_progress_and_cancels(
     reached, release = held_analysis
     job_id = analysis.start()
     assert reached.wait(30)
-    code = (
-        "import os, sys\n"
-        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tests.settings')\n"
-        "from django.conf import settings\n"
-        "settings.DATABASES['default']['NAME'] = os.environ['CACHE_ADMIN_TEST_DB']\n"
-        "import django\n"
-        "django.setup()\n"
+    code = django_child.SETUP + (
         "from cache_admin import analysis\n"
         "found = analysis.progress(sys.argv[1])\n"
         "print(found.nodes, found.sampled, found.percent < 100, analysis.cancel(sys.argv[1]))\n"
     )
-    env = {**os.environ, "CACHE_ADMIN_TEST_DB": str(connection.settings_dict["NAME"])}
+    env = django_child.env()
     done = subprocess.run(
         [sys.executable, "-c", code, job_id],
         cwd=ROOT,

@@ -20,7 +20,7 @@ from cache_admin.breaker import breaker_for
 from cache_admin.conf import conf
 from cache_admin.models import TTLOverride
 from cache_admin.types import get_type
-from tests import redis_commands
+from tests import django_child, redis_commands
 from tests.forking import fork_and_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,18 +154,12 @@ def quiet_listener() -> Iterator[None]:
 @pytest.fixture
 def child_policy(transactional_db: None) -> Iterator[Callable[[str], str]]:
     """A second Python process on the same settings, Redis and test database."""
-    code = (
-        "import os, sys\n"
-        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tests.settings')\n"
-        "from django.conf import settings\n"
-        "settings.DATABASES['default']['NAME'] = os.environ['CACHE_ADMIN_TEST_DB']\n"
-        "import django\n"
-        "django.setup()\n"
+    code = django_child.SETUP + (
         "from cache_admin.policy import ttl_for\n"
         "for line in sys.stdin:\n"
         "    print(ttl_for(line.strip(), jitter=False), flush=True)\n"
     )
-    env = {**os.environ, "CACHE_ADMIN_TEST_DB": str(connection.settings_dict["NAME"])}
+    env = django_child.env()
     child = subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=ROOT,

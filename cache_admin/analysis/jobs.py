@@ -236,15 +236,9 @@ def prune(keep: int | None = None) -> int:
 
 def progress(job_id: str) -> Progress | None:
     """A job's progress from any process; None when unknown or expired."""
-    raw = guarded(lambda: backend.client().hgetall(_progress_key(job_id)))
-    if not raw:
+    data = guarded(lambda: backend.text_hash(_progress_key(job_id)))
+    if not data:
         return None
-    data = {
-        (k.decode() if isinstance(k, bytes) else str(k)): (
-            v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-        )
-        for k, v in raw.items()
-    }
 
     def number(name: str) -> float:
         try:
