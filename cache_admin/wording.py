@@ -31,6 +31,15 @@ def seconds(value: float) -> str:
     return ngettext("%(n)s second", "%(n)s seconds", 1 if shown == "1" else 2) % {"n": shown}
 
 
+def microseconds(value: float) -> str:
+    """A server-side time in the unit that reads best: "1.3 µs", "29.0 ms", "4.20 s"."""
+    if value < 1000:
+        return f"{value:.1f} µs"
+    if value < 1_000_000:
+        return f"{value / 1000:.1f} ms"
+    return f"{value / 1_000_000:,.2f} s"
+
+
 def ago(when: datetime | None, now: datetime | None = None) -> str:
     """ "just now", "25 seconds ago", "3 minutes ago", "2 hours, 5 minutes ago"."""
     if when is None:

@@ -38,7 +38,7 @@ def test_slow_log_reads_the_enterprise_layout_and_odd_bytes() -> None:
     )
     assert entry is not None
     assert entry.command == "GET" and entry.arguments == ("\\xff\\xfekey",)
-    assert entry.milliseconds == 1.5 and entry.client == "1.2.3.4:5"
+    assert entry.microseconds == 1500 and entry.client == "1.2.3.4:5"
     assert slowlog._entry([1, 2]) is None
 
 

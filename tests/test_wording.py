@@ -53,3 +53,17 @@ def test_ago_never_says_zero_minutes(elapsed: timedelta, text: str) -> None:
 
 def test_ago_of_nothing_is_empty() -> None:
     assert wording.ago(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0, "0.0 µs"),
+        (1.26, "1.3 µs"),
+        (999.9, "999.9 µs"),
+        (28_961, "29.0 ms"),
+        (4_200_000, "4.20 s"),
+    ],
+)
+def test_microseconds(value: float, text: str) -> None:
+    assert wording.microseconds(value) == text

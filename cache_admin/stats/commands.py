@@ -25,10 +25,6 @@ class CommandStat:
     def per_call(self) -> float:
         return self.microseconds / self.calls if self.calls else 0.0
 
-    @property
-    def milliseconds(self) -> float:
-        return self.microseconds / 1000
-
 
 @dataclass(frozen=True)
 class TopCommands:

@@ -32,10 +32,6 @@ class SlowEntry:
     client: str  # address
     client_name: str
 
-    @property
-    def milliseconds(self) -> float:
-        return self.microseconds / 1000
-
 
 def text(value: Any, limit: int = ARGUMENT_CHARS) -> str:
     """Readable, bounded text for a reply element: bytes that are not UTF-8, and control

@@ -18,6 +18,11 @@ def ago(when: datetime | None) -> str:
 
 
 @register.filter
+def microseconds(value: float) -> str:
+    return wording.microseconds(value)
+
+
+@register.filter
 def thousands(value: object) -> object:
     """1234567 -> "1,234,567"; anything but a whole number is left as it is."""
     if isinstance(value, int) and not isinstance(value, bool):
