@@ -9,11 +9,15 @@ import redis
 from django.conf import settings
 from django.core.cache import caches
 
-from cache_admin import breaker, counters, policy
+from cache_admin import background, breaker, counters, policy
 
 # Celery app and worker fixtures (tests/celery_fixtures.py); Redis in particular states
 # (tests/redis_fixtures.py).
 pytest_plugins = ["tests.celery_fixtures", "tests.redis_fixtures"]
+
+
+# Seconds a test's leftover background job may take to end after the test.
+JOB_GRACE = 30
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,6 +53,10 @@ def _clean_state(redis_url: str) -> Iterator[None]:
     breaker.reset_all()
     policy.reset_for_tests()
     yield
+    # A background job a test started and did not wait for (a prefix deletion posted by an
+    # access test, an analysis) must not go on deleting or writing in the next test's Redis.
+    for key in background.running_jobs():
+        background.join_job(key, JOB_GRACE)
     breaker.reset_all()
     for cache in caches.all(initialized_only=True):
         cache.close()
