@@ -30,7 +30,7 @@ import redis
 from django.core.cache import BaseCache
 
 from cache_admin import backend, breaker, cachelog, counters, generations, policy
-from cache_admin.caching import early
+from cache_admin.caching import early, recorder
 from cache_admin.caching.link import ABSENT, Link, Slot, Unreachable, sha
 from cache_admin.conf import conf
 from cache_admin.invalidation import outbox
@@ -45,6 +45,12 @@ T = TypeVar("T")
 
 def fetch(slot: Slot, compute: Callable[[], T]) -> T:
     """The cached value of ``slot``, computing (and storing) it on a miss."""
+    if recorder.active:  # a debug-toolbar panel records this request's calls
+        return recorder.record(slot, compute, _read_through)
+    return _read_through(slot, compute)
+
+
+def _read_through(slot: Slot, compute: Callable[[], T]) -> T:
     try:
         link = Link(slot)
         raw, tokens, pttl = link.read(slot)
@@ -52,6 +58,8 @@ def fetch(slot: Slot, compute: Callable[[], T]) -> T:
         _count(slot, "errors")
         return compute()
     except backend.NotRedisBackend:  # misconfigured: a system check says so; still serve
+        if recorder.active:
+            recorder.note_uncached()
         return compute()
     expected = ABSENT
     if raw is not None and not raw.startswith(LEASE_PREFIX):
@@ -64,15 +72,24 @@ def fetch(slot: Slot, compute: Callable[[], T]) -> T:
                 return _refresh_in_place(link, slot, raw, value, compute)
             return value  # type: ignore[no-any-return]
         expected = sha(raw)
-    _count(slot, "misses")
-    cachelog.miss(slot.key)
-    if raw is not None and raw.startswith(LEASE_PREFIX):
+    if raw is None:
+        _miss(slot, recorder.ABSENT)
+    elif raw.startswith(LEASE_PREFIX):
+        _miss(slot, recorder.LEASE_WAIT)
         return _wait_for_fill(link, slot, compute)
+    else:  # a generation-enveloped entry of older tokens, or a value that did not decode
+        _miss(slot, recorder.INVALIDATED if slot.models else recorder.UNREADABLE)
     return _fill_or_wait(link, slot, compute, expected)
 
 
 def refresh(slot: Slot, compute: Callable[[], T]) -> T:
     """Compute now and store the result (unless an invalidation lands meanwhile)."""
+    if recorder.active:
+        return recorder.record(slot, compute, _refresh)
+    return _refresh(slot, compute)
+
+
+def _refresh(slot: Slot, compute: Callable[[], T]) -> T:
     lease = new_lease()
     try:
         link = Link(slot)
@@ -84,6 +101,8 @@ def refresh(slot: Slot, compute: Callable[[], T]) -> T:
             _lease_left_behind(link)
         return compute()
     except backend.NotRedisBackend:
+        if recorder.active:
+            recorder.note_uncached()
         return compute()
     return _fill(link, slot, compute, lease)
 
@@ -276,3 +295,13 @@ def _ttl_ms(slot: Slot, cache: BaseCache) -> int:
 def _count(slot: Slot, event: str) -> None:
     if slot.counted:
         counters.record(slot.stat_type, event)
+    if recorder.active:
+        recorder.note(event)
+
+
+def _miss(slot: Slot, reason: str) -> None:
+    """Every miss passes here once, with its reason (``recorder``'s constants)."""
+    _count(slot, "misses")
+    cachelog.miss(slot.key)
+    if recorder.active:
+        recorder.note_miss(reason)
