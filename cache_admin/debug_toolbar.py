@@ -33,10 +33,17 @@ except ImportError as exc:  # the package works without it; only this module nee
 __all__ = ["CacheTypesPanel"]
 
 REASONS = {
-    recorder.ABSENT: _("absent: never filled, expired or evicted"),
-    recorder.INVALIDATED: _("invalidated: its lists' generation changed"),
-    recorder.LEASE_WAIT: _("lease wait: another process was filling it"),
-    recorder.UNREADABLE: _("unreadable: another serializer or corrupted"),
+    recorder.ABSENT: _("absent"),
+    recorder.INVALIDATED: _("invalidated"),
+    recorder.LEASE_WAIT: _("lease wait"),
+    recorder.UNREADABLE: _("unreadable"),
+}
+# What each reason means, under the tables.
+REASON_HELP = {
+    recorder.ABSENT: _("nothing under the key: never filled, expired, evicted or deleted"),
+    recorder.INVALIDATED: _("an entry of older generation tokens: its lists were invalidated"),
+    recorder.LEASE_WAIT: _("another process was filling it: the lookup waited for that fill"),
+    recorder.UNREADABLE: _("a value the lookup cannot serve (another serializer, corrupted)"),
 }
 OUTCOMES = {
     recorder.HIT: _("hit"),
@@ -111,7 +118,13 @@ def summary(calls: Iterable[recorder.Call]) -> dict[str, Any]:
             {"reason": REASONS.get(reason, reason), "count": count}
             for reason, count in sorted(tally["reasons"].items())
         ]
-    return {"calls": rows, "types": types, "total": total}
+    seen = {call["reason"] for call in rows}
+    legend = [
+        {"reason": REASONS[reason], "help": text}
+        for reason, text in REASON_HELP.items()
+        if reason in seen
+    ]
+    return {"calls": rows, "types": types, "total": total, "reasons": legend}
 
 
 def printable(key: str) -> str:

@@ -14,6 +14,7 @@ from django.conf import settings as django_settings
 from django.test import AsyncClient, Client
 
 from cache_admin.caching import recorder
+from cache_admin.debug_toolbar import summary
 from tests.project_support import run_in_project
 from tests.toolbar_site import toolbar_settings
 
@@ -51,7 +52,7 @@ def call_rows(html: str) -> list[list[str]]:
     ]
 
 
-ABSENT = "absent: never filled, expired or evicted"
+ABSENT = "absent"
 HOSTILE_SHOWN = "product:&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;amp;"
 
 
@@ -81,6 +82,58 @@ def assert_first_request(html: str) -> None:
         ("<code>category:\\u202eevil\\x07</code>", "miss"),
     ]
     assert [row[5] for row in calls] == ["yes", "-", "yes", "-", "yes", "yes"]
+    # The legend explains the reasons that occurred, and only those.
+    assert "<dt>absent</dt>" in html and "<dt>lease wait</dt>" not in html
+
+
+def test_the_summary_counts_each_outcome_and_reason() -> None:
+    calls = [
+        recorder.Call(
+            "product:1",
+            "product_detail",
+            recorder.MISS,
+            recorder.LEASE_WAIT,
+            wait_ms=4.0,
+            total_ms=5.0,
+        ),
+        recorder.Call(
+            "product:2",
+            "product_detail",
+            recorder.MISS,
+            recorder.INVALIDATED,
+            computed=True,
+            filled=True,
+            compute_ms=2.0,
+            total_ms=3.0,
+        ),
+        recorder.Call(
+            "product:3",
+            "product_detail",
+            recorder.REFRESHED,
+            computed=True,
+            filled=True,
+            total_ms=1.0,
+        ),
+        recorder.Call("x", "", recorder.UNREACHABLE, errors=1, computed=True, total_ms=1.0),
+    ]
+    stats = summary(calls)
+    untyped, product = stats["types"]
+    assert untyped["label"] == "(no type)" and untyped["errors"] == 1
+    assert {k: product[k] for k in ("calls", "hits", "misses", "lease_waits", "fills")} == {
+        "calls": 3,
+        "hits": 1,
+        "misses": 2,
+        "lease_waits": 1,
+        "fills": 2,
+    }
+    assert product["reasons"] == [
+        {"reason": "invalidated", "count": 1},
+        {"reason": "lease wait", "count": 1},
+    ]
+    assert (product["wait_ms"], product["compute_ms"], product["total_ms"]) == (4.0, 2.0, 9.0)
+    assert stats["total"]["calls"] == 4
+    assert [item["reason"] for item in stats["reasons"]] == ["invalidated", "lease wait"]
+    json.dumps(stats)  # the toolbar stores panel stats as JSON
 
 
 def test_a_request_shows_its_calls_by_type_with_keys_escaped(client: Client, toolbar: None) -> None:
@@ -157,6 +210,7 @@ def test_the_package_works_without_the_toolbar_and_the_panel_says_what_to_instal
         import sys
         from cache_admin import cache_result
         from cache_admin.caching import recorder
+from cache_admin.debug_toolbar import summary
 
         try:
             import debug_toolbar
