@@ -104,8 +104,9 @@ def summary(calls: Iterable[recorder.Call]) -> dict[str, Any]:
     for call in calls:
         row = call.as_dict()
         row["key"] = printable(call.key)
-        row["outcome_label"] = OUTCOMES.get(call.outcome, call.outcome)
-        row["reason_label"] = REASONS.get(call.reason, call.reason)
+        # Plain strings: the toolbar keeps panel stats as JSON.
+        row["outcome_label"] = str(OUTCOMES.get(call.outcome, call.outcome))
+        row["reason_label"] = str(REASONS.get(call.reason, call.reason))
         rows.append(row)
         tally = by_type.get(call.cache_type)
         if tally is None:
@@ -115,12 +116,12 @@ def summary(calls: Iterable[recorder.Call]) -> dict[str, Any]:
     types = [by_type[name] for name in sorted(by_type)]
     for tally in [*types, total]:
         tally["reasons"] = [
-            {"reason": REASONS.get(reason, reason), "count": count}
+            {"reason": str(REASONS.get(reason, reason)), "count": count}
             for reason, count in sorted(tally["reasons"].items())
         ]
     seen = {call["reason"] for call in rows}
     legend = [
-        {"reason": REASONS[reason], "help": text}
+        {"reason": str(REASONS[reason]), "help": str(text)}
         for reason, text in REASON_HELP.items()
         if reason in seen
     ]

@@ -207,10 +207,8 @@ def test_the_package_works_without_the_toolbar_and_the_panel_says_what_to_instal
         }}}}
         """
     script = """
-        import sys
         from cache_admin import cache_result
         from cache_admin.caching import recorder
-from cache_admin.debug_toolbar import summary
 
         try:
             import debug_toolbar
