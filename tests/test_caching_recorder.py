@@ -140,6 +140,7 @@ def test_lookups_inside_a_cached_function_are_calls_of_their_own() -> None:
     assert (outer.key, outer.outcome, outer.filled) == ("product:3", recorder.MISS, True)
     assert (inner.key, inner.outcome, inner.filled) == ("category:3", recorder.MISS, True)
     assert outer.compute_ms >= inner.total_ms
+    assert (outer.depth, inner.depth) == (0, 1)
 
 
 def test_session_keys_are_cut_short() -> None:

@@ -115,9 +115,11 @@ def test_the_summary_counts_each_outcome_and_reason() -> None:
             total_ms=1.0,
         ),
         recorder.Call("x", "", recorder.UNREACHABLE, errors=1, computed=True, total_ms=1.0),
+        # Made inside product:2's function: counted for its type, not twice in the total.
+        recorder.Call("category:1", "category", recorder.HIT, total_ms=0.5, depth=1),
     ]
     stats = summary(calls)
-    untyped, product = stats["types"]
+    untyped, category, product = stats["types"]
     assert untyped["label"] == "(no type)" and untyped["errors"] == 1
     assert {k: product[k] for k in ("calls", "hits", "misses", "lease_waits", "fills")} == {
         "calls": 3,
@@ -131,7 +133,8 @@ def test_the_summary_counts_each_outcome_and_reason() -> None:
         {"reason": "lease wait", "count": 1},
     ]
     assert (product["wait_ms"], product["compute_ms"], product["total_ms"]) == (4.0, 2.0, 9.0)
-    assert stats["total"]["calls"] == 4
+    assert category["total_ms"] == 0.5
+    assert (stats["total"]["calls"], stats["total"]["total_ms"]) == (5, 10.0)
     assert [item["reason"] for item in stats["reasons"]] == ["invalidated", "lease wait"]
     json.dumps(stats)  # the toolbar stores panel stats as JSON
 

@@ -40,6 +40,7 @@ active = 0  # records open in this process, any thread or task: the hit path's o
 _active_lock = threading.Lock()
 _calls: ContextVar[list[Call] | None] = ContextVar("cache_admin_recorded_calls", default=None)
 _current: ContextVar[Call | None] = ContextVar("cache_admin_recorded_call", default=None)
+_depth: ContextVar[int] = ContextVar("cache_admin_recorded_depth", default=0)
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Call:
     wait_ms: float = 0.0  # waiting on another process's fill (lease wait)
     compute_ms: float = 0.0  # running the function (or query) behind the key
     total_ms: float = 0.0
+    depth: int = 0  # 1 for a lookup made inside another's function (its time is in both)
     # perf_counter() of the miss, while the call runs: the lease wait is measured from it
     missed_at: float = 0.0
 
@@ -101,7 +103,7 @@ def record(slot: Slot, compute: Callable[[], T], fetch: Callable[[Slot, Callable
     calls = _calls.get()
     if calls is None:  # another request of the process records, not this one
         return fetch(slot, compute)
-    call = Call(shown(slot.key), slot.stat_type or "")
+    call = Call(shown(slot.key), slot.stat_type or "", depth=_depth.get())
     calls.append(call)
     started = time.perf_counter()
 
@@ -112,11 +114,13 @@ def record(slot: Slot, compute: Callable[[], T], fetch: Callable[[Slot, Callable
             call.wait_ms = (began - call.missed_at) * 1000
         elif call.outcome == HIT:  # computed on a hit: a refresh ahead of expiry
             call.outcome = REFRESHED
-        inner = _current.set(None)  # lookups inside the function are calls of their own
+        # Lookups inside the function are calls of their own, one level deeper.
+        inner, deeper = _current.set(None), _depth.set(call.depth + 1)
         try:
             return compute()
         finally:
             _current.reset(inner)
+            _depth.reset(deeper)
             call.compute_ms = (time.perf_counter() - began) * 1000
 
     token = _current.set(call)
