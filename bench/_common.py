@@ -119,6 +119,49 @@ def per_call(loop: Callable[[int], Any], calls: int) -> tuple[float, float]:
     return (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
 
 
+def take_turns(
+    contenders: dict[str, Callable[[], Any]], calls: int, rounds: int
+) -> dict[str, list[float]]:
+    """Per contender, its median call in microseconds for each round.
+
+    The contenders take turns call by call and each call is timed on its own, so they share
+    the machine's load; the median leaves out the calls during which the process was
+    descheduled. Each call warms the CPU's caches for the next one, which favours whichever
+    contender follows its twin: the order turns and flips from round to round.
+    """
+    names = list(contenders)
+    functions = [contenders[name] for name in names]
+    clock = time.perf_counter_ns
+    for _ in range(calls // 5):  # warm-up
+        for function in functions:
+            function()
+    per_round: dict[str, list[float]] = {name: [] for name in names}
+    for round_no in range(rounds):
+        shift = (round_no // 2) % len(names)
+        order = list(range(shift, len(names))) + list(range(shift))
+        if round_no % 2:
+            order.reverse()
+        samples: list[list[int]] = [[] for _ in names]
+        for _ in range(calls):
+            for i in order:
+                began = clock()
+                functions[i]()
+                samples[i].append(clock() - began)
+        for i, name in enumerate(names):
+            per_round[name].append(median(samples[i]) / 1000)
+    return per_round
+
+
+def ratio_spread(a: list[float], b: list[float]) -> dict[str, float]:
+    """Round by round ratios of ``a`` to ``b``: median, min and max."""
+    ratios = [x / y for x, y in zip(a, b, strict=True)]
+    return {
+        "ratio_median": round(statistics.median(ratios), 3),
+        "ratio_min": round(min(ratios), 3),
+        "ratio_max": round(max(ratios), 3),
+    }
+
+
 def median(values: Iterable[float]) -> float:
     return float(statistics.median(list(values)))
 

@@ -15,11 +15,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
-from _common import configure, default_nice, emit, environment, median, start_redis
+from _common import (
+    configure,
+    default_nice,
+    emit,
+    environment,
+    ratio_spread,
+    start_redis,
+    take_turns,
+)
 
 VALUE = {
     "id": 42,
@@ -71,26 +78,7 @@ def main() -> None:
             assert cache.get("user_profile:42") == VALUE
             gets.append(lambda cache=cache: cache.get("user_profile:42"))
 
-        per_round: dict[str, list[float]] = {name: [] for name in names}
-        clock = time.perf_counter_ns
-        for _ in range(args.calls // 5):  # warm-up
-            for get in gets:
-                get()
-        for round_no in range(args.rounds):
-            # Each call warms the CPU's caches for the next one, which favours whichever
-            # contender follows its twin: the order turns and flips from round to round.
-            shift = (round_no // 2) % len(names)
-            order = list(range(shift, len(names))) + list(range(shift))
-            if round_no % 2:
-                order.reverse()
-            samples: list[list[int]] = [[] for _ in names]
-            for _ in range(args.calls):
-                for i in order:
-                    began = clock()
-                    gets[i]()
-                    samples[i].append(clock() - began)
-            for i, name in enumerate(names):
-                per_round[name].append(median(samples[i]) / 1000)
+        per_round = take_turns(dict(zip(names, gets, strict=True)), args.calls, args.rounds)
 
         for name in names:
             rounds = per_round[name]
@@ -105,11 +93,9 @@ def main() -> None:
             )
         summary: dict[str, Any] = {}
         for guarded, plain in PAIRS.items():
-            ratios = [g / p for g, p in zip(per_round[guarded], per_round[plain], strict=True)]
             key = guarded.replace(" ", "_")
-            summary[f"{key}_ratio_median"] = round(statistics.median(ratios), 3)
-            summary[f"{key}_ratio_min"] = round(min(ratios), 3)
-            summary[f"{key}_ratio_max"] = round(max(ratios), 3)
+            spread = ratio_spread(per_round[guarded], per_round[plain])
+            summary.update({f"{key}_{name}": value for name, value in spread.items()})
         emit(
             "backend_hit_path_summary",
             **summary,
