@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from cache_admin import breaker, cache_queryset, cache_result, generations
+from cache_admin import backend, breaker, cache_queryset, cache_result, generations
 from cache_admin.caching import link, recorder
 from tests.test_caching_race import BlockedReader
 from tests.testapp.models import Product
@@ -208,3 +208,28 @@ def test_a_record_closed_from_another_context_still_closes() -> None:
     assert finished == [[]]
     assert recorder.active == 0
     recorder._calls.set(None)
+
+
+def test_an_unreadable_value_is_a_miss_of_its_own(redis_client: Any) -> None:
+    redis_client.set(backend.stored_key("category:5"), b"\x80\x05not a pickle")
+    with recorder.recording() as calls:
+        assert category(5) == "category 5"
+    (call,) = calls
+    assert (call.outcome, call.reason, call.filled) == (recorder.MISS, recorder.UNREADABLE, True)
+
+
+def test_a_refresh_is_recorded_as_one(cache_alias: str) -> None:
+    with recorder.recording() as calls:
+        category.refresh(6)
+    (call,) = calls
+    assert (call.outcome, call.computed, call.filled) == (recorder.REFRESHED, True, True)
+
+
+def test_a_cache_that_is_not_redis_computes_uncached(settings: Any) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": "locmem"}
+    with recorder.recording() as calls:
+        category(8)
+        category.refresh(8)
+    assert [(call.outcome, call.computed, call.filled) for call in calls] == [
+        (recorder.UNCACHED, True, False)
+    ] * 2
