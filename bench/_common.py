@@ -26,6 +26,13 @@ from cache_admin.testing import RedisServer  # noqa: E402
 from cache_admin.testing import populate as populate  # noqa: E402  (for the scripts)
 
 KEY_PREFIX = "bench"
+# What the hit-path scripts read: a user profile of about 300 bytes pickled.
+VALUE = {
+    "id": 42,
+    "username": "ada",
+    "email": "ada@example.com",
+    "profile": {"bio": "x" * 200, "tags": ["a", "b", "c"], "score": 3.5},
+}
 
 
 def default_nice() -> int:

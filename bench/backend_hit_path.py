@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from _common import (
+    VALUE,
     configure,
     default_nice,
     emit,
@@ -28,12 +29,6 @@ from _common import (
     take_turns,
 )
 
-VALUE = {
-    "id": 42,
-    "username": "ada",
-    "email": "ada@example.com",
-    "profile": {"bio": "x" * 200, "tags": ["a", "b", "c"], "score": 3.5},
-}
 OPTIONS_DJANGO_REDIS = {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25}
 OPTIONS_BUILTIN = {"socket_connect_timeout": 0.25, "socket_timeout": 0.25}
 PAIRS = {  # package backend: the backend it wraps

@@ -15,14 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _common import configure, default_nice, emit, environment, median, start_redis
-
-VALUE = {
-    "id": 42,
-    "username": "ada",
-    "email": "ada@example.com",
-    "profile": {"bio": "x" * 200, "tags": ["a", "b", "c"], "score": 3.5},
-}
+from _common import VALUE, configure, default_nice, emit, environment, median, start_redis
 
 
 def main() -> None:

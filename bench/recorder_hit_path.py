@@ -26,6 +26,7 @@ from typing import Any
 
 from _common import (
     ROOT,
+    VALUE,
     configure,
     default_nice,
     emit,
@@ -35,12 +36,6 @@ from _common import (
     take_turns,
 )
 
-VALUE = {
-    "id": 42,
-    "username": "ada",
-    "email": "ada@example.com",
-    "profile": {"bio": "x" * 200, "tags": ["a", "b", "c"], "score": 3.5},
-}
 FILL = "cache_admin/caching/fill.py"
 
 
