@@ -48,7 +48,8 @@ REASON_HELP = {
 OUTCOMES = {
     recorder.HIT: _("hit"),
     recorder.MISS: _("miss"),
-    recorder.REFRESHED: _("hit, refreshed early"),
+    recorder.EARLY_REFRESH: _("hit, refreshed early"),
+    recorder.REFRESH: _("refreshed: computed and stored"),
     recorder.UNREACHABLE: _("Redis unreachable: computed, not cached"),
     recorder.UNCACHED: _("not a Redis cache: computed, not cached"),
 }
@@ -162,7 +163,7 @@ def _tally(label: str) -> dict[str, Any]:
 
 def _add(tally: dict[str, Any], call: recorder.Call) -> None:
     tally["calls"] += 1
-    tally["hits"] += call.outcome in (recorder.HIT, recorder.REFRESHED)
+    tally["hits"] += call.outcome in (recorder.HIT, recorder.EARLY_REFRESH)
     tally["misses"] += call.outcome == recorder.MISS
     if call.reason:
         tally["reasons"][call.reason] = tally["reasons"].get(call.reason, 0) + 1

@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from cache_admin import backend, breaker, cache_queryset, cache_result, generations
-from cache_admin.caching import link, recorder
+from cache_admin.caching import early, link, recorder
 from tests.test_caching_race import BlockedReader
 from tests.testapp.models import Product
 
@@ -222,7 +222,7 @@ def test_a_refresh_is_recorded_as_one(cache_alias: str) -> None:
     with recorder.recording() as calls:
         category.refresh(6)
     (call,) = calls
-    assert (call.outcome, call.computed, call.filled) == (recorder.REFRESHED, True, True)
+    assert (call.outcome, call.computed, call.filled) == (recorder.REFRESH, True, True)
 
 
 def test_a_cache_that_is_not_redis_computes_uncached(settings: Any) -> None:
@@ -233,3 +233,21 @@ def test_a_cache_that_is_not_redis_computes_uncached(settings: Any) -> None:
     assert [(call.outcome, call.computed, call.filled) for call in calls] == [
         (recorder.UNCACHED, True, False)
     ] * 2
+
+
+def test_a_hit_refreshed_ahead_of_expiry(monkeypatch: pytest.MonkeyPatch) -> None:
+    @cache_result(timeout=600, key_prefix="reco", early_refresh=1.0)
+    def reco(pk: int) -> str:
+        return "fresh"
+
+    reco(1)
+    monkeypatch.setattr(early, "should_refresh", lambda slot, pttl: True)
+    with recorder.recording() as calls:
+        assert reco(1) == "fresh"
+    (call,) = calls
+    assert (call.outcome, call.reason, call.computed, call.filled) == (
+        recorder.EARLY_REFRESH,
+        "",
+        True,
+        True,
+    )

@@ -109,7 +109,7 @@ def test_the_summary_counts_each_outcome_and_reason() -> None:
         recorder.Call(
             "product:3",
             "product_detail",
-            recorder.REFRESHED,
+            recorder.EARLY_REFRESH,
             computed=True,
             filled=True,
             total_ms=1.0,

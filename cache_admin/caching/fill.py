@@ -85,7 +85,7 @@ def _read_through(slot: Slot, compute: Callable[[], T]) -> T:
 def refresh(slot: Slot, compute: Callable[[], T]) -> T:
     """Compute now and store the result (unless an invalidation lands meanwhile)."""
     if recorder.active:
-        return recorder.record(slot, compute, _refresh)
+        return recorder.record(slot, compute, _refresh, recorder.REFRESH)
     return _refresh(slot, compute)
 
 

@@ -32,7 +32,8 @@ UNREADABLE = "unreadable"  # a value the slot cannot serve (another serializer, 
 # Outcomes of one call:
 HIT = "hit"
 MISS = "miss"
-REFRESHED = "refreshed"  # a hit that recomputed ahead of expiry (early refresh)
+EARLY_REFRESH = "early_refresh"  # a hit that recomputed ahead of expiry (early_refresh=)
+REFRESH = "refresh"  # an explicit .refresh(): computed and stored, nothing read
 UNREACHABLE = "unreachable"  # Redis did not answer: computed, nothing cached (fail-open)
 UNCACHED = "uncached"  # not a Redis cache: computed every time (a system check says so)
 
@@ -98,12 +99,17 @@ def recording() -> Iterator[list[Call]]:
         stop(token)
 
 
-def record(slot: Slot, compute: Callable[[], T], fetch: Callable[[Slot, Callable[[], T]], T]) -> T:
+def record(
+    slot: Slot,
+    compute: Callable[[], T],
+    fetch: Callable[[Slot, Callable[[], T]], T],
+    outcome: str = HIT,  # until the lookup says otherwise
+) -> T:
     """``fetch(slot, compute)``, recorded when the current context has a record open."""
     calls = _calls.get()
     if calls is None:  # another request of the process records, not this one
         return fetch(slot, compute)
-    call = Call(shown(slot.key), slot.stat_type or "", depth=_depth.get())
+    call = Call(shown(slot.key), slot.stat_type or "", outcome, depth=_depth.get())
     calls.append(call)
     started = time.perf_counter()
 
@@ -113,7 +119,7 @@ def record(slot: Slot, compute: Callable[[], T], fetch: Callable[[Slot, Callable
         if call.reason == LEASE_WAIT:
             call.wait_ms = (began - call.missed_at) * 1000
         elif call.outcome == HIT:  # computed on a hit: a refresh ahead of expiry
-            call.outcome = REFRESHED
+            call.outcome = EARLY_REFRESH
         # Lookups inside the function are calls of their own, one level deeper.
         inner, deeper = _current.set(None), _depth.set(call.depth + 1)
         try:
