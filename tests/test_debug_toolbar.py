@@ -149,6 +149,10 @@ def test_a_request_shows_its_calls_by_type_with_keys_escaped(client: Client, too
     assert "\u202e" not in content and "\x07" not in content
     assert re.search(r"Cache types.*?6 calls, 2 hits, [\d.]+ ms", content, re.S)
     assert response["X-Recorder-Active"] == "1"
+    assert re.search(
+        r'CacheTypesPanel_total_time;dur=[\d.]+;desc="Cache types 6 calls"',
+        response["Server-Timing"],
+    )
     assert recorder.active == 0  # closed with the request
 
     # The next request has a record of its own: everything is a hit now.
