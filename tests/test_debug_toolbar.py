@@ -243,3 +243,10 @@ def test_the_package_works_without_the_toolbar_and_the_panel_says_what_to_instal
         "error: cache_admin.debug_toolbar needs django-debug-toolbar: pip install "
         '"django-cache-admin[debug-toolbar]"'
     ) in out
+
+
+@pytest.mark.django_db
+def test_a_request_without_lookups_says_so(client: Client, toolbar: None) -> None:
+    content = client.get("/admin/login/").content.decode()
+    assert "No read-through lookup" in panel_html(content)
+    assert re.search(r"Cache types.*?0 calls, 0 hits, 0.00 ms", content, re.S)
