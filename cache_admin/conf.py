@@ -130,6 +130,11 @@ class CacheAdminSettings:
     NAMESPACE: str = field(default="cache_admin:", metadata=_about("E014", TEXT))
     # Prefix invalidation: SCAN COUNT and UNLINK batch size.
     SCAN_COUNT: int = field(default=1000, metadata=_about("E015", _whole(1)))
+    # Prefix deletion's server-side steps: how long one script call may keep Redis busy
+    # (ms); its SCAN steps are sized to fit (docs/invalidation.md).
+    PREFIX_STEP_MS: int = field(
+        default=2, metadata=_about("E042", _whole(1, 1000, unit=" of milliseconds"))
+    )
     # Invalidations issued while Redis is unreachable are queued in process (R2): at most
     # this many keys and prefixes per cache alias; what does not fit is logged and dropped.
     OUTBOX_MAX_KEYS: int = field(default=10000, metadata=_about("E016", _whole(0)))

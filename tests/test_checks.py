@@ -115,6 +115,7 @@ SETTING_CASES = [
     ("cache_admin.E013", "HISTORY_SAMPLING", [1, "yes", None], [True, False]),
     ("cache_admin.E014", "NAMESPACE", ["", None, b"cache_admin:"], ["ours:"]),
     ("cache_admin.E015", "SCAN_COUNT", [0, 100.0, None, True], [1, 500]),
+    ("cache_admin.E042", "PREFIX_STEP_MS", [0, 1001, 2.0, None, True], [1, 1000]),
     ("cache_admin.E016", "OUTBOX_MAX_KEYS", [-1, 1e4, "10000"], [0, 3]),
     ("cache_admin.E017", "OUTBOX_RETRY_INTERVAL", [-1, "5", None], [0, 0.05]),
     ("cache_admin.E018", "OUTBOX_DURABLE", [0, "False"], [False]),

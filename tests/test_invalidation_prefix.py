@@ -9,7 +9,8 @@ import redis
 from django.core.cache import caches
 
 from cache_admin import CacheInvalidator, backend
-from cache_admin.testing import RedisServer, free_port
+from cache_admin.invalidation.prefix import iter_delete_prefix
+from cache_admin.testing import RedisServer, free_port, populate
 from tests import redis_commands
 
 
@@ -101,14 +102,23 @@ def test_empty_prefix_message_says_what_to_do() -> None:
         CacheInvalidator.invalidate_by_prefix("")
 
 
-def test_iter_reports_progress_until_done(cache_alias: str, redis_client: redis.Redis) -> None:
-    _fill(redis_client, cache_alias, *(f"search:product:{n}" for n in range(300)), "cart:1")
-    steps = list(CacheInvalidator.iter_invalidate_prefix("search:", batch=50))
+@pytest.mark.parametrize("walk", ["server-side", "client-side"])
+def test_iter_reports_progress_until_done(
+    cache_alias: str, redis_client: redis.Redis, settings: Any, walk: str
+) -> None:
+    # Server-side steps last at most PREFIX_STEP_MS each: 20,000 keys take several. A
+    # ``keep`` filter needs each key in the client: steps of ``batch`` keys.
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "PREFIX_STEP_MS": 1}
+    many = 20_000 if walk == "server-side" else 300
+    populate(redis_client, _stored(cache_alias, "search:product:").decode(), many)
+    _fill(redis_client, cache_alias, "cart:1")
+    keep = (lambda rest: True) if walk == "client-side" else None
+    steps = list(iter_delete_prefix("search:", batch=50, keep=keep))
     assert steps[0].deleted == 0 and not steps[0].done
     # The keyspace's size: the package keeps no key of its own here.
-    assert steps[0].total == 301
+    assert steps[0].total == many + 1
     last = steps[-1]
-    assert last.done and last.deleted == 300 and last.matched == 300 and last.fraction == 1.0
+    assert last.done and last.deleted == many and last.matched == many and last.fraction == 1.0
     assert len(steps) > 3
     deleted = [s.deleted for s in steps]
     assert deleted == sorted(deleted)
@@ -150,8 +160,16 @@ def test_a_cluster_node_gets_one_unlink_per_hash_slot(settings: Any, tmp_path: P
         for n in range(300):
             cache.set(f"product:{n}", n)
         cache.set("category:1", 1)
+        # Server-side steps (one UNLINK per key inside the script), then the client loop
+        # (one UNLINK per hash slot of each batch), which ``keep`` needs.
         assert CacheInvalidator.invalidate_by_prefix("product:", alias="node") == 300
+        assert redis_commands.calls(client, "evalsha") >= 1
         assert cache.get("product:7") is None and cache.get("category:1") == 1
+        for n in range(300):
+            cache.set(f"product:{n}", n)
+        keep_odd = list(iter_delete_prefix("product:", alias="node", keep=lambda r: r[-1] % 2 == 1))
+        assert keep_odd[-1].deleted == 150
+        assert cache.get("product:7") is None and cache.get("product:8") == 8
         client.close()
         cache.close()
     finally:

@@ -1,17 +1,22 @@
-"""Prefix deletion: SCAN MATCH with a large COUNT plus one UNLINK per batch, on every primary (P4).
+"""Prefix deletion: SCAN MATCH plus UNLINK in bounded steps, on every primary (P4).
 
-Never KEYS, FLUSHDB or one huge DEL. Each step is one round trip: the UNLINK of the batch
-just found and the next SCAN travel together in a non-transactional pipeline, so Redis
-never runs more than one batch of work at a time (on a cluster node, one UNLINK per hash
-slot of the batch). The match is the site's stored prefix (KEY_PREFIX:VERSION:) plus the
-glob-escaped logical prefix, so nothing outside the site's namespace (S2) or the prefix
-is touched; the package's own namespace is kept unless the prefix names it.
+Never KEYS, FLUSHDB or one huge DEL. Where the node runs scripts, each step is one script
+call doing SCAN and UNLINK inside Redis for at most ``PREFIX_STEP_MS`` (prefix_script.py):
+no key travels to the client. Otherwise (scripts refused, or a ``keep`` filter that needs
+each key here) each step is one round trip: the UNLINK of the batch just found and the
+next SCAN travel together in a non-transactional pipeline, so Redis never runs more than
+one batch of work at a time (on a cluster node, one UNLINK per hash slot of the batch).
+The match is the site's stored prefix (KEY_PREFIX:VERSION:) plus the glob-escaped logical
+prefix, so nothing outside the site's namespace (S2) or the prefix is touched; the
+package's own namespace is kept unless the prefix names it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import redis
@@ -21,6 +26,9 @@ from redis.crc import key_slot
 from cache_admin import backend
 from cache_admin.conf import conf
 from cache_admin.guard import CacheUnavailable, guarded
+from cache_admin.invalidation.prefix_script import FIRST_STEP, ServerStep
+
+logger = logging.getLogger(__name__)
 
 MAX_PREFIX_LENGTH = 1024
 
@@ -70,7 +78,7 @@ def count_prefix(
     """Count a prefix's keys, examining at most about ``budget`` keys (P5: a console page
     asks this in a request); past the budget the count is an estimate that says so."""
     limit = max(1, int(budget or conf.CONSOLE_SCAN_BUDGET))
-    for step in iter_delete_prefix(prefix, dry_run=True, alias=alias):
+    for step in _steps(prefix, dry_run=True, alias=alias, budget=limit):
         if step.done:
             return PrefixCount(prefix, step.matched, step.total, step.total, True)
         if step.scanned >= limit:
@@ -106,6 +114,19 @@ def iter_delete_prefix(
     Raises ValueError for an unusable prefix (before any Redis call) and
     ``CacheUnavailable`` when Redis cannot be reached.
     """
+    return _steps(prefix, dry_run=dry_run, batch=batch, alias=alias, keep=keep)
+
+
+def _steps(
+    prefix: str,
+    *,
+    dry_run: bool = False,
+    batch: int | None = None,
+    alias: str | None = None,
+    keep: Callable[[bytes], bool] | None = None,
+    budget: int | None = None,
+) -> Iterator[PrefixProgress]:
+    # ``budget``: no server-side step examines keys past it (count_prefix stops there).
     prefix = validate_prefix(prefix)
     alias = alias or backend.alias()
     cache = caches[alias]
@@ -115,10 +136,10 @@ def iter_delete_prefix(
     sizes = [
         guarded(_size_and_mode(client), alias=alias, error=CacheUnavailable) for client in clients
     ]
-    tally = _Tally(prefix, sum(size for size, _ in sizes), dry_run)
+    tally = _Tally(prefix, sum(size for size, _ in sizes), dry_run, budget)
     yield tally.progress()
     for client, (_, clustered) in zip(clients, sizes, strict=True):
-        for _step in _scan_node(client, alias, scope, count, clustered, tally):
+        for _step in _walk_node(client, alias, scope, count, clustered, tally):
             yield tally.progress()
     yield tally.progress(done=True)
 
@@ -135,10 +156,11 @@ class _Scope:
     @classmethod
     def of(cls, prefix: str, cache: Any, keep: Callable[[bytes], bool] | None) -> _Scope:
         stored = backend.stored_key(prefix, cache)
-        namespace = str(conf.NAMESPACE)
-        protected = (
-            None if prefix.startswith(namespace) else backend.stored_key(namespace, cache).encode()
-        )
+        namespace = backend.stored_key(str(conf.NAMESPACE), cache).encode()
+        # Only a prefix the namespace starts with ("cache") reaches the namespace's keys;
+        # one that names the namespace ("cache_admin:gen:") asks for them.
+        reaches = namespace.startswith(stored.encode()) and not prefix.startswith(conf.NAMESPACE)
+        protected = namespace if reaches else None
         return cls(stored.encode(), backend.glob_escape(stored) + "*", protected, keep)
 
     def wanted(self, keys: list[bytes]) -> list[bytes]:
@@ -158,6 +180,7 @@ class _Tally:
     prefix: str
     total: int
     dry_run: bool
+    budget: int | None
     scanned: int = 0
     matched: int = 0
     deleted: int = 0
@@ -171,12 +194,63 @@ class _Tally:
         )
 
 
-def _scan_node(
+def _walk_node(
     client: redis.Redis, alias: str, scope: _Scope, count: int, clustered: bool, tally: _Tally
 ) -> Iterator[None]:
-    """SCAN one node to its end, each batch's UNLINK riding with the next SCAN in one
-    round trip; yields after every step but the last."""
-    cursor = 0
+    """One node to its end: by server-side steps, or where the node refuses the script
+    (from the cursor it reached) or ``keep`` needs each key here, by the client's loop."""
+    cursor: int | None = 0
+    if scope.keep is None:
+        cursor = yield from _server_steps(client, alias, scope, count, clustered, tally)
+    if cursor is not None:
+        yield from _scan_node(client, alias, scope, count, clustered, tally, cursor)
+
+
+def _server_steps(
+    client: redis.Redis, alias: str, scope: _Scope, count: int, clustered: bool, tally: _Tally
+) -> Generator[None, None, int | None]:
+    """Script calls to the node's end (None), or until the node refuses the script (the
+    cursor to go on from); yields after every call but the last."""
+    step = ServerStep(client)
+    mode = "count" if tally.dry_run else "unlink-each" if clustered else "unlink"
+    cursor, size = 0, min(count, FIRST_STEP)
+    while True:
+        call = partial(
+            step,
+            cursor=cursor,
+            match=scope.match,
+            most=count,
+            budget_us=conf.PREFIX_STEP_MS * 1000,
+            size=size,
+            protected=scope.protected,
+            mode=mode,
+            limit=max(1, tally.budget - tally.scanned) if tally.budget else 0,
+        )
+        try:
+            done = guarded(call, alias=alias, error=CacheUnavailable)
+        except redis.ResponseError as exc:
+            logger.info("Prefix deletion goes on from the client: the script was refused (%s)", exc)
+            return cursor
+        tally.scanned += done.examined
+        tally.matched += done.matched
+        tally.deleted += done.deleted
+        cursor, size = done.cursor, done.next_size
+        if cursor == 0:
+            return None
+        yield
+
+
+def _scan_node(
+    client: redis.Redis,
+    alias: str,
+    scope: _Scope,
+    count: int,
+    clustered: bool,
+    tally: _Tally,
+    cursor: int = 0,
+) -> Iterator[None]:
+    """SCAN one node to its end from ``cursor``, each batch's UNLINK riding with the next
+    SCAN in one round trip; yields after every step but the last."""
     found: list[bytes] = []
     while True:
         pipe = client.pipeline(transaction=False)

@@ -1,0 +1,113 @@
+"""Prefix deletion's server-side step: SCAN and UNLINK run inside Redis, in one script call.
+
+No key travels to the client and back, and the client does not parse, filter or re-send
+thousands of keys per batch: the call returns four numbers. Each call stops once it has
+used its time budget (``PREFIX_STEP_MS``, measured with TIME inside the script) and sizes
+each of its SCAN steps from the time per key of the step before, so no call keeps Redis
+busy much past the budget whatever ``SCAN_COUNT`` says. The client passes the step size
+the last call ended with, so the first step of the next call is sized the same way.
+
+The script declares no keys: it only touches keys SCAN just returned from this node. On a
+cluster node it unlinks key by key, because a multi-key UNLINK across hash slots is
+refused even inside a script (Redis 7 allows the key-by-key form for scripts without a
+``#!lua`` flags line, the form every version since 3.2 runs). Where scripts are refused
+(an ACL without EVALSHA, a renamed command, a script error), the caller goes on from the
+cursor reached with the client-side loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+# ARGV: cursor, MATCH pattern, most keys per SCAN step, time budget (µs), first step's
+# size, protected prefix ('' for none), mode ('count' | 'unlink' | 'unlink-each'), most keys
+# to examine in this call (0: no limit).
+# Returns: cursor, keys examined (the sum of the steps' COUNT), matched, deleted, the
+# size for the next call's first step.
+STEP = """
+if redis.replicate_commands then redis.replicate_commands() end
+local cursor, match = ARGV[1], ARGV[2]
+local most, budget, size = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local protected, mode, limit = ARGV[6], ARGV[7], tonumber(ARGV[8])
+local function now()
+  local t = redis.call('TIME')
+  return t[1] * 1000000 + t[2]
+end
+local began = now()
+local examined, matched, deleted = 0, 0, 0
+while true do
+  if limit > 0 then size = math.min(size, limit - examined) end
+  local before = now()
+  local reply = redis.call('SCAN', cursor, 'MATCH', match, 'COUNT', size)
+  cursor = reply[1]
+  local keys = reply[2]
+  if protected ~= '' then
+    local kept = {}
+    for _, key in ipairs(keys) do
+      if string.sub(key, 1, #protected) ~= protected then kept[#kept + 1] = key end
+    end
+    keys = kept
+  end
+  local n = #keys
+  matched = matched + n
+  if mode == 'unlink' then
+    -- unpack is limited to a few thousand values
+    for first = 1, n, 4096 do
+      deleted = deleted + redis.call('UNLINK', unpack(keys, first, math.min(first + 4095, n)))
+    end
+  elseif mode == 'unlink-each' then
+    for _, key in ipairs(keys) do deleted = deleted + redis.call('UNLINK', key) end
+  end
+  examined = examined + size
+  local after = now()
+  -- The next step gets what is left of the budget at this step's time per key; steps of
+  -- fewer than 64 keys cost more in per-command overhead than they save.
+  local per_key = math.max(after - before, 1) / size
+  local fits = math.floor(math.min(most, (budget - (after - began)) / per_key))
+  if cursor == '0' or (limit > 0 and examined >= limit) or fits < math.min(most, 64) then
+    size = math.max(1, math.floor(math.min(most, budget / per_key)))
+    break
+  end
+  size = fits
+end
+return {cursor, examined, matched, deleted, size}
+"""
+
+# The first call's first step, before any time per key is known (about 0.1 ms).
+FIRST_STEP = 64
+
+
+@dataclass(frozen=True)
+class StepDone:
+    cursor: int
+    examined: int
+    matched: int
+    deleted: int
+    next_size: int
+
+
+class ServerStep:
+    """The step script bound to one node's client."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.script = client.register_script(STEP)
+
+    def __call__(
+        self,
+        *,
+        cursor: int,
+        match: str,
+        most: int,
+        budget_us: int,
+        size: int,
+        protected: bytes | None,
+        mode: str,
+        limit: int,
+    ) -> StepDone:
+        reply = self.script(
+            args=[cursor, match, most, budget_us, size, protected or b"", mode, limit]
+        )
+        cursor_, examined, matched, deleted, next_size = reply
+        return StepDone(int(cursor_), int(examined), int(matched), int(deleted), int(next_size))
