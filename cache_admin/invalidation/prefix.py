@@ -157,9 +157,9 @@ class _Scope:
     def of(cls, prefix: str, cache: Any, keep: Callable[[bytes], bool] | None) -> _Scope:
         stored = backend.stored_key(prefix, cache)
         namespace = backend.stored_key(str(conf.NAMESPACE), cache).encode()
-        # Only a prefix the namespace starts with ("cache") reaches the namespace's keys;
-        # one that names the namespace ("cache_admin:gen:") asks for them.
-        reaches = namespace.startswith(stored.encode()) and not prefix.startswith(conf.NAMESPACE)
+        # Only a prefix shorter than the namespace and starting it ("cache") reaches the
+        # namespace's keys; one that names the namespace ("cache_admin:gen:") asks for them.
+        reaches = namespace.startswith(stored.encode()) and namespace != stored.encode()
         protected = namespace if reaches else None
         return cls(stored.encode(), backend.glob_escape(stored) + "*", protected, keep)
 
