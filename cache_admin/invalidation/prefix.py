@@ -26,7 +26,7 @@ from redis.crc import key_slot
 from cache_admin import backend
 from cache_admin.conf import conf
 from cache_admin.guard import CacheUnavailable, guarded
-from cache_admin.invalidation.prefix_script import FIRST_STEP, ServerStep
+from cache_admin.invalidation.prefix_script import ServerStep
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def _server_steps(
     cursor to go on from); yields after every call but the last."""
     step = ServerStep(client)
     mode = "count" if tally.dry_run else "unlink-each" if clustered else "unlink"
-    cursor, size = 0, min(count, FIRST_STEP)
+    cursor, per_key_us = 0, 0.0
     while True:
         call = partial(
             step,
@@ -221,7 +221,7 @@ def _server_steps(
             match=scope.match,
             most=count,
             budget_us=conf.PREFIX_STEP_MS * 1000,
-            size=size,
+            per_key_us=per_key_us,
             protected=scope.protected,
             mode=mode,
             limit=max(1, tally.budget - tally.scanned) if tally.budget else 0,
@@ -234,7 +234,7 @@ def _server_steps(
         tally.scanned += done.examined
         tally.matched += done.matched
         tally.deleted += done.deleted
-        cursor, size = done.cursor, done.next_size
+        cursor, per_key_us = done.cursor, done.per_key_us
         if cursor == 0:
             return None
         yield

@@ -4,8 +4,8 @@ No key travels to the client and back, and the client does not parse, filter or 
 thousands of keys per batch: the call returns four numbers. Each call stops once it has
 used its time budget (``PREFIX_STEP_MS``, measured with TIME inside the script) and sizes
 each of its SCAN steps from the time per key of the step before, so no call keeps Redis
-busy much past the budget whatever ``SCAN_COUNT`` says. The client passes the step size
-the last call ended with, so the first step of the next call is sized the same way.
+busy much past the budget whatever ``SCAN_COUNT`` says. The client passes back the time
+per key the last call ended with, so the first step of the next call is sized the same way.
 
 The script declares no keys: it only touches keys SCAN just returned from this node. On a
 cluster node it unlinks key by key, because a multi-key UNLINK across hash slots is
@@ -21,22 +21,26 @@ from dataclasses import dataclass
 
 import redis
 
-# ARGV: cursor, MATCH pattern, most keys per SCAN step, time budget (µs), first step's
-# size, protected prefix ('' for none), mode ('count' | 'unlink' | 'unlink-each'), most keys
-# to examine in this call (0: no limit).
-# Returns: cursor, keys examined (the sum of the steps' COUNT), matched, deleted, the
-# size for the next call's first step.
+# ARGV: cursor, MATCH pattern, most keys per SCAN step, time budget (µs), the time per key
+# known so far (µs, 0 when none), protected prefix ('' for none), mode ('count' | 'unlink' |
+# 'unlink-each'), most keys to examine in this call (0: no limit).
+# Returns: cursor, keys examined (the sum of the steps' COUNT), matched, deleted, the time
+# per key known now (as text: a Lua number would be cut to a whole one).
 STEP = """
 if redis.replicate_commands then redis.replicate_commands() end
 local cursor, match = ARGV[1], ARGV[2]
-local most, budget, size = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local most, budget, per_key = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local protected, mode, limit = ARGV[6], ARGV[7], tonumber(ARGV[8])
 local function now()
   local t = redis.call('TIME')
   return t[1] * 1000000 + t[2]
 end
+-- Steps of fewer than 64 keys cost more in per-command overhead than they save.
+local least = math.min(most, 64)
 local began = now()
 local examined, matched, deleted = 0, 0, 0
+local size = least
+if per_key > 0 then size = math.max(least, math.floor(math.min(most, budget / per_key))) end
 while true do
   if limit > 0 then size = math.min(size, limit - examined) end
   local before = now()
@@ -62,21 +66,16 @@ while true do
   end
   examined = examined + size
   local after = now()
-  -- The next step gets what is left of the budget at this step's time per key; steps of
-  -- fewer than 64 keys cost more in per-command overhead than they save.
-  local per_key = math.max(after - before, 1) / size
+  -- The next step gets what is left of the budget at this step's time per key. (Following
+  -- the fastest step seen instead keeps fewer, longer calls on a busy host, but each one
+  -- runs past the budget whenever the host is slower than at its best.)
+  per_key = math.max(after - before, 1) / size
   local fits = math.floor(math.min(most, (budget - (after - began)) / per_key))
-  if cursor == '0' or (limit > 0 and examined >= limit) or fits < math.min(most, 64) then
-    size = math.max(1, math.floor(math.min(most, budget / per_key)))
-    break
-  end
+  if cursor == '0' or (limit > 0 and examined >= limit) or fits < least then break end
   size = fits
 end
-return {cursor, examined, matched, deleted, size}
+return {cursor, examined, matched, deleted, tostring(per_key)}
 """
-
-# The first call's first step, before any time per key is known (about 0.1 ms).
-FIRST_STEP = 64
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ class StepDone:
     examined: int
     matched: int
     deleted: int
-    next_size: int
+    per_key_us: float
 
 
 class ServerStep:
@@ -101,13 +100,13 @@ class ServerStep:
         match: str,
         most: int,
         budget_us: int,
-        size: int,
+        per_key_us: float,
         protected: bytes | None,
         mode: str,
         limit: int,
     ) -> StepDone:
         reply = self.script(
-            args=[cursor, match, most, budget_us, size, protected or b"", mode, limit]
+            args=[cursor, match, most, budget_us, per_key_us, protected or b"", mode, limit]
         )
-        cursor_, examined, matched, deleted, next_size = reply
-        return StepDone(int(cursor_), int(examined), int(matched), int(deleted), int(next_size))
+        cursor_, examined, matched, deleted, per_key = reply
+        return StepDone(int(cursor_), int(examined), int(matched), int(deleted), float(per_key))
