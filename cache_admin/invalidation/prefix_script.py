@@ -1,7 +1,7 @@
 """Prefix deletion's server-side step: SCAN and UNLINK run inside Redis, in one script call.
 
 No key travels to the client and back, and the client does not parse, filter or re-send
-thousands of keys per batch: the call returns four numbers. Each call stops once it has
+thousands of keys per batch: the call returns five numbers. Each call stops once it has
 used its time budget (``PREFIX_STEP_MS``, measured with TIME inside the script) and sizes
 each of its SCAN steps from the time per key of the step before, so no call keeps Redis
 busy much past the budget whatever ``SCAN_COUNT`` says. The client passes back the time
@@ -9,8 +9,8 @@ per key the last call ended with, so the first step of the next call is sized th
 
 The script declares no keys: it only touches keys SCAN just returned from this node. On a
 cluster node it unlinks key by key, because a multi-key UNLINK across hash slots is
-refused even inside a script (Redis 7 allows the key-by-key form for scripts without a
-``#!lua`` flags line, the form every version since 3.2 runs). Where scripts are refused
+refused even inside a script (Redis 7.0 allows the key-by-key form to a script without a
+``#!lua`` flags line, the form older versions run too). Where scripts are refused
 (an ACL without EVALSHA, a renamed command, a script error), the caller goes on from the
 cursor reached with the client-side loop.
 """
@@ -108,5 +108,5 @@ class ServerStep:
         reply = self.script(
             args=[cursor, match, most, budget_us, per_key_us, protected or b"", mode, limit]
         )
-        cursor_, examined, matched, deleted, per_key = reply
-        return StepDone(int(cursor_), int(examined), int(matched), int(deleted), float(per_key))
+        next_cursor, examined, matched, deleted, per_key = reply
+        return StepDone(int(next_cursor), int(examined), int(matched), int(deleted), float(per_key))
