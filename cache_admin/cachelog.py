@@ -1,5 +1,6 @@
 """The spec's application logging: ``Cache HIT: <key>`` / ``Cache MISS: <key>`` on logger
-``"cache"`` at DEBUG, for a sampled fraction (``LOG_SAMPLE_RATE``) of lookups.
+``"cache"`` at DEBUG, for a sampled fraction (``LOG_SAMPLE_RATE``) of lookups; a miss's
+record carries its reason (``record.miss_reason``, one of ``counters.REASONS``).
 
 When the logger is not enabled for DEBUG this costs one cached level check per lookup.
 """
@@ -24,9 +25,10 @@ def hit(key: str) -> None:
         logger.debug("Cache HIT: %s", shown(key))
 
 
-def miss(key: str) -> None:
+def miss(key: str, reason: str | None = None) -> None:
     if logger.isEnabledFor(logging.DEBUG) and _sampled():
-        logger.debug("Cache MISS: %s", shown(key))
+        # The spec's line as it is; the reason rides on the record for handlers to show.
+        logger.debug("Cache MISS: %s", shown(key), extra={"miss_reason": reason})
 
 
 def shown(key: str) -> str:

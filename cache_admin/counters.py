@@ -1,4 +1,4 @@
-"""Per-type hit/miss/fill/error/invalidation counters (P1).
+"""Per-type hit/miss/fill/error/invalidation counters, and misses by reason (P1).
 
 ``record()`` only adds to an in-process tally; a background thread (``cache_admin.background``)
 flushes the tally to Redis at most once per ``STATS_FLUSH_INTERVAL`` in one pipeline, and
@@ -32,11 +32,16 @@ from cache_admin.breaker import breaker_for
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
 
-__all__ = ["EVENTS", "Counts", "flush", "record", "totals", "type_stats"]
+__all__ = ["EVENTS", "REASONS", "Counts", "flush", "miss", "record", "totals", "type_stats"]
 
 logger = logging.getLogger("cache_admin")
 
-EVENTS = ("hits", "misses", "fills", "errors", "invalidations")
+# Why a lookup missed, where the package can tell (each miss has at most one):
+ABSENT = "absent"  # nothing under the key: never filled, expired, evicted, or deleted
+INVALIDATED = "invalidated"  # an entry of other generation tokens: its lists were invalidated
+LEASE_WAIT = "lease_wait"  # another process was filling it: this lookup waited for that fill
+REASONS = (ABSENT, INVALIDATED, LEASE_WAIT)
+EVENTS = ("hits", "misses", "fills", "errors", "invalidations", *REASONS)
 UNTYPED = "_untyped"
 HISTORY_SECONDS = 2 * 3600
 T = TypeVar("T")
@@ -49,6 +54,20 @@ class Counts:
     fills: int = 0
     errors: int = 0
     invalidations: int = 0
+    # Misses by reason (REASONS); misses counted without one are in none of them.
+    absent: int = 0
+    invalidated: int = 0
+    lease_wait: int = 0
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        """Misses per reason, in REASONS order."""
+        return {reason: getattr(self, reason) for reason in REASONS}
+
+    @property
+    def unexplained(self) -> int:
+        """Misses counted without a reason (a project's own ``miss(type)`` calls)."""
+        return max(0, self.misses - sum(self.reasons.values()))
 
     @property
     def hit_rate(self) -> float | None:
@@ -103,6 +122,23 @@ def record(type_name: str | None, event: str, n: int = 1) -> None:
         pending = tally.pending
         pending[key] = pending.get(key, 0) + n
     if flusher.thread is None:  # the first event of this process (or of a forked child)
+        flusher.start()
+
+
+def miss(type_name: str | None, reason: str | None = None) -> None:
+    """Count one miss, and its reason (one of REASONS) when it is known."""
+    if reason is not None and reason not in REASONS:
+        raise ValueError(f"unknown miss reason {reason!r}; expected one of {REASONS}")
+    tally = _tally
+    minute, name = int(time.time()) // 60, type_name or UNTYPED
+    with tally.lock:
+        pending = tally.pending
+        key = (minute, name, "misses")
+        pending[key] = pending.get(key, 0) + 1
+        if reason is not None:
+            key = (minute, name, reason)
+            pending[key] = pending.get(key, 0) + 1
+    if flusher.thread is None:
         flusher.start()
 
 

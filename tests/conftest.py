@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.cache import caches
 
 from cache_admin import background, breaker, counters, policy
+from cache_admin.caching import read_choice
 
 # Celery app and worker fixtures (tests/celery_fixtures.py); Redis in particular states
 # (tests/redis_fixtures.py).
@@ -52,6 +53,7 @@ def _clean_state(redis_url: str) -> Iterator[None]:
     client.close()
     breaker.reset_all()
     policy.reset_for_tests()
+    read_choice.reset_for_tests()
     yield
     # A background job a test started and did not wait for (a prefix deletion posted by an
     # access test, an analysis) must not go on deleting or writing in the next test's Redis.

@@ -63,6 +63,8 @@ def test_redis_gone_while_the_value_is_computed(private_redis: RedisServer) -> N
 def test_redis_gone_between_the_lease_and_the_generation_tokens(
     private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A queryset's first miss takes its lease, then creates the model's token before
+    # computing: Redis is gone by then.
     Category.objects.create(name="Laptops", slug="laptops")
     acquire = link.Link.acquire
 
@@ -81,13 +83,18 @@ def test_redis_gone_between_the_lease_and_the_generation_tokens(
     assert errors_recorded() >= 1
 
 
-def test_redis_gone_between_the_read_and_the_lease(
+def test_redis_gone_between_the_read_and_the_lease_over_a_stale_entry(
     private_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A value this slot cannot serve is replaced through a compare-and-set of the lease:
+    # Redis goes away between the read that found it and that step.
+    with redis.Redis.from_url(f"{private_redis.url}/0") as client:
+        client.set(backend.stored_key("unleased:2"), b"\x80\x05not a pickle")
     read = link.Link.read
 
     def read_then_lose_redis(self: link.Link, slot: link.Slot) -> Any:
         found = read(self, slot)
+        assert found.lease is None
         private_redis.stop()
         return found
 
@@ -122,9 +129,9 @@ def test_a_queryset_entry_without_its_model_tokens_is_a_miss(
 def test_a_generation_key_turned_into_another_type_mid_fill_leaves_no_lease(
     cache_alias: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Between the lease and the read of the model's token, the token's key becomes a hash:
-    # the server answers WRONGTYPE, and the fill gives its lease back at once instead of
-    # leaving it for LEASE_TIMEOUT.
+    # Between the lease and the creation of the model's token, the token's key becomes a
+    # hash: the server answers WRONGTYPE, and the fill gives its lease back at once instead
+    # of leaving it for LEASE_TIMEOUT.
     Product.objects.create(name="P", slug="p", category=Category.objects.create(slug="c"))
     token_key = backend.stored_key(generations.key(Product))
     acquire = link.Link.acquire
@@ -149,10 +156,12 @@ def test_a_generation_key_turned_into_another_type_mid_fill_leaves_no_lease(
 def test_a_lease_taken_between_the_read_and_ours_makes_this_caller_wait(
     cache_alias: str, redis_client: redis.Redis, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Another process's miss lands between this caller's GET and its SET NX: this caller
-    # waits (LEASE_WAIT) for that fill, then computes without storing over the other lease.
+    # The read finds a value it cannot serve; another process's miss replaces it with its
+    # lease before this caller's compare-and-set: this caller waits (LEASE_WAIT) for that
+    # fill, then computes without storing over the other lease.
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "LEASE_WAIT": 0.01}
     theirs = fill.LEASE_PREFIX + b"another-process"
+    redis_client.set(backend.stored_key("contested:1"), b"\x80\x05not a pickle")
     read = link.Link.read
 
     def read_then_lose_the_race(self: link.Link, slot: link.Slot) -> Any:

@@ -87,7 +87,7 @@ def test_a_lease_wait_served_by_the_other_fill(
 
     def read(self: link.Link, slot: Any) -> Any:
         found = original_read(self, slot)
-        if threading.current_thread().name == "waiter" and found[0] is not None:
+        if threading.current_thread().name == "waiter" and found.raw is not None:
             saw_lease.set()
         return found
 

@@ -207,7 +207,9 @@ def test_counters_per_type(cache_alias: str) -> None:
     internal(1), internal(1)
     counters.flush()
     # The package's own namespace never shows up in per-type statistics.
-    assert counters.totals() == {"product_detail": counters.Counts(hits=2, misses=2, fills=2)}
+    assert counters.totals() == {
+        "product_detail": counters.Counts(hits=2, misses=2, fills=2, absent=2)
+    }
 
 
 def test_reader_waits_for_the_lease_holder_and_takes_its_value(
@@ -238,7 +240,7 @@ def test_reader_waits_for_the_lease_holder_and_takes_its_value(
 
     def read_and_signal(self: link.Link, slot: fill.Slot) -> Any:
         found = original_read(self, slot)
-        if threading.current_thread().name == "waiter" and found[0] is not None:
+        if threading.current_thread().name == "waiter" and found.raw is not None:
             polled.set()  # the waiter has seen the lease at least once
         return found
 

@@ -89,6 +89,15 @@ def test_queries_per_request_drop_tenfold_against_caching_disabled(
     assert load_report["query_reduction"] >= 10
 
 
+def test_misses_are_reported_by_reason(load_report: dict[str, Any]) -> None:
+    per_type = load_report["hit_rate"]["per_type"]
+    for row in per_type.values():
+        assert sum(row["miss_reasons"].values()) == row["misses"], row
+    # The product detail's misses are the engine's own: each has its reason.
+    detail = per_type["product_detail"]["miss_reasons"]
+    assert detail["other"] == 0 and detail["absent"] > 0, detail
+
+
 def test_product_edits_happened_during_the_run(load_report: dict[str, Any]) -> None:
     # Each edit invalidates through the signals; the hit rate above holds with them.
     assert load_report["cached"]["requests"] == 1000

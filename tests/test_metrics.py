@@ -76,6 +76,21 @@ def test_per_type_counters(staff_client: Client) -> None:
     assert found[("cache_admin_hits_total", (("type", "_untyped"),))] == 5
 
 
+def test_misses_by_reason(staff_client: Client) -> None:
+    counters.miss("product_list", "invalidated")
+    counters.miss("product_list", "invalidated")
+    counters.miss("product_list", "absent")
+    counters.miss("product_list")  # a project's own count tells no reason
+    found = scrape(staff_client)
+    assert found[("cache_admin_misses_total", (("type", "product_list"),))] == 4
+
+    def reason(name: str) -> float:
+        labels = (("reason", name), ("type", "product_list"))
+        return found[("cache_admin_miss_reasons_total", labels)]
+
+    assert (reason("invalidated"), reason("absent"), reason("lease_wait")) == (2, 1, 0)
+
+
 def test_counters_from_two_processes_add_up(staff_client: Client) -> None:
     counters.record("product_detail", "hits", 3)
     counters.flush()

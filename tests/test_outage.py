@@ -28,6 +28,7 @@ from cache_admin import (
     generations,
 )
 from cache_admin.breaker import OPEN, breaker_for
+from cache_admin.caching import read_choice
 from cache_admin.caching.link import Link
 from cache_admin.invalidation import outbox
 from cache_admin.lease import LEASE_PREFIX
@@ -276,20 +277,28 @@ def hang_before(monkeypatch: pytest.MonkeyPatch, server: RedisServer, name: str,
     monkeypatch.setattr(Link, name, hang_then_call)
 
 
+@pytest.mark.parametrize("read", ["leased", "plain"])
 def test_a_lease_sent_as_redis_hangs_does_not_outlive_the_outage(
-    hanging: Hanging, monkeypatch: pytest.MonkeyPatch
+    hanging: Hanging, monkeypatch: pytest.MonkeyPatch, read: str
 ) -> None:
     """A fill's SET NX that times out still runs when the server resumes: left there, that
     lease would make every reader of the key wait, then compute without storing, for
-    LEASE_TIMEOUT. Its deletion is queued and replayed before the breaker closes."""
-    hang_before(monkeypatch, hanging.server, "acquire", 1)  # between the miss and the lease
+    LEASE_TIMEOUT. Its deletion is queued and replayed before the breaker closes. The
+    lease is sent by the read itself (a family that misses) or after a GET (one that hits)."""
+    if read == "plain":
+        for _ in range(100):
+            hanging.product(2)
+        hang_before(monkeypatch, hanging.server, "acquire", 1)  # between the miss and the lease
+    else:
+        hang_before(monkeypatch, hanging.server, "read", 1)  # the read that takes the lease
+    assert read_choice.leased_read("product") is (read == "leased")
     assert hanging.product(1) == 10  # served, the lease's SET timed out
     monkeypatch.undo()
     assert outbox.pending_count(hanging.alias) == 1
     hanging.server.resume()
     assert breaker_for(hanging.alias).wait_closed(10)
     assert hanging.product(1) == hanging.product(1) == 10  # filled and stored: no lease left
-    assert hanging.calls == [1, 1]
+    assert [pk for pk in hanging.calls if pk == 1] == [1, 1]
 
 
 def test_a_refresh_whose_lease_timed_out_leaves_no_lease(

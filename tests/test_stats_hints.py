@@ -107,3 +107,37 @@ def test_the_dashboard_rows_read_warm_runs_and_minutes(redis_client: redis.Redis
     )
     cart = {row.name: row for row in stats.type_rows()}["cart"]
     assert cart.hints and not any("warm_cache" in hint for hint in cart.hints)
+
+
+def test_hints_follow_the_reason_most_misses_had() -> None:
+    invalidated = Counts(hits=10, misses=90, invalidated=80, absent=10)
+    found = type_hints(figures(invalidated), NOW)
+    assert "80 of the 90 misses" in found[0] and "list_scopes" in found[0]
+    # Right after a warm run and with misses explained by invalidation: no warm hint.
+    assert not any("warm_cache" in hint for hint in found)
+    absent = type_hints(figures(Counts(hits=10, misses=90, absent=90)), NOW)
+    assert absent[0].startswith("90 of the 90 misses (100%) found nothing under the key")
+    assert any("effective TTL is 300 s" in hint for hint in absent)
+    waits = type_hints(figures(Counts(hits=10, misses=90, lease_wait=50, absent=40)), NOW)
+    assert "waited for another process" in waits[0] and "LEASE_WAIT" in waits[0]
+    assert "found nothing under the key" in waits[1]
+    # A project's own counters.record(type, "misses") tells no reason: the usual hints.
+    untold = type_hints(figures(POOR), NOW)
+    assert any("effective TTL" in hint for hint in untold)
+    assert hints.miss_reasons(POOR) == []
+    # And under the minimum sample, whatever the reasons, nothing.
+    assert type_hints(figures(Counts(hits=1, misses=9, invalidated=9)), NOW) == ()
+
+
+def test_misses_by_reason_are_shares_of_every_miss() -> None:
+    shares = hints.miss_reasons(Counts(hits=0, misses=10, absent=5, invalidated=3))
+    assert [(s.reason, s.count, s.percent) for s in shares] == [
+        ("absent", 5, 50.0),
+        ("invalidated", 3, 30.0),
+        (hints.UNEXPLAINED, 2, 20.0),
+    ]
+
+
+def test_an_unknown_reason_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown miss reason 'stale'"):
+        counters.miss("product_list", "stale")

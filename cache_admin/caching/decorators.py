@@ -17,6 +17,7 @@ from django.db import models
 
 from cache_admin import keys
 from cache_admin.caching import fill
+from cache_admin.invalidation import scopes
 from cache_admin.invalidation.outbox import delete_keys
 from cache_admin.types import CacheType, get_type, type_for_key
 
@@ -104,6 +105,14 @@ def default_prefix(func: Callable[..., Any], key_prefix: str | None) -> str:
     return key_prefix.rstrip(":")
 
 
+def model_generations(depends_on: tuple[type[models.Model], ...]) -> tuple[str, ...]:
+    """The generation keys of entries that depend on whole models, in a stable order."""
+    found: list[str] = []
+    for each in depends_on:
+        found += scopes.model_generations(each)
+    return tuple(dict.fromkeys(found))
+
+
 def evaluate(result: Any) -> Any:
     """A QuerySet becomes the list of its rows: small to pickle, no query object inside."""
     if isinstance(result, models.QuerySet):
@@ -153,13 +162,13 @@ class _Cached(Generic[P, R]):
             return f"{self.prefix}:{keys.digest(dict(zip(names, args, strict=True)))}"
         return call_key(self.prefix, self.signature, args, kwargs)
 
-    def slot(self, key: str, models_: tuple[type[models.Model], ...] = ()) -> fill.Slot:
+    def slot(self, key: str, generations: tuple[str, ...] = ()) -> fill.Slot:
         # Positional: this runs on every hit.
         return fill.Slot(
             key,
             resolve_type(self.cache_type, key),
             self.timeout,
-            models_,
+            generations,
             self.prefix,
             self.early_refresh,
         )
@@ -230,10 +239,11 @@ def cache_queryset(
     """Cache the evaluated rows (a list) of the QuerySet the function returns.
 
     Entries carry the generation tokens of the queryset's model (and of ``depends_on``),
-    so ``generations.bump(Model)`` (``CacheInvalidator.invalidate_list_cache``) makes all of
-    them miss at once. Without ``model=`` the function is called on every lookup to learn
-    the model: building a QuerySet runs no query, but pass ``model=`` when the function
-    does other work before returning it.
+    so ``CacheInvalidator.invalidate_list_cache(Model)`` makes all of them miss at once, and
+    so does a save of a registered model (with list scopes: through the token of the lists
+    that fix no scope, as an entry of the whole model is one of those). Without ``model=``
+    the function is called on every lookup to learn the model: building a QuerySet runs
+    no query, but pass ``model=`` when the function does other work before returning it.
     """
     extra = tuple(depends_on)
     check_timeout(timeout)
@@ -245,14 +255,16 @@ def cache_queryset(
         def prepare(args: Any, kwargs: Any) -> tuple[fill.Slot, Callable[[], list[Any]]]:
             key = cached.key(args, kwargs)
             if model is not None:
-                return cached.slot(key, (model, *extra)), lambda: evaluate(func(*args, **kwargs))
+                depends = model_generations((model, *extra))
+                return cached.slot(key, depends), lambda: evaluate(func(*args, **kwargs))
             queryset = func(*args, **kwargs)
             if not isinstance(queryset, models.QuerySet):
                 raise TypeError(
                     f"{cached.prefix}: cache_queryset needs a function that returns a QuerySet "
                     f"(got {type(queryset).__name__}); pass model=... to cache other results"
                 )
-            return cached.slot(key, (queryset.model, *extra)), lambda: list(queryset)
+            depends = model_generations((queryset.model, *extra))
+            return cached.slot(key, depends), lambda: list(queryset)
 
         def call(*args: P.args, **kwargs: P.kwargs) -> list[Any]:
             return fill.fetch(*prepare(args, kwargs))

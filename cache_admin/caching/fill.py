@@ -1,17 +1,25 @@
-"""The read-through engine behind every pattern: one GET per hit (P1), fills under a lease
-with compare-and-set (C1), exceptions never cached (C3), fail-open behind the breaker (R1).
+"""The read-through engine behind every pattern: one command per hit (P1), fills under a
+lease with compare-and-set (C1), exceptions never cached (C3), fail-open behind the
+breaker (R1).
 
-A miss takes a lease *in the key itself*: ``SET key <lease> NX PX LEASE_TIMEOUT``. The
-value is then written by a Lua compare-and-set that only succeeds while the key still holds
-that lease. An invalidation (DEL/UNLINK) issued while the value was being computed removes
-the lease, so the value computed from old data is dropped instead of being written back
-for a whole TTL. Every atomic step touches one key (Redis Cluster can route it).
+A miss takes a lease *in the key itself*, in the read: ``SET key <lease> NX GET PX
+LEASE_TIMEOUT`` answers the value of a hit and takes the lease of a miss in one round trip
+(``link``). The value is then written by a Lua compare-and-set that only succeeds while the
+key still holds that lease: a miss of an absent key costs two round trips. An invalidation
+(DEL/UNLINK) issued while the value was being computed removes the lease, so the value
+computed from old data is dropped instead of being written back for a whole TTL. Every
+atomic step touches one key (Redis Cluster can route it).
 
 A reader that finds someone else's lease polls for up to ``LEASE_WAIT`` seconds for the
 value, then computes it itself and returns it without storing (one fill per key at a time).
 
-Generation-enveloped slots (lists, querysets) store ``(tokens, value)`` and read the model
-tokens and the value in one pipelined round trip; a token mismatch is a miss.
+Generation-enveloped slots (lists, querysets) store ``(tokens, value)`` and read the
+generation tokens and the value in one pipelined round trip; a token mismatch is a miss
+(the stale entry is replaced through a compare-and-set of the lease: one more round trip).
+The tokens read with the value are the ones a fill stores: read before computing, so a bump
+during the computation makes the entry a miss.
+
+Every miss is counted with its reason (``counters.REASONS``) at one point, ``record_miss``.
 
 Probabilistic early refresh (XFetch) is available per slot (``early_refresh`` = beta > 0):
 the hit also reads PTTL in the same round trip, and a reader refreshes ahead of expiry
@@ -23,14 +31,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
 from django.core.cache import BaseCache
 
 from cache_admin import backend, breaker, cachelog, counters, generations, policy
-from cache_admin.caching import early, recorder
+from cache_admin.caching import early, read_choice, recorder
 from cache_admin.caching.link import ABSENT, Link, Slot, Unreachable, sha
 from cache_admin.conf import conf
 from cache_admin.invalidation import outbox
@@ -53,33 +61,37 @@ def fetch(slot: Slot, compute: Callable[[], T]) -> T:
 def _read_through(slot: Slot, compute: Callable[[], T]) -> T:
     try:
         link = Link(slot)
-        raw, tokens, pttl = link.read(slot)
-    except Unreachable:
+        found = link.read(slot)
+    except Unreachable as exc:
         _count(slot, "errors")
+        if _sent(exc):  # a read may take a lease: when the server answers late, it does
+            _lease_left_behind(link)
         return compute()
     except backend.NotRedisBackend:  # misconfigured: a system check says so; still serve
         if recorder.active:
             recorder.note_uncached()
         return compute()
-    expected = ABSENT
-    if raw is not None and not raw.startswith(LEASE_PREFIX):
-        found, value = _unwrap(link, slot, raw, tokens)
-        if found:
-            if link.counted:
-                counters.record(slot.stat_type, "hits")
-            cachelog.hit(slot.key)
-            if pttl is not None and early.should_refresh(slot, pttl):
-                return _refresh_in_place(link, slot, raw, value, compute)
-            return value  # type: ignore[no-any-return]
-        expected = sha(raw)
+    raw = found.raw
     if raw is None:
-        _miss(slot, recorder.ABSENT)
-    elif raw.startswith(LEASE_PREFIX):
-        _miss(slot, recorder.LEASE_WAIT)
+        record_miss(slot, counters.ABSENT, link.counted)
+        if found.lease is not None:
+            return _fill(link, slot, compute, found.lease, _current(found.tokens))
+        return _fill_or_wait(link, slot, compute, ABSENT, _current(found.tokens))
+    if raw.startswith(LEASE_PREFIX):
+        record_miss(slot, counters.LEASE_WAIT, link.counted)
         return _wait_for_fill(link, slot, compute)
-    else:  # a generation-enveloped entry of older tokens, or a value that did not decode
-        _miss(slot, recorder.INVALIDATED if slot.models else recorder.UNREADABLE)
-    return _fill_or_wait(link, slot, compute, expected)
+    state, value = _unwrap(link, slot, raw, found.tokens)
+    if state is FRESH:
+        if link.counted:
+            counters.record(slot.stat_type, "hits")
+        cachelog.hit(slot.key)
+        read_choice.note(slot.family, False)
+        if found.pttl is not None and early.should_refresh(slot, found.pttl):
+            return _refresh_in_place(link, slot, raw, value, compute)
+        return value  # type: ignore[no-any-return]
+    stale = counters.INVALIDATED if state is STALE else recorder.UNREADABLE
+    record_miss(slot, stale, link.counted)
+    return _fill_or_wait(link, slot, compute, sha(raw), _current(found.tokens))
 
 
 def refresh(slot: Slot, compute: Callable[[], T]) -> T:
@@ -104,14 +116,14 @@ def _refresh(slot: Slot, compute: Callable[[], T]) -> T:
         if recorder.active:
             recorder.note_uncached()
         return compute()
-    return _fill(link, slot, compute, lease)
+    return _fill(link, slot, compute, lease, None)
 
 
 def store(slot: Slot, value: Any) -> bool:
     """Write ``value`` now over whatever the key holds, a fill's lease too: the write is
     newer than anything a fill computed (C1). False when Redis did not take it (it may
     still hold an older copy); True too for a cache that is not Redis (nothing is kept)."""
-    assert not slot.models, "store() writes plain values, not generation envelopes"
+    assert not slot.generations, "store() writes plain values, not generation envelopes"
     try:
         link = Link(slot)
         px = _ttl_ms(slot, link.cache)
@@ -128,7 +140,15 @@ def store(slot: Slot, value: Any) -> bool:
     return True
 
 
-def _fill_or_wait(link: Link, slot: Slot, compute: Callable[[], T], expected: str) -> T:
+def _fill_or_wait(
+    link: Link,
+    slot: Slot,
+    compute: Callable[[], T],
+    expected: str,
+    tokens: tuple[bytes, ...] | None,
+) -> T:
+    """Take the lease over what the read found (``expected``: its sha1, or ABSENT), then
+    fill with the ``tokens`` read with it; else wait for the fill that holds the key."""
     lease = new_lease()
     try:
         acquired = link.acquire(expected, lease)
@@ -138,15 +158,24 @@ def _fill_or_wait(link: Link, slot: Slot, compute: Callable[[], T], expected: st
             _lease_left_behind(link)
         return compute()
     if acquired:
-        return _fill(link, slot, compute, lease)
+        return _fill(link, slot, compute, lease, tokens)
     return _wait_for_fill(link, slot, compute)
 
 
-def _fill(link: Link, slot: Slot, compute: Callable[[], T], lease: bytes) -> T:
+def _fill(
+    link: Link,
+    slot: Slot,
+    compute: Callable[[], T],
+    lease: bytes,
+    tokens: tuple[bytes, ...] | None,
+) -> T:
+    """Compute and store under ``lease``; ``tokens``: the generation tokens read before
+    the lease was taken (None: read them now, before computing)."""
     mine = sha(lease)
     try:
         # Read before computing: a bump during the computation then makes this entry a miss.
-        tokens = _tokens_now(slot)
+        if tokens is None:
+            tokens = _tokens_now(slot)
     except Unreachable as exc:
         _count(slot, "errors")
         if exc.answered:
@@ -186,22 +215,27 @@ def _wait_for_fill(link: Link, slot: Slot, compute: Callable[[], T]) -> T:
         while (remaining := deadline - time.monotonic()) > 0:
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.025)
-            raw, tokens, _pttl = link.read(slot)
+            found = link.read(slot)
+            raw = found.raw
             if raw is not None and raw.startswith(LEASE_PREFIX):
                 continue
-            expected = ABSENT
-            if raw is not None:
-                found, value = _unwrap(link, slot, raw, tokens)
-                if found:
-                    return value  # type: ignore[no-any-return]
-                expected = sha(raw)
-            # The lease is gone (released, expired, invalidated) or a stale value landed.
+            if raw is None:  # the lease is gone (released, expired, invalidated)
+                if found.lease is not None:
+                    return _fill(link, slot, compute, found.lease, _current(found.tokens))
+                lease = new_lease()
+                if link.acquire(ABSENT, lease):
+                    return _fill(link, slot, compute, lease, _current(found.tokens))
+                continue
+            state, value = _unwrap(link, slot, raw, found.tokens)
+            if state is FRESH:
+                return value  # type: ignore[no-any-return]
+            # A stale value landed (the fill computed before a bump, or a foreign write).
             lease = new_lease()
-            if link.acquire(expected, lease):
-                return _fill(link, slot, compute, lease)
+            if link.acquire(sha(raw), lease):
+                return _fill(link, slot, compute, lease, _current(found.tokens))
     except Unreachable as exc:
         _count(slot, "errors")
-        if _sent(exc):  # a timed-out acquire (or read: then harmless) may still land
+        if _sent(exc):  # a timed-out read or acquire may still take a lease
             _lease_left_behind(link)
     # The other fill is slow: compute without storing rather than keep the caller waiting.
     return compute()
@@ -247,33 +281,46 @@ def _lease_left_behind(link: Link) -> None:
     outbox.queue_keys([link.stored], alias=link.alias, reason="a fill's lease left behind")
 
 
-def _unwrap(link: Link, slot: Slot, raw: bytes, tokens: Sequence[bytes | None]) -> tuple[bool, Any]:
+FRESH, STALE, UNREADABLE = "fresh", "stale", "unreadable"
+
+
+def _unwrap(
+    link: Link, slot: Slot, raw: bytes, tokens: tuple[bytes | None, ...]
+) -> tuple[str, Any]:
+    """FRESH and the value; STALE: an envelope of other generation tokens; UNREADABLE: not
+    a value this slot can serve (another serializer, corrupted, not an envelope)."""
     try:
         value = backend.decode(raw, link.cache)
     except Exception as exc:  # written by another serializer or corrupted: recompute
         logger.warning("cache value for %r could not be decoded, recomputing: %r", slot.key, exc)
-        return False, None
-    if not slot.models:
-        return True, value
-    if None in tokens or not (isinstance(value, tuple) and len(value) == 2):
-        return False, None
-    current = tuple(t.decode() for t in tokens if t is not None)
-    if tuple(value[0]) != current:
-        return False, None
-    return True, value[1]
+        return UNREADABLE, None
+    if not slot.generations:
+        return FRESH, value
+    if not (type(value) is tuple and len(value) == 2):
+        return UNREADABLE, None
+    if None in tokens or value[0] != tokens:
+        return STALE, None
+    return FRESH, value[1]
 
 
-def _tokens_now(slot: Slot) -> tuple[str, ...]:
+def _current(tokens: tuple[bytes | None, ...]) -> tuple[bytes, ...] | None:
+    """Tokens read with the lease, when every one exists (a missing one is created first)."""
+    if None in tokens:
+        return None
+    return tokens  # type: ignore[return-value]
+
+
+def _tokens_now(slot: Slot) -> tuple[bytes, ...]:
     try:
-        return tuple(generations.token(model) for model in slot.models)
+        return tuple(generations.token_at(name).encode() for name in slot.generations)
     except backend.REDIS_ERRORS as exc:
         raise Unreachable from exc
     except redis.RedisError as exc:
         raise Unreachable(answered=True) from exc
 
 
-def _encode(link: Link, slot: Slot, tokens: tuple[str, ...], value: Any) -> bytes:
-    if not slot.models:
+def _encode(link: Link, slot: Slot, tokens: tuple[bytes, ...], value: Any) -> bytes:
+    if not slot.generations:
         return backend.encode(value, link.cache)
     return backend.encode((tokens, value), link.cache)
 
@@ -299,9 +346,15 @@ def _count(slot: Slot, event: str) -> None:
         recorder.note(event)
 
 
-def _miss(slot: Slot, reason: str) -> None:
-    """Every miss passes here once, with its reason (``recorder``'s constants)."""
-    _count(slot, "misses")
-    cachelog.miss(slot.key)
+def record_miss(slot: Slot, reason: str, counted: bool) -> None:
+    """Every miss of the read-through engine passes here once, with its reason (one of
+    ``counters.REASONS``, or ``recorder.UNREADABLE``: a value the slot cannot serve, which
+    the counters count with no reason): the per-type count (``counted``: not a key of the
+    package's own namespace), the sampled log line, the read choice, and the request's
+    record for the debug-toolbar panel."""
+    if counted:
+        counters.miss(slot.stat_type, reason if reason in counters.REASONS else None)
+    cachelog.miss(slot.key, reason)
+    read_choice.note(slot.family, True)
     if recorder.active:
         recorder.note_miss(reason)

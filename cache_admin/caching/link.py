@@ -1,5 +1,17 @@
-"""Redis access for the read-through engine: the slot of one lookup, the lease marker, and
-the one-key compare-and-set script. Every call goes through the breaker (R1).
+"""Redis access for the read-through engine: the slot of one lookup, its read, and the
+one-key compare-and-set script. Every call goes through the breaker (R1).
+
+A plain lookup of a family that misses often (``read_choice``) reads with ``SET key <lease>
+NX GET PX LEASE_TIMEOUT``: one command that answers the value when there is one (a hit, one
+round trip: P1) and takes the lease when the key is absent (a miss then needs one more round
+trip, the compare-and-set that stores the value). A family whose lookups mostly hit reads
+with a plain ``GET``, cheaper for the client, and a miss takes its lease with SET NX as a
+step of its own; so does a miss on a server that refuses the leased read (before Redis 7.0,
+NX with GET is a syntax error; a full server under ``noeviction`` refuses every write),
+which is then read with GET. A generation-enveloped lookup reads its tokens and
+its value with one MGET (a pipeline of GETs on a cluster, whose keys live on several nodes):
+its hits are the frequent case, a Lua script that could also take the lease costs the
+server several times a GET.
 """
 
 from __future__ import annotations
@@ -11,14 +23,16 @@ from typing import Any, TypeVar
 
 import redis
 from django.core.cache import BaseCache
-from django.db import models
 from redis.client import Pipeline
+from redis.cluster import RedisCluster
 from redis.commands.core import Script
 
-from cache_admin import backend, generations
+from cache_admin import backend
 from cache_admin.breaker import Breaker
+from cache_admin.caching import read_choice
 from cache_admin.conf import conf
 from cache_admin.invalidation.registrations import attribute_names_key
+from cache_admin.lease import new_lease
 from cache_admin.types import CacheType
 
 logger = logging.getLogger("cache_admin")
@@ -42,6 +56,7 @@ return 1
 """
 _swap_script: Script | None = None
 
+
 ABSENT = ""  # the "expected" of an acquire on a key that holds nothing
 
 
@@ -54,8 +69,8 @@ class Slot:
         "cache_type",
         "early_refresh",
         "family",
+        "generations",
         "key",
-        "models",
         "timeout",
     )
 
@@ -64,7 +79,9 @@ class Slot:
         key: str,
         cache_type: CacheType | None = None,
         timeout: float | None = None,  # explicit; None: the type's policy, else cache default
-        models: tuple[type[models.Model], ...] = (),
+        # The logical keys of the generation tokens the entry depends on: with any, the
+        # value is stored as (tokens, value) and read together with the current tokens.
+        generations: tuple[str, ...] = (),
         family: str = "",
         early_refresh: float = 0.0,
         alias: str | None = None,  # None: CACHE_ALIAS
@@ -77,7 +94,7 @@ class Slot:
         self.attribute = attribute
         self.cache_type = cache_type
         self.timeout = timeout
-        self.models = models
+        self.generations = generations
         self.family = family
         self.early_refresh = early_refresh
 
@@ -103,11 +120,11 @@ class Unreachable(Exception):
 class Link:
     """One cache, its raw client and breaker, for the duration of one lookup."""
 
-    __slots__ = ("alias", "breaker", "cache", "client", "counted", "stored")
+    __slots__ = ("alias", "breaker", "cache", "client", "counted", "current", "stored")
 
     def __init__(self, slot: Slot) -> None:
         # Memoized per thread: the hit path skips the look-ups.
-        current = backend.current(slot.alias)
+        current = self.current = backend.current(slot.alias)
         self.alias = current.alias
         self.cache: BaseCache = current.cache
         self.breaker: Breaker = current.breaker
@@ -156,21 +173,111 @@ class Link:
             return bool(self.run(self.client.set, self.stored, lease, nx=True, px=px))
         return self.swap(expected, lease, px)
 
-    def read(self, slot: Slot) -> tuple[bytes | None, list[bytes | None], int | None]:
-        """The raw value, the model tokens and (for early refresh) its PTTL: one round trip."""
-        if not slot.models and not slot.early_refresh:
-            raw: bytes | None = self.run(self.client.get, self.stored)  # type: ignore[assignment]
-            return raw, [], None
-        pipe = self.client.pipeline(transaction=False)
-        for model in slot.models:
-            pipe.get(backend.stored_key(generations.key(model), self.cache))
-        pipe.get(self.stored)
-        if slot.early_refresh:
-            pipe.pttl(self.stored)
-        found = self.run(pipe.execute)
-        n = len(slot.models)
+    def read(self, slot: Slot) -> Read:
+        """The raw value, the generation tokens and, for early refresh, the PTTL: one round
+        trip. A plain slot's read takes a lease when the key is absent (``Read.lease``); a
+        generation-enveloped one is an MGET, cheaper for its hits, and takes none."""
+        if not slot.generations and not slot.early_refresh:
+            if not read_choice.leased_read(slot.family):  # its lookups mostly hit
+                raw: bytes | None = self.run(self.client.get, self.stored)  # type: ignore[assignment]
+                return Read(raw, (), None, None)
+            lease = new_lease()
+            raw, leased = self.run(self._read_or_lease, lease)
+            return Read(raw, (), None, lease if leased else None)
+        names = [self.current.stored_key(name) for name in slot.generations]
+        n = len(names)
+        if not slot.early_refresh and not isinstance(self.client, RedisCluster):
+            found: list[Any] = self.run(self.client.mget, [*names, self.stored])
+            return Read(found[n], tuple(found[:n]), None, None)
+        # One key per command: a cluster client sends each to its node.
+        lease = new_lease()
+        found, leased = self.run(self._read_pipeline, names, lease, bool(slot.early_refresh))
         pttl = int(found[n + 1]) if slot.early_refresh else None
-        return found[n], list(found[:n]), pttl
+        return Read(found[n], tuple(found[:n]), pttl, lease if leased else None)
+
+    def _read_or_lease(self, lease: bytes) -> tuple[bytes | None, bool]:
+        px = _px_bytes(self.current.settings)
+        pool = id(self.client.connection_pool)
+        if pool not in _plain_reads:
+            try:
+                # The command's own arguments as bytes: nothing to encode on the hit path.
+                raw = self.client.execute_command(  # type: ignore[no-untyped-call]
+                    "SET", self.stored, lease, b"NX", b"GET", b"PX", px, get=True
+                )
+                return raw, raw is None
+            except redis.exceptions.ResponseError as exc:
+                if not _refused(pool, exc):
+                    raise
+        return self.client.get(self.stored), False  # type: ignore[return-value]
+
+    def _read_pipeline(self, names: list[str], lease: bytes, early: bool) -> tuple[list[Any], bool]:
+        pool = id(self.client.connection_pool)
+        for plainly in (pool in _plain_reads, True):
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.get(name)
+            if plainly:
+                pipe.get(self.stored)
+            else:
+                px = _px_bytes(self.current.settings)
+                read = ("SET", self.stored, lease, b"NX", b"GET", b"PX", px)
+                pipe.execute_command(*read, get=True)  # type: ignore[no-untyped-call]
+            if early:
+                pipe.pttl(self.stored)
+            try:
+                found = pipe.execute()
+            except redis.exceptions.ResponseError as exc:
+                if plainly or not _refused(pool, exc):
+                    raise
+                continue
+            return found, not plainly and found[len(names)] is None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class Read:
+    """What one read found: the raw value (None when absent), the generation tokens (None
+    for a missing one), the PTTL (early refresh only), and the lease it took (None when it
+    took none)."""
+
+    __slots__ = ("lease", "pttl", "raw", "tokens")
+
+    def __init__(
+        self,
+        raw: bytes | None,
+        tokens: tuple[bytes | None, ...],
+        pttl: int | None,
+        lease: bytes | None,
+    ) -> None:
+        self.raw = raw
+        self.tokens = tokens
+        self.pttl = pttl
+        self.lease = lease
+
+
+# Connection pools whose server cannot take a lease in the read (before Redis 7.0).
+_plain_reads: set[int] = set()
+
+
+def _refused(pool: int, exc: redis.exceptions.ResponseError) -> bool:
+    """Whether the server refused to take a lease in the read (see the module docstring),
+    so the read is done again with GET."""
+    if isinstance(exc, (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)):
+        return True  # this read only: hits are still served, a miss finds no lease to take
+    if "syntax error" in str(exc).lower():  # NX with GET: Redis 7.0 and later
+        _plain_reads.add(pool)
+        return True
+    return False
+
+
+_px: tuple[object, bytes] = (None, b"")
+
+
+def _px_bytes(settings: object) -> bytes:
+    """LEASE_TIMEOUT in milliseconds, as the bytes a command sends (kept per settings)."""
+    global _px
+    if _px[0] is not settings:
+        _px = (settings, b"%d" % max(1, int(conf.LEASE_TIMEOUT * 1000)))
+    return _px[1]
 
 
 def sha(data: bytes) -> str:

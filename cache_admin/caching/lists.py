@@ -1,8 +1,15 @@
 """``CachePattern.cache_list_view``: the spec's pattern 6, cached (paginated) list views.
 
-Key: ``{model}:list:<digest>`` of the canonical filters, page, page size, ordering and the
-queryset's own SQL, so two different base querysets never share an entry (C4). Entries
-carry the model's generation token: ``invalidate_list_cache(Model)`` is one write (P3).
+Key: ``{model}:list:<digest>`` of the canonical filters, page, page size, ordering, the
+queryset's own SQL and the shape of its rows (``values()``, ``values_list()``), so two
+different base querysets never share an entry (C4). Entries carry the generation tokens
+of the model's lists (``invalidation.scopes``: the lists of one scope value when the
+queryset fixes a list scope): ``invalidate_list_cache(Model)`` is one write (P3).
+
+Compiling the queryset's SQL for the key costs more than the cache hit itself, so the key
+and the generation keys are remembered per process for each state of the query (its
+pickle: every attribute the SQL is made from) with the same filters, page and page size;
+an unpicklable query is keyed the long way each time.
 
 Return shape: without ``page`` and ``per_page``, the list of rows. With either, a dict:
 ``{"items": [...], "count": int, "page": int, "per_page": int, "num_pages": int}``
@@ -12,18 +19,23 @@ Return shape: without ``page`` and ``per_page``, the list of rows. With either, 
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import models
+from django.db.models.query import ModelIterable
 
-from cache_admin import keys
+from cache_admin import generations, keys
 from cache_admin.caching import fill
 from cache_admin.caching.decorators import TypeRef, check_timeout, resolve_type
+from cache_admin.conf import snapshot
+from cache_admin.invalidation import registrations, scopes
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 1000
+MEMO_SIZE = 4096  # list shapes remembered per process; past it the memo starts over
 
 
 def query_digest(queryset: models.QuerySet[Any]) -> str:
@@ -64,7 +76,63 @@ def _page_number(page: Any) -> int:
         return 1
 
 
+def rows_shape(queryset: models.QuerySet[Any]) -> list[Any] | None:
+    """What rows look like when they are not model instances: values_list("id") and
+    values_list("id", flat=True) send the same SQL."""
+    iterable = queryset._iterable_class
+    if iterable is ModelIterable:
+        return None
+    fields = queryset._fields  # type: ignore[attr-defined]
+    return [f"{iterable.__module__}.{iterable.__qualname__}", list(fields or ())]
+
+
+# pickle of (query, rows, filters, page, per page) -> (settings, registry version, list key,
+# generation keys): what the key of a list of that shape was in this process.
+_memo: dict[bytes, tuple[object, int, str, tuple[str, ...]]] = {}
+
+
+def _shape(
+    queryset: models.QuerySet[Any], filters: Any, page: int | None, per_page: int | None
+) -> bytes | None:
+    try:
+        iterable = queryset._iterable_class
+        fields = queryset._fields  # type: ignore[attr-defined]
+        state = (queryset.query, queryset.db, iterable, fields, filters, page, per_page)
+        return pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
+    except Exception:  # something in the query that does not pickle: no memo for it
+        return None
+
+
+def _key_and_generations(
+    queryset: models.QuerySet[Any], filters: Any, page: Any, per_page: Any
+) -> tuple[str, tuple[str, ...]]:
+    paginated = page is not None or per_page is not None
+    number = _page_number(page) if paginated else None
+    size = _per_page(per_page) if paginated else None
+    shape = _shape(queryset, filters, number, size)  # before anything compiles the query
+    now, version = snapshot(), registrations.version()
+    if shape is not None:
+        found = _memo.get(shape)
+        if found is not None and found[0] is now and found[1] == version:
+            return found[2], found[3]
+    key = CachePattern.list_key(queryset, filters, page, per_page)
+    generations = scopes.list_generations(queryset)
+    if shape is not None:
+        if len(_memo) >= MEMO_SIZE:
+            _memo.clear()
+        _memo[shape] = (now, version, key, generations)
+    return key, generations
+
+
 class CachePattern:
+    @staticmethod
+    def list_version(queryset: models.QuerySet[Any]) -> str:
+        """A string that changes whenever the cached lists of ``queryset`` are invalidated
+        (its generation tokens): a key prefix for caches of pages made from the list, such
+        as ``cache_page``. One round trip. Raises one of ``backend.REDIS_ERRORS`` when
+        Redis is unreachable."""
+        return ".".join(generations.tokens(scopes.list_generations(queryset)))
+
     @staticmethod
     def list_key(
         queryset: models.QuerySet[Any],
@@ -73,13 +141,16 @@ class CachePattern:
         per_page: Any = None,
     ) -> str:
         paginated = page is not None or per_page is not None
-        params = {
+        params: dict[str, Any] = {
             "filters": dict(filters or {}),
             "page": _page_number(page) if paginated else None,
             "per_page": _per_page(per_page) if paginated else None,
             "ordering": ordering(queryset),
             "query": query_digest(queryset),
         }
+        shape = rows_shape(queryset)
+        if shape is not None:
+            params["rows"] = shape
         return keys.list_key(queryset.model, params)
 
     @staticmethod
@@ -93,13 +164,13 @@ class CachePattern:
     ) -> list[Any] | dict[str, Any]:
         if not isinstance(queryset, models.QuerySet):
             raise TypeError(f"cache_list_view needs a QuerySet, not {type(queryset).__name__}")
-        key = CachePattern.list_key(queryset, filters, page, per_page)
+        key, generations = _key_and_generations(queryset, filters, page, per_page)
         slot = fill.Slot(
-            key=key,
-            cache_type=resolve_type(cache_type, key),
-            timeout=check_timeout(timeout),
-            models=(queryset.model,),
-            family=keys.list_prefix(queryset.model),
+            key,
+            resolve_type(cache_type, key),
+            check_timeout(timeout),
+            generations,
+            keys.list_prefix(queryset.model),
         )
         if page is None and per_page is None:
             return fill.fetch(slot, lambda: list(queryset))

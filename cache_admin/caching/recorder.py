@@ -20,13 +20,14 @@ from typing import Any, TypeVar
 
 from cache_admin.cachelog import shown
 from cache_admin.caching.link import Slot
+from cache_admin.counters import ABSENT as ABSENT
+from cache_admin.counters import INVALIDATED as INVALIDATED
+from cache_admin.counters import LEASE_WAIT as LEASE_WAIT
 
 T = TypeVar("T")
 
-# Why a lookup missed, where the read-through engine can tell:
-ABSENT = "absent"  # nothing under the key: never filled, expired, evicted or deleted
-INVALIDATED = "invalidated"  # an entry of older generation tokens: its lists were invalidated
-LEASE_WAIT = "lease_wait"  # another process was filling it: the lookup waited for that fill
+# Why a lookup missed, where the read-through engine can tell: the per-type counters'
+# reasons (ABSENT, INVALIDATED, LEASE_WAIT), and one the counters count with no reason:
 UNREADABLE = "unreadable"  # a value the slot cannot serve (another serializer, corrupted)
 
 # Outcomes of one call:

@@ -98,13 +98,22 @@ def server_status(site_lookups: int = 0) -> dict[str, Any]:
 
 def _window(counts: Counts | None) -> dict[str, Any]:
     if counts is None:
-        return {"hits": NA, "misses": NA, "rate": None, "level": "none", "lookups": 0}
+        return {
+            "hits": NA,
+            "misses": NA,
+            "rate": None,
+            "level": "none",
+            "lookups": 0,
+            "reasons": [],
+        }
     return {
         "hits": number(counts.hits),
         "misses": number(counts.misses),
         "rate": percent(counts.hit_rate),
         "level": level(counts),
         "lookups": counts.lookups,
+        # Why it missed, the most frequent reason first: ReasonShare(reason, label, ...).
+        "reasons": hints.miss_reasons(counts),
     }
 
 

@@ -97,12 +97,22 @@ class ModelActionForm(AdminForm):
     ACTIONS = [
         ("instance", _("One instance (by pk or slug)")),
         ("lists", _("All of its lists")),
+        ("scope", _("Its lists of one scope (field=value)")),
         ("prefix", _("Everything under its prefix")),
     ]
     model = forms.ChoiceField(label=_("Model"), choices=[])
     action = forms.ChoiceField(label=_("What"), choices=ACTIONS)
     lookup = forms.CharField(
         label=_("pk or slug"), required=False, max_length=200, help_text=_("For one instance.")
+    )
+    scope = forms.CharField(
+        label=_("List scope"),
+        required=False,
+        max_length=300,
+        help_text=_(
+            "For the lists of one scope: a field the model's lists are scoped by and a value, "
+            "for example category=laptops (a related row by pk or slug)."
+        ),
     )
 
     def __init__(self, *args: Any, models: Sequence[tuple[str, str]] = (), **kwargs: Any) -> None:
@@ -113,6 +123,8 @@ class ModelActionForm(AdminForm):
         data = super().clean() or {}
         if data.get("action") == "instance" and not (data.get("lookup") or "").strip():
             self.add_error("lookup", _("Enter the pk or slug of the instance."))
+        if data.get("action") == "scope" and not (data.get("scope") or "").strip():
+            self.add_error("scope", _("Enter the scope as field=value, e.g. category=laptops."))
         return data
 
 

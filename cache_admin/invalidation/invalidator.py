@@ -7,7 +7,8 @@ number of cached lists (P3). Only a prefix invalidation scans (P4).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from django.core.cache import caches
@@ -16,7 +17,7 @@ from django.db import models
 
 from cache_admin import backend, counters, generations, keys
 from cache_admin.guard import CacheUnavailable, guarded
-from cache_admin.invalidation import attributes, outbox, pages
+from cache_admin.invalidation import attributes, outbox, pages, scopes
 from cache_admin.invalidation.prefix import (
     PrefixProgress,
     count_prefix,
@@ -82,6 +83,27 @@ def _label(model: type[Model] | Model) -> str:
     return keys.model_name(model)
 
 
+def bump_generations(
+    model: type[Model], generation_keys: list[str], target: str, alias: str | None
+) -> InvalidationResult:
+    """New tokens under these generation keys of ``model``'s lists: one round trip, queued
+    for replay as deletions during an outage (a deleted token is a bump, P3)."""
+    alias = alias or backend.alias()
+    if alias != backend.alias():  # generations works on the configured alias only
+        done = outbox.delete(generation_keys, alias=alias)
+        return InvalidationResult("lists", target, keys=done.keys, queued=done.queued)
+    try:
+        tokens = generations.bump_keys(generation_keys)  # guarded by the breaker
+    except backend.REDIS_ERRORS as exc:
+        cache = backend.get_cache(alias)
+        stored = [backend.stored_key(key, cache) for key in generation_keys]
+        outbox.queue_keys(stored, alias=alias, reason=repr(exc))
+        return InvalidationResult("lists", target, queued=True)
+    counters.record(_list_type(model), "invalidations")
+    outbox.replay_if_pending(alias)
+    return InvalidationResult("lists", target, generation=tokens[-1])
+
+
 class CacheInvalidator:
     @staticmethod
     def invalidate_model(
@@ -94,48 +116,58 @@ class CacheInvalidator:
 
     @staticmethod
     def invalidate_pks(
-        model: type[Model], pks: Iterable[Any], *, alias: str | None = None
+        model: type[Model],
+        pks: Iterable[Any],
+        *,
+        previous: Iterable[Model] = (),
+        alias: str | None = None,
     ) -> InvalidationResult:
         """For ``QuerySet.update()`` and ``bulk_*``, which send no signals.
 
         Reads the rows (a query per 500) to name their slug and extra keys; rows already
-        gone still get their detail and attribute keys deleted.
+        gone still get their detail and attribute keys deleted. A model registered with
+        ``lists=True`` gets the generations a save of those rows would bump. ``previous``:
+        the rows as read before an ``update()`` changed them, so that keys and list scopes
+        of their old values go too (C2); without it only the current values are known.
         """
         wanted = list(dict.fromkeys(pks))
         rows: dict[Any, Model] = {}
         for start in range(0, len(wanted), PK_CHUNK):
             chunk = wanted[start : start + PK_CHUNK]
             rows.update((obj.pk, obj) for obj in model._base_manager.filter(pk__in=chunk))
+        before = {row.pk: row for row in previous}
         named: list[str] = []
         for pk in wanted:
             instance = rows.get(pk) or model(pk=pk)
-            named += model_keys(instance)
+            named += model_keys(instance, before.get(pk))
         done = delete_rows(model, wanted, named, alias)
         target = f"{_label(model)} ({len(wanted)} rows)"
+        registration = registration_for(model)
+        if registration is not None and registration.lists:
+            states = [*rows.values(), *before.values()]
+            bump_generations(model, scopes.changed_generations(registration, states), target, alias)
         return InvalidationResult.from_deletion("model", target, done)
 
     @staticmethod
     def invalidate_list_cache(
-        model: type[Model] | Model, *, alias: str | None = None
+        model: type[Model] | Model,
+        *,
+        scope: Mapping[str, Any] | None = None,
+        alias: str | None = None,
     ) -> InvalidationResult:
-        """A new generation for the model's lists: one write, however many are cached (P3)."""
+        """A new generation for the model's lists: one write, however many are cached (P3).
+
+        ``scope={"category": laptops}``: only the lists that fix that list scope to that
+        value (``register(..., list_scopes=("category",))``); ValueError for a field that is
+        not one of the model's list scopes.
+        """
         model_class = model if isinstance(model, type) else type(model)
-        alias = alias or backend.alias()
         name = _label(model_class)
-        if alias != backend.alias():  # generations works on the configured alias only
-            # Deleting the token is a bump: a missing token is recreated at random (P3).
-            done = outbox.delete([generations.key(model_class)], alias=alias)
-            return InvalidationResult("lists", name, keys=done.keys, queued=done.queued)
-        try:
-            token = generations.bump(model_class)  # guarded by the breaker in generations
-        except backend.REDIS_ERRORS as exc:
-            # Replayed as a delete of the token: the next reader creates a new one.
-            stored = backend.stored_key(generations.key(model_class), backend.get_cache(alias))
-            outbox.queue_keys([stored], alias=alias, reason=repr(exc))
-            return InvalidationResult("lists", name, queued=True)
-        counters.record(_list_type(model_class), "invalidations")
-        outbox.replay_if_pending(alias)
-        return InvalidationResult("lists", name, generation=token)
+        if not scope:
+            return bump_generations(model_class, [generations.key(model_class)], name, alias)
+        found = [scopes.scope_generation(model_class, f, v) for f, v in scope.items()]
+        shown = ", ".join(f"{field}={value}" for field, value in scope.items())
+        return replace(bump_generations(model_class, found, name, alias), scope=shown)
 
     @staticmethod
     def invalidate_by_prefix(

@@ -29,6 +29,8 @@ class Registration:
     lists: bool = True
     extra_keys: Callable[[Any], Iterable[str]] | None = field(default=None, compare=False)
     alias: str | None = None
+    # Fields that scope the model's lists (invalidation.scopes).
+    list_scopes: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -44,18 +46,27 @@ class Registration:
 
     @property
     def reads_previous(self) -> bool:
-        return bool(self.slug_field or self.extra_keys)
+        return bool(self.slug_field or self.extra_keys or (self.lists and self.list_scopes))
 
 
 _registry: dict[type[models.Model], Registration] = {}
+# Changes with every register()/unregister(): what was derived from registrations (a list
+# key's generation keys) is derived again.
+_version = [0]
+
+
+def version() -> int:
+    return _version[0]
 
 
 def remember(registration: Registration) -> None:
     _registry[registration.model] = registration
+    _version[0] += 1
 
 
 def forget(model: type[models.Model]) -> None:
     _registry.pop(model, None)
+    _version[0] += 1
 
 
 def registration_for(model: type[models.Model]) -> Registration | None:

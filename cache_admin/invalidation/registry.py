@@ -17,8 +17,9 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 
-from cache_admin import backend
-from cache_admin.invalidation.invalidator import CacheInvalidator, delete_rows, model_keys
+from cache_admin import backend, keys
+from cache_admin.invalidation import scopes
+from cache_admin.invalidation.invalidator import bump_generations, delete_rows, model_keys
 from cache_admin.invalidation.registrations import (
     Registration,
     forget,
@@ -39,6 +40,7 @@ def register(
     *,
     extra_keys: Callable[[Any], Iterable[str]] | None = None,
     alias: str | None = None,
+    list_scopes: Iterable[str] = (),
 ) -> Registration:
     """Invalidate a model's cached entries whenever a row is saved or deleted.
 
@@ -46,6 +48,9 @@ def register(
     ``attributes``: CachedAttribute names (those used in this process are found anyway).
     ``lists``: bump the model's list generation too. ``extra_keys(instance)``: more
     logical keys that depend on the row (called for its old and new values).
+    ``list_scopes``: fields that scope the model's lists (``invalidation.scopes``): a
+    save then invalidates the lists of the row's old and new values of each, and the
+    lists that fix none, instead of every list of the model.
     """
     if not (isinstance(model, type) and issubclass(model, models.Model)):
         raise TypeError(f"register() needs a model class, got {model!r}")
@@ -55,8 +60,17 @@ def register(
         model._meta.get_field(slug_field)  # FieldDoesNotExist names the mistake early
     if isinstance(attributes, str):
         attributes = (attributes,)
+    if isinstance(list_scopes, str):
+        list_scopes = (list_scopes,)
+    scoped = tuple(dict.fromkeys(scopes.scope_field(model, name).name for name in list_scopes))
     registration = Registration(
-        model, slug_field, tuple(attributes), bool(lists), extra_keys=extra_keys, alias=alias
+        model,
+        slug_field,
+        tuple(attributes),
+        bool(lists),
+        extra_keys=extra_keys,
+        alias=alias,
+        list_scopes=scoped,
     )
     remember(registration)
     uid = f"cache_admin_invalidation:{model._meta.label_lower}"
@@ -105,12 +119,14 @@ def _schedule(
     if registration is None or instance.pk is None:
         return
     named = model_keys(instance, previous)  # named now: the instance may change before commit
+    states = [instance] if previous is None else [instance, previous]
+    lists = scopes.changed_generations(registration, states) if registration.lists else []
     pk = instance.pk  # a deleted instance has none any more by the time the commit comes
     alias = registration.alias or backend.alias()
 
     def run() -> None:
         delete_rows(model, [pk], named, alias)
-        if registration.lists:
-            CacheInvalidator.invalidate_list_cache(model, alias=alias)
+        if lists:
+            bump_generations(model, lists, keys.model_name(model), alias)
 
     transaction.on_commit(run, using=using, robust=True)

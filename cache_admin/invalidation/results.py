@@ -21,6 +21,7 @@ class InvalidationResult:
     queued: bool = False  # Redis was unreachable: queued for replay (R2)
     dry_run: bool = False
     generation: str | None = None  # lists: the new generation token
+    scope: str = ""  # lists: the list scope invalidated ("category=3"); empty: every list
 
     @classmethod
     def from_deletion(cls, action: str, target: str, done: Deletion) -> InvalidationResult:
@@ -37,9 +38,10 @@ class InvalidationResult:
             named = "queued invalidation" if self.deleted == 1 else "queued invalidations"
             return f"{self.deleted} {named} replayed{left}"
         if self.action == "lists":
+            lists = f"{self.target} lists of {self.scope}" if self.scope else f"{self.target} lists"
             if self.queued:
-                return f"{self.target} lists: Redis unreachable, new generation queued"
-            return f"{self.target} lists: new generation"
+                return f"{lists}: Redis unreachable, new generation queued"
+            return f"{lists}: new generation"
         if self.queued:
             return f"{self.target}: Redis unreachable, invalidation queued for replay"
         if self.dry_run:

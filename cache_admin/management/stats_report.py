@@ -106,7 +106,7 @@ def lines(snap: Snapshot, paint: Paint) -> list[str]:
     ]
     header = (
         f"{'Type':<22} {'Prefix':<16} {'TTL':>7} {'Keys':>8} {'Hits 5m':>8} {'Miss 5m':>8}"
-        f" {'Rate 5m':>8} {'Hits 1h':>8} {'Miss 1h':>8} {'Rate 1h':>8}"
+        f" {'Rate 5m':>8} {'Hits 1h':>8} {'Miss 1h':>8} {'Rate 1h':>8}  Why missed (1h)"
     )
     out.append(header)
     for row in snap.rows:
@@ -137,9 +137,16 @@ def _row(
         return f"{counts.hits:>8} {counts.misses:>8} {shown}"
 
     keys_text = "-" if keys is None else str(keys)
-    return (
+    row = (
         f"{label[:22]:<22} {prefix[:16]:<16} {ttl:>7} {keys_text:>8} {cells(recent)} {cells(hour)}"
     )
+    why = reasons_text(hour)
+    return f"{row}  {why}" if why else row
+
+
+def reasons_text(counts: Any) -> str:
+    """``absent 62%, invalidated 30%, lease wait 8%``: the misses by reason."""
+    return ", ".join(f"{r.label} {r.percent:.0f}%" for r in hints.miss_reasons(counts))
 
 
 def as_json(snap: Snapshot) -> dict[str, Any]:
@@ -155,6 +162,8 @@ def as_json(snap: Snapshot) -> dict[str, Any]:
             "fills": found.fills,
             "errors": found.errors,
             "invalidations": found.invalidations,
+            # Misses by reason; "unexplained": counted without one.
+            "miss_reasons": {**found.reasons, hints.UNEXPLAINED: found.unexplained},
             "hit_rate": rate,
             "level": hints.level(found),
         }

@@ -84,6 +84,17 @@ def counter_families() -> Iterator[Metric]:
         for type_name, counts in per_type.items():
             family.add_metric([type_name], getattr(counts, event))
         yield family
+    # Beside cache_admin_misses_total: the same misses by reason (the counts a project
+    # recorded without one are in no reason).
+    reasons = CounterMetricFamily(
+        "cache_admin_miss_reasons",
+        "Cache misses by reason (absent, invalidated, lease_wait), per cache type.",
+        labels=["type", "reason"],
+    )
+    for type_name, counts in per_type.items():
+        for reason, n in counts.reasons.items():
+            reasons.add_metric([type_name, reason], n)
+    yield reasons
 
 
 def warm_families() -> Iterator[Metric]:

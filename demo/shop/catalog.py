@@ -17,7 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
 
-from cache_admin import CachedAttribute, CachePattern, cache_queryset, cache_result, generations
+from cache_admin import CachedAttribute, CachePattern, cache_queryset, cache_result
 from shop import bypass
 from shop.models import Cart, Category, Product
 
@@ -48,7 +48,20 @@ class ListRequest:
 
 
 def list_queryset(req: ListRequest) -> QuerySet[Product]:
-    return active_products().filter(**req.filters()).order_by(SORTS[req.sort], "pk")
+    filters = req.filters()
+    if req.category and not bypass.active():
+        # Filtered on the product's own column, a list is scoped to its category (Product
+        # is registered with list_scopes=("category",)): an edit elsewhere leaves it cached.
+        # The category's pk comes from the cached menu; a shop without the cache joins.
+        category_id = active_category_ids().get(req.category)
+        if category_id is not None:
+            del filters["category__slug"]
+            filters["category_id"] = category_id
+    return active_products().filter(**filters).order_by(SORTS[req.sort], "pk")
+
+
+def active_category_ids() -> dict[str, int]:
+    return {entry["slug"]: entry["id"] for entry in call(category_menu) if "id" in entry}
 
 
 def product_list(req: ListRequest) -> dict[str, Any]:
@@ -73,13 +86,14 @@ def uncached_page(queryset: QuerySet[Product], number: int) -> dict[str, Any]:
     }
 
 
-def list_page_prefix() -> str:
-    """The ``cache_page`` key prefix of the anonymous product list.
+def list_page_prefix(req: ListRequest) -> str:
+    """The ``cache_page`` key prefix of one anonymous product list page.
 
-    It carries Product's list generation, so the same one-write invalidation that retires
-    every cached list also retires every cached page.
+    It carries the generation tokens the page's list depends on (its category's, or those
+    of the lists that fix no category), so the saves that retire the cached list retire its
+    cached pages too, and no others.
     """
-    return f"product:list:page:{generations.token(Product)}"
+    return f"product:list:page:{CachePattern.list_version(list_queryset(req))}"
 
 
 # Pattern 1: product detail by slug (key product:slug:<slug>, type product detail).
@@ -117,7 +131,7 @@ def category_menu() -> list[dict[str, Any]]:
         .annotate(product_count=Count("products", filter=Q(products__is_active=True)))
         .order_by("name")
     )
-    return [{"name": c.name, "slug": c.slug, "count": c.product_count} for c in rows]
+    return [{"id": c.pk, "name": c.name, "slug": c.slug, "count": c.product_count} for c in rows]
 
 
 @cache_result(key_prefix="category:slug", cache_type="category")

@@ -1,7 +1,7 @@
 """What keeps the storefront fresh when rows change (the spec's Strategy 3, signal-based).
 
 ``register`` deletes an instance's detail, slug and attribute keys (for its old and new
-values), bumps the model's list generation, and deletes the ``extra_keys`` named here
+values), bumps the list generations the change reaches, and deletes the ``extra_keys`` named here
 for data derived from the row, all after the transaction commits.
 """
 
@@ -41,7 +41,15 @@ def user_keys(row: Profile | object) -> Iterable[str]:
     return [get_user_profile.key_for(user_id)]
 
 
-cache_admin.register(Product, slug_field="slug", attributes=("related",), extra_keys=product_keys)
+# Lists filtered on one category depend on that category's token: an edit retires the
+# lists of the product's old and new category and those that fix none, not every list.
+cache_admin.register(
+    Product,
+    slug_field="slug",
+    attributes=("related",),
+    extra_keys=product_keys,
+    list_scopes=("category",),
+)
 cache_admin.register(Category, slug_field="slug", extra_keys=category_keys)
 cache_admin.register(Cart, lists=False, extra_keys=cart_keys)
 cache_admin.register(CartItem, lists=False, extra_keys=cart_keys)

@@ -43,13 +43,16 @@ def _product_list(request: HttpRequest) -> HttpResponse:
 
 
 def product_list(request: HttpRequest) -> HttpResponse:
-    # Pattern 3 for anonymous visitors: the whole page, keyed under the Product list
-    # generation so that editing any product retires every cached page at once.
+    # Pattern 3 for anonymous visitors: the whole page, keyed under the generation tokens
+    # of its list, so that the edits that retire the list retire its cached pages too.
     anonymous = not request.user.is_authenticated
     if not anonymous or bypass.active():
         return _product_list(request)
+    form = ListForm(request.GET)
+    if not form.is_valid():
+        return _product_list(request)
     try:
-        prefix = catalog.list_page_prefix()
+        prefix = catalog.list_page_prefix(form.list_request())
     except (redis.exceptions.RedisError, OSError):  # Redis away: serve the page uncached
         return _product_list(request)
     rendered: list[bool] = []

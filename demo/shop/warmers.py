@@ -1,4 +1,5 @@
-"""The spec's three warmers: ``warm_cache --products``, ``--categories``, ``--featured``.
+"""The spec's three warmers (``warm_cache --products``, ``--categories``, ``--featured``),
+the busiest product lists and recommendations.
 
 Each one fills keys through the same cached functions the storefront reads (``.refresh``),
 so a warmed key is exactly the key a visitor's request looks up.
@@ -16,12 +17,7 @@ WARM_PRODUCTS = 2000
 
 @register_warmer("products", label="Products")
 def warm_products(progress: Progress) -> int:
-    """Detail pages and related products of the top products.
-
-    Lists are not warmed: their entries fill on the first visit (a list is only replaced
-    through a lookup, which would count as a miss on the dashboard), and every product
-    edit retires them all anyway.
-    """
+    """Detail pages and related products of the top products."""
     slugs = list(
         Product.objects.filter(is_active=True)
         .order_by("pk")
@@ -37,6 +33,36 @@ def warm_products(progress: Progress) -> int:
             written += 1
         progress.advance()
     return written
+
+
+# The list pages visitors browse first: these many pages of each category and of all
+# products, in every order.
+WARM_LIST_PAGES = 3
+
+
+@register_warmer("lists", label="Product lists")
+def warm_lists(progress: Progress) -> int:
+    """The first pages of every category's product list and of all products, in every
+    order.
+
+    Read through, so a list already cached stays as it is (and each one filled counts as a
+    miss on the dashboard). Worth it because lists are scoped by category: an edit retires
+    its own category's lists and those of no category, not every one warmed here.
+    """
+    slugs = list(
+        Category.objects.filter(is_active=True).order_by("name").values_list("slug", flat=True)
+    )
+    requests = [
+        catalog.ListRequest(category=slug, sort=sort, page=page)
+        for slug in ["", *slugs]
+        for sort in catalog.SORTS
+        for page in range(1, WARM_LIST_PAGES + 1)
+    ]
+    progress.set_total(len(requests))
+    for request in requests:
+        catalog.product_list(request)
+        progress.advance()
+    return len(requests)
 
 
 @register_warmer("categories", label="Categories")

@@ -161,3 +161,21 @@ def test_a_rate_below_the_minimum_sample_is_shown_neutral_without_hints(
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CONSOLE_MIN_SAMPLE": 50}  # type: ignore[attr-defined]
     body = stats(admin_client)
     assert "Cart data is below 70%" in body and "ca-level--poor" in body
+
+
+def test_misses_are_shown_by_reason_beside_the_rate_and_lead_the_hints(
+    admin_client: Client,
+) -> None:
+    counters.record("product_list", "hits", 10)
+    for reason, n in (("invalidated", 60), ("absent", 25), ("lease_wait", 5)):
+        for _ in range(n):
+            counters.miss("product_list", reason)
+    counters.flush()
+    body = stats(admin_client)
+    assert 'data-reason="invalidated" data-count="60"' in body
+    assert "invalidated 67%" in body and "absent 28%" in body and "lease wait 6%" in body
+    # Invalidations lead the hints; lease waits are under a quarter of the misses: silent.
+    hints = body[body.index("Product list is below 70%") :]
+    assert "60 of the 90 misses (66.7%) found an entry whose lists were invalidated" in hints
+    assert "list_scopes" in hints
+    assert "waited for another process" not in hints

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -7,10 +8,11 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from cache_admin import breaker, deletion_jobs, keys
+from cache_admin import breaker, deletion_jobs, generations, keys
+from cache_admin.invalidation import register, scopes, unregister
 from cache_admin.models import AuditEntry, QueuedInvalidation
 from cache_admin.testing import free_port
-from tests.testapp.models import Product
+from tests.testapp.models import Category, Product
 
 URL = "admin:cache_admin_invalidate"
 
@@ -219,3 +221,72 @@ def test_nothing_queued_shows_no_replay_card(admin_client: Client) -> None:
     assert 'id="invalidate-queued"' not in body
     dashboard = admin_client.get(reverse("admin:cache_admin_dashboard")).content.decode()
     assert 'id="cache-admin-queued"' not in dashboard
+
+
+@pytest.fixture
+def scoped_product(db: None) -> Iterator[type[Product]]:
+    register(Product, slug_field="slug", list_scopes=("category",))
+    yield Product
+    unregister(Product)
+
+
+def test_the_lists_of_one_scope_get_a_new_generation(
+    admin_client: Client, scoped_product: type[Product], product: Product
+) -> None:
+    laptops = product.category
+    phones = Category.objects.create(name="Phones", slug="phones")
+    tokens = {c.slug: scopes.scope_generation(Product, "category", c) for c in (laptops, phones)}
+    before = {slug: generations.token_at(key) for slug, key in tokens.items()}
+    everything = generations.token(Product)
+    body = admin_client.get(reverse(URL)).content.decode()
+    assert "Product lists are scoped by: category." in body
+    # By slug, then by pk: the lists of that category only.
+    body = post(
+        admin_client, "model", model="testapp.product", action="scope", scope="category=laptops"
+    )
+    assert "roduct lists of category=Laptops: new generation" in body
+    assert generations.token_at(tokens["laptops"]) != before["laptops"]
+    assert generations.token_at(tokens["phones"]) == before["phones"]
+    assert generations.token(Product) == everything
+    post(
+        admin_client,
+        "model",
+        model="testapp.product",
+        action="scope",
+        scope=f"category={phones.pk}",
+    )
+    assert generations.token_at(tokens["phones"]) != before["phones"]
+    entries = AuditEntry.objects.filter(action="invalidate_lists").order_by("pk")
+    assert [e.detail["message"].split(" ", 1)[1] for e in entries] == [
+        "lists of category=Laptops: new generation",
+        "lists of category=Phones: new generation",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("scope", "message"),
+    [
+        ("", "Enter the scope as field=value"),
+        ("laptops", "Type the scope as field=value, for example category=..."),
+        ("name=Laptop", "Product lists are not scoped by &#x27;name&#x27;"),
+        ("category=nope", "No category with pk or slug “nope”."),
+        ("category=<script>x</script>", "&lt;script&gt;"),
+    ],
+)
+def test_a_scope_that_names_no_lists_is_a_form_error(
+    admin_client: Client, scoped_product: type[Product], product: Product, scope: str, message: str
+) -> None:
+    before = generations.token(Product)
+    body = post(admin_client, "model", model="testapp.product", action="scope", scope=scope)
+    assert message in body
+    assert "<script>x" not in body
+    assert not AuditEntry.objects.exists()
+    assert generations.token(Product) == before
+
+
+def test_a_model_without_list_scopes_says_so(
+    admin_client: Client, registered_product: type[Product]
+) -> None:
+    body = post(admin_client, "model", model="testapp.product", action="scope", scope="category=1")
+    assert "lists are not scoped by &#x27;category&#x27;" in body
+    assert not AuditEntry.objects.exists()

@@ -20,7 +20,9 @@ def test_dashboard(console: Any, shot: Callable[[str], Any], settings: Any) -> N
     for _ in range(20):
         cache.get("product:1")
     counters.record("cart", "hits", 10)
-    counters.record("cart", "misses", 90)
+    counters.record("cart", "misses", 30)
+    for _ in range(60):  # most of its misses with their reason, shown beside the rate
+        counters.miss("cart", "absent")
     counters.record("product_detail", "hits", 190)
     counters.record("product_detail", "misses", 10)
     counters.record("category", "misses", 20)  # too few lookups to judge
@@ -48,6 +50,8 @@ def test_dashboard(console: Any, shot: Callable[[str], Any], settings: Any) -> N
     assert console.evaluate("document.getElementById('cache-admin-chart').dataset.marker") == "kept"
     text = console.inner_text("#cache-admin-stats")
     assert "Cart data is below 70%" in text
+    assert "Missed: absent 67%" in text
+    assert "60 of the 90 misses (66.7%) found nothing under the key" in text
     assert "Category data is below 70%" not in text
     assert "too few lookups to judge (100 needed)" in text
     refresh = console.get_by_text("Refreshes every 0.5 seconds while this tab is visible.")

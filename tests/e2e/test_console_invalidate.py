@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.cache import cache
 
-from cache_admin import keys
+from cache_admin import generations, keys
+from cache_admin.invalidation import register, scopes, unregister
 from cache_admin.models import AuditEntry, QueuedInvalidation
 from tests.testapp.models import Category, Product
 
@@ -72,3 +73,33 @@ def test_replay_what_an_outage_left_queued(console: Any, shot: Callable[[str], A
     assert cache.get("search:product:lamp") is None
     assert not QueuedInvalidation.objects.exists()
     assert console.js_errors == []
+
+
+def test_invalidate_the_lists_of_one_scope(console: Any, shot: Callable[[str], Any]) -> None:
+    register(Product, slug_field="slug", list_scopes=("category",))
+    try:
+        laptops = Category.objects.create(name="Laptops", slug="laptops")
+        phones = Category.objects.create(name="Phones", slug="phones")
+        before = {c.slug: generations.token_at(scope_key(c)) for c in (laptops, phones)}
+        console.goto(console.url_for("/admin/cache/invalidate/"))
+        console.wait_for_selector("text=Product lists are scoped by: category.")
+        console.select_option("#id_model-model", "testapp.product")
+        console.select_option("#id_model-action", "scope")
+        console.fill("#id_model-scope", "category=nope")
+        console.click("#invalidate-model button[type=submit]")
+        console.wait_for_selector("text=No category with pk or slug “nope”.")
+        shot("invalidate-scope-unknown")
+        console.fill("#id_model-scope", "category=laptops")
+        console.click("#invalidate-model button[type=submit]")
+        console.wait_for_selector("text=lists of category=Laptops: new generation")
+        shot("invalidate-scope")
+        assert generations.token_at(scope_key(laptops)) != before["laptops"]
+        assert generations.token_at(scope_key(phones)) == before["phones"]
+        assert AuditEntry.objects.filter(action="invalidate_lists").count() == 1
+        assert console.js_errors == []
+    finally:
+        unregister(Product)
+
+
+def scope_key(category: Category) -> str:
+    return scopes.scope_generation(Product, "category", category)

@@ -1,7 +1,8 @@
-"""The Invalidate page: registered models (one instance, all lists, the whole prefix), any
-prefix, a template fragment, the cache_page entries of a URL. Each action writes an audit
-entry and answers with a redirect back to the page (POST/redirect/GET), which shows what it
-did once, as an admin message: a reload shows the page, it does not invalidate again.
+"""The Invalidate page: registered models (one instance, all lists, the lists of one scope,
+the whole prefix), any prefix, a template fragment, the cache_page entries of a URL. Each
+action writes an audit entry and answers with a redirect back to the page
+(POST/redirect/GET), which shows what it did once, as an admin message: a reload shows the
+page, it does not invalidate again.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from cache_admin.invalidation import (
     InvalidationResult,
     Registration,
     registered_models,
+    scopes,
 )
 from cache_admin.invalidation.pages import PAGE_PREFIX
 
@@ -95,6 +97,9 @@ def _model_action(form: ModelActionForm, regs: dict[str, Registration], user: Us
     action = form.cleaned_data["action"]
     if action == "lists":
         return CacheInvalidator.invalidate_list_cache(registration.model)
+    if action == "scope":  # ValueError for a field or value that names no scope
+        field, value = scopes.scope_from_text(registration.model, form.cleaned_data["scope"])
+        return CacheInvalidator.invalidate_list_cache(registration.model, scope={field: value})
     if action == "prefix":
         return start_prefix_job(registration.prefix, user)
     lookup = form.cleaned_data["lookup"].strip()
@@ -194,7 +199,10 @@ def invalidate_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
                 return HttpResponseRedirect(url + _report(request, result))
     context: dict[str, Any] = {
         "forms": forms,
-        "registrations": [{"name": r.label, "prefix": r.prefix} for r in regs.values()],
+        "registrations": [
+            {"name": r.label, "prefix": r.prefix, "scopes": ", ".join(r.list_scopes)}
+            for r in regs.values()
+        ],
         "regs_error": regs_error,
         "queued": queued_invalidations(),
     }

@@ -70,6 +70,8 @@ def hit_rates(counts: dict[str, Counts]) -> dict[str, Any]:
                 "hits": c.hits,
                 "misses": c.misses,
                 "hit_rate": round(c.hit_rate, 4) if c.hit_rate is not None else None,
+                # Why they missed (the page and fragment caches' own counts tell no reason).
+                "miss_reasons": {**c.reasons, "other": c.unexplained},
             }
             for name, c in sorted(lookups.items())
         },
@@ -78,6 +80,11 @@ def hit_rates(counts: dict[str, Counts]) -> dict[str, Any]:
 
 def _pct(rate: float | None) -> str:
     return "n/a" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _reasons(row: dict[str, Any]) -> str:
+    reasons = row.get("miss_reasons") or {}
+    return ", ".join(f"{name} {n}" for name, n in reasons.items() if n)
 
 
 def render_text(report: dict[str, Any]) -> list[str]:
@@ -120,7 +127,7 @@ def render_text(report: dict[str, Any]) -> list[str]:
     for row in rates["per_type"].values():
         lines.append(
             f"  {row['label']:28} {_pct(row['hit_rate']):>7}  "
-            f"{row['hits']:>8} hits {row['misses']:>7} misses"
+            f"{row['hits']:>8} hits {row['misses']:>7} misses  {_reasons(row)}"
         )
     if report.get("redis_hit_rate") is not None:
         lines.append(

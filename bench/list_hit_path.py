@@ -1,0 +1,108 @@
+"""List and queryset hits: ``CachePattern.cache_list_view`` and ``cache_queryset`` against
+``cache.get`` of the same value.
+
+A page of 20 ``auth.Permission`` rows (with their content type, ``select_related``) is
+cached by ``cache_list_view`` (a fresh queryset per call, as a view builds one per
+request; built before the clock starts) and stored with ``cache.set`` under another key;
+the rows of a ``cache_queryset`` function likewise. The four contenders take turns call by
+call, the order turning from round to round, and each call is timed on its own, wall clock
+and this thread's CPU time (the client's cost, without the wait for Redis). A round's
+figure per contender is its median call; the ratios are taken per round, then their
+median and range over the rounds.
+
+    python bench/list_hit_path.py [--calls 2000] [--rounds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from _common import (
+    configure,
+    default_nice,
+    emit,
+    environment,
+    interleaved,
+    medians,
+    ratios,
+    start_redis,
+)
+
+PER_PAGE = 20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=2000, help="calls per contender per round")
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args()
+
+    with start_redis() as server:
+        configure(
+            server,
+            {
+                "permission_list": {"prefix": "permission:list:", "ttl": 600},
+                "permissions": {"prefix": "permissions:", "ttl": 600},
+            },
+        )
+        from django.contrib.auth.models import Permission
+        from django.core.cache import cache
+        from django.db.models import QuerySet
+
+        from cache_admin import CachePattern, cache_queryset
+        from cache_admin.backend import client
+
+        def page_queryset() -> QuerySet[Permission]:
+            return Permission.objects.select_related("content_type").order_by("codename", "pk")
+
+        def list_view(queryset: QuerySet[Permission]) -> Any:
+            return CachePattern.cache_list_view(
+                queryset, filters={"sort": "codename"}, page=1, per_page=PER_PAGE
+            )
+
+        @cache_queryset(key_prefix="permissions:auth", model=Permission)
+        def auth_permissions() -> QuerySet[Permission]:
+            return page_queryset().filter(content_type__app_label="auth")
+
+        page = list_view(page_queryset())
+        rows = auth_permissions()
+        assert len(page["items"]) == PER_PAGE and rows
+        assert list_view(page_queryset()) == page and auth_permissions() == rows
+        cache.set("permission:raw:page", page, 600)
+        cache.set("permissions:raw:rows", rows, 600)
+        assert cache.get("permission:raw:page") == page
+
+        # (name, prepare, call): prepare's result is the call's argument, made off the clock.
+        contenders: list[tuple[str, Callable[[], Any], Callable[[Any], Any]]] = [
+            ("cache.get page", lambda: None, lambda _: cache.get("permission:raw:page")),
+            ("cache_list_view", page_queryset, list_view),
+            ("cache.get rows", lambda: None, lambda _: cache.get("permissions:raw:rows")),
+            ("cache_queryset", lambda: None, lambda _: auth_permissions()),
+        ]
+        baseline = {"cache_list_view": "cache.get page", "cache_queryset": "cache.get rows"}
+        rounds = interleaved(contenders, args.calls, args.rounds)
+        for name, _, _ in contenders:
+            emit(
+                "list_hit_path",
+                contender=name,
+                **medians(rounds, name),
+                calls=args.calls * args.rounds,
+            )
+        summary: dict[str, Any] = {}
+        for name, base in baseline.items():
+            summary.update(ratios(rounds, name, base, f"{name}_vs_cache_get"))
+        emit(
+            "list_hit_path_summary",
+            **summary,
+            target="<= 1.20",
+            calls=args.calls,
+            rounds=args.rounds,
+            redis_nice=default_nice(),
+            **environment(client()),
+        )
+
+
+if __name__ == "__main__":
+    main()
