@@ -10,26 +10,22 @@ several web processes can watch one job.
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cache_admin import backend, background
-from cache_admin.conf import conf
-from cache_admin.guard import guarded
+from cache_admin import background, job_state
+from cache_admin.job_state import EXPIRE_SECONDS as EXPIRE_SECONDS
+from cache_admin.job_state import STALE_SECONDS
 
 logger = logging.getLogger("cache_admin")
 
+KIND = "jobs"
 RUNNING = "running"
 DONE = "done"
 FAILED = "failed"
-EXPIRE_SECONDS = 24 * 3600
-# A running job not heard from for this long has probably died with its process.
-STALE_SECONDS = 120
-_JOB_ID = re.compile(r"[0-9a-f]{32}")
 # Called as hook(job_id, progress) after each progress write; tests use it to hold a job
 # mid-run and look at it from outside.
 progress_hooks: list[Callable[[str, dict[str, int]], None]] = []
@@ -73,30 +69,19 @@ class JobStatus:
 
 
 def job_key(job_id: str) -> str:
-    return backend.stored_key(f"{conf.NAMESPACE}jobs:{job_id}")
+    return job_state.state_key(KIND, job_id)
 
 
 def validate_job_id(job_id: Any) -> str:
-    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
+    if not job_state.is_job_id(job_id):
         raise ValueError("Not a deletion job id (32 hexadecimal characters expected).")
-    return job_id
+    return str(job_id)
 
 
 def _write(job_id: str, fields: dict[str, Any]) -> None:
     """Progress is best effort: a lost write must not stop the deletion itself."""
-
-    values = {**fields, "updated": time.time()}
-
-    def run() -> None:
-        pipe = backend.client().pipeline(transaction=False)
-        pipe.hset(
-            job_key(job_id), mapping={k: "" if v is None else str(v) for k, v in values.items()}
-        )
-        pipe.expire(job_key(job_id), EXPIRE_SECONDS)
-        pipe.execute()
-
     try:
-        guarded(run)
+        job_state.write(KIND, job_id, {**fields, "updated": time.time()})
     except Exception as exc:
         logger.warning("progress of deletion job %s not saved: %r", job_id, exc)
 
@@ -170,13 +155,7 @@ def start(
         "started": time.time(),
     }
 
-    def record() -> None:
-        pipe = backend.client().pipeline(transaction=False)
-        pipe.hset(job_key(job_id), mapping={k: str(v) for k, v in fields.items()})
-        pipe.expire(job_key(job_id), EXPIRE_SECONDS)
-        pipe.execute()
-
-    guarded(record)
+    job_state.write(KIND, job_id, fields)
     background.run_job(
         job_id,
         f"cache-admin-delete-{job_id[:8]}",
@@ -188,15 +167,12 @@ def start(
 def status(job_id: str) -> JobStatus | None:
     """The job's progress, from any process; None when unknown or expired."""
     job_id = validate_job_id(job_id)
-    data = guarded(lambda: backend.text_hash(job_key(job_id)))
-    if not data:
+    data = job_state.read(KIND, job_id)
+    if data is None:
         return None
 
     def number(name: str) -> int:
-        try:
-            return int(data.get(name) or 0)
-        except ValueError:
-            return 0
+        return int(job_state.number(data, name))
 
     def moment(name: str) -> float | None:
         try:

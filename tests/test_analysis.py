@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.utils import timezone
 
-from cache_admin import analysis, backend, counters, policy
+from cache_admin import analysis, backend, counters, job_state, policy
 from cache_admin.analysis import jobs
 from cache_admin.analysis.namespaces import ID, is_id, namespace
 from cache_admin.analysis.tally import TTL_BUCKETS, ttl_bucket
@@ -142,7 +142,7 @@ def test_a_small_keyspace_is_walked_whole_with_exact_figures(cache_alias: str) -
     entry = AuditEntry.objects.get(action="analyze_keyspace")
     assert entry.user == user and entry.detail["job"] == job_id and entry.detail["budget"] > 0
     assert report.user == user
-    assert not client.exists(jobs._lock_key())  # the job ended: its lock is free
+    assert not client.exists(job_state.lock_key(jobs.KIND))  # the job ended: its lock is free
 
 
 def test_estimates_from_a_sample_are_within_ten_percent(redis_client: redis.Redis) -> None:
@@ -339,7 +339,7 @@ def test_a_job_whose_process_ended_is_closed(redis_client: redis.Redis) -> None:
     lost.refresh_from_db()
     assert lost.status == KeyspaceReport.FAILED and "ended before it finished" in lost.error
     # Cancelling a silent job closes it at once (nobody is left to read the flag).
-    redis_client.hset(jobs._progress_key("b" * 32), mapping={"updated": 0, "nodes": 1})
+    redis_client.hset(job_state.state_key(jobs.KIND, "b" * 32), mapping={"updated": 0, "nodes": 1})
     assert analysis.cancel("b" * 32)
     fresh.refresh_from_db()
     assert fresh.status == KeyspaceReport.FAILED

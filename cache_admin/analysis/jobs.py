@@ -10,7 +10,6 @@ the cancel flag.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 import uuid
@@ -21,33 +20,26 @@ from typing import Any
 
 from django.utils import timezone
 
-from cache_admin import audit, backend, background, counters, policy
+from cache_admin import audit, backend, background, counters, job_state, policy
 from cache_admin.analysis.namespaces import MAX_DEPTH
 from cache_admin.analysis.report import build
 from cache_admin.analysis.sampling import Classifier, Options, walk_node
 from cache_admin.analysis.tally import NodeTally
 from cache_admin.conf import MAX_BUDGET, conf
 from cache_admin.guard import guarded
+from cache_admin.job_state import STALE_SECONDS
+from cache_admin.job_state import AlreadyRunning as AlreadyRunning
 from cache_admin.keyspace import params
 from cache_admin.models import KeyspaceReport
 
 logger = logging.getLogger("cache_admin")
 
-# A running job not heard from for this long died with its process; its lock lapses then.
-STALE_SECONDS = 120
-EXPIRE_SECONDS = 24 * 3600
+KIND = "analysis"
+BUSY = "An analysis is already running; wait for it to finish, or cancel it first."
 DEFAULT_DEPTH = 2
 # Called as hook(job_id, tally) after each batch's progress write (a cancel asked for
 # meanwhile is read at the next batch); tests use it to hold a job mid-walk.
 batch_hooks: list[Callable[[str, NodeTally], None]] = []
-
-
-class AlreadyRunning(Exception):
-    def __init__(self, job_id: str) -> None:
-        super().__init__(
-            "An analysis is already running; wait for it to finish, or cancel it first."
-        )
-        self.job_id = job_id
 
 
 @dataclass(frozen=True)
@@ -76,14 +68,6 @@ class Progress:
         return time.time() - self.updated > STALE_SECONDS
 
 
-def _lock_key() -> str:
-    return backend.stored_key(f"{conf.NAMESPACE}analysis:lock")
-
-
-def _progress_key(job_id: str) -> str:
-    return backend.stored_key(f"{conf.NAMESPACE}analysis:{job_id}")
-
-
 def options(budget: Any = None, delimiter: Any = ":", depth: Any = DEFAULT_DEPTH) -> Options:
     """Validated options; ValueError with a message for people."""
     if budget is None or budget == "":
@@ -101,14 +85,7 @@ def start(user: Any = None, chosen: Options | None = None) -> str:
     chosen = chosen or options()
     job_id = uuid.uuid4().hex
 
-    def claim() -> None:
-        client = backend.client()
-        if not client.set(_lock_key(), job_id, nx=True, px=STALE_SECONDS * 1000):
-            holder = client.get(_lock_key())
-            raise AlreadyRunning(holder.decode() if isinstance(holder, bytes) else str(holder))
-        _progress_pipe(job_id, {"budget": chosen.budget, "updated": time.time()}).execute()
-
-    guarded(claim)
+    job_state.claim(KIND, job_id, {"budget": chosen.budget}, BUSY)
     try:
         close_lost()
         KeyspaceReport.objects.create(
@@ -117,19 +94,12 @@ def start(user: Any = None, chosen: Options | None = None) -> str:
             options=asdict(chosen),
         )
     except BaseException:
-        _release(job_id)  # nothing started: the next start need not wait for the lock
+        # Nothing started: the next start need not wait for the lock.
+        job_state.release(KIND, job_id)
         raise
     audit.record(user, "analyze_keyspace", "keyspace", job=job_id, **asdict(chosen))
     background.run_job(job_id, f"cache-admin-analysis-{job_id[:8]}", lambda: _run(job_id, chosen))
     return job_id
-
-
-def _progress_pipe(job_id: str, fields: dict[str, Any]) -> Any:
-    """A pipeline that writes the job's progress and keeps it a day from now."""
-    pipe = backend.client().pipeline(transaction=False)
-    pipe.hset(_progress_key(job_id), mapping={k: str(v) for k, v in fields.items()})
-    pipe.expire(_progress_key(job_id), EXPIRE_SECONDS)
-    return pipe
 
 
 def _heartbeat(job_id: str, node: int, nodes: int, tally: NodeTally, sampled: int) -> bool:
@@ -140,12 +110,8 @@ def _heartbeat(job_id: str, node: int, nodes: int, tally: NodeTally, sampled: in
         "examined": tally.examined,
         "sampled": sampled,
         "keys": tally.keys,
-        "updated": time.time(),
     }
-    pipe = _progress_pipe(job_id, fields)
-    pipe.pexpire(_lock_key(), STALE_SECONDS * 1000)
-    pipe.hget(_progress_key(job_id), "cancel")
-    return bool(pipe.execute()[-1])
+    return job_state.heartbeat(KIND, job_id, fields, locked=True)
 
 
 def _run(job_id: str, chosen: Options) -> None:
@@ -208,19 +174,7 @@ def _finish(job_id: str, status: str, data: dict[str, Any] | None, error: str) -
         error=error,
     )
     prune()
-
-    _release(job_id)
-
-
-def _release(job_id: str) -> None:
-    def release() -> None:
-        client = backend.client()
-        if client.get(_lock_key()) in (job_id, job_id.encode()):
-            client.delete(_lock_key())
-
-    # Redis may be why the job ended or could not start: the lock then lapses by itself.
-    with contextlib.suppress(Exception):
-        guarded(release)
+    job_state.release(KIND, job_id)
 
 
 def prune(keep: int | None = None) -> int:
@@ -236,15 +190,12 @@ def prune(keep: int | None = None) -> int:
 
 def progress(job_id: str) -> Progress | None:
     """A job's progress from any process; None when unknown or expired."""
-    data = guarded(lambda: backend.text_hash(_progress_key(job_id)))
-    if not data:
+    data = job_state.read(KIND, job_id)
+    if data is None:
         return None
 
     def number(name: str) -> float:
-        try:
-            return float(data.get(name) or 0)
-        except ValueError:
-            return 0.0
+        return job_state.number(data, name)
 
     return Progress(
         job_id=job_id,
@@ -255,7 +206,7 @@ def progress(job_id: str) -> Progress | None:
         keys=int(number("keys")),
         budget=int(number("budget")),
         updated=number("updated"),
-        cancel_requested=bool(data.get("cancel")),
+        cancel_requested=bool(data.get(job_state.CANCEL)),
     )
 
 
@@ -292,7 +243,7 @@ def cancel(job_id: str, user: Any = None) -> bool:
     if lost(report, progress(job_id)):
         close_lost()
     else:
-        guarded(lambda: backend.client().hset(_progress_key(job_id), "cancel", "1"))
+        job_state.request_cancel(KIND, job_id)
     audit.record(user, "analyze_keyspace_cancel", "keyspace", job=job_id)
     return True
 
