@@ -8,20 +8,10 @@ in ``product:<id>:`` rather than one namespace per product.
 
 from __future__ import annotations
 
-import re
+from cache_admin.keyspace.ids import ID as ID
+from cache_admin.keyspace.ids import is_id as is_id
 
-ID = "<id>"
 MAX_DEPTH = 5
-# Digits, a UUID (with or without dashes), a hex digest of 16 characters or more.
-_ID_SEGMENT = re.compile(
-    r"\d+"
-    r"|[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
-    r"|[0-9a-fA-F]{16,}"
-)
-
-
-def is_id(segment: str) -> bool:
-    return _ID_SEGMENT.fullmatch(segment) is not None
 
 
 def namespace(logical: str, delimiter: str, depth: int) -> str:

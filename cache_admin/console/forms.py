@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from cache_admin.analysis.namespaces import MAX_DEPTH
 from cache_admin.conf import MAX_BUDGET, MAX_PAGE_SIZE
 from cache_admin.console.widgets import AdminForm
+from cache_admin.keyspace.cursor import MAX_TOKEN
 from cache_admin.keyspace.tree import DEFAULT_DELIMITER
 from cache_admin.types import MAX_TTL
 
@@ -24,6 +25,16 @@ REDIS_TYPES = [
     ("set", "set"),
     ("zset", "zset"),
     ("stream", "stream"),
+]
+# The orders of a key page: a column, "-" first for descending.
+SORTS = [
+    ("", _("stored key")),
+    ("key", _("key")),
+    ("-key", _("key, descending")),
+    ("ttl", _("TTL, shortest first")),
+    ("-ttl", _("TTL, longest first")),
+    ("size", _("size, smallest first")),
+    ("-size", _("size, largest first")),
 ]
 
 
@@ -46,13 +57,16 @@ class BrowseForm(AdminForm):
         help_text=_("Splits keys into the namespace tree; “:” when empty."),
         widget=forms.TextInput(attrs={"size": 3}),
     )
-    # Checked by the toolkit (it knows the cursor's node.position form).
-    cursor = forms.CharField(required=False, max_length=40)
+    # Checked by the toolkit (``keyspace.cursor``: one position per primary node).
+    cursor = forms.CharField(required=False, max_length=MAX_TOKEN)
     page_size = forms.IntegerField(
         label=_("Page size"), min_value=1, max_value=MAX_PAGE_SIZE, required=False
     )
     # How many empty steps were already continued automatically.
     auto = forms.IntegerField(min_value=0, max_value=1000, required=False)
+    sort = forms.ChoiceField(label=_("Order"), choices=SORTS, required=False)
+    # A find-all search whose keys the page shows (``keyspace.find_all``).
+    find = forms.RegexField(regex=r"^[0-9a-f]{32}\Z", required=False, max_length=32)
 
     def __init__(self, data: QueryDict | None = None, **kwargs: Any) -> None:
         if data is not None and not data.get("delimiter"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from cache_admin.console.figures import number, size
@@ -74,14 +75,42 @@ def key_row(info: KeyInfo) -> KeyRow:
     )
 
 
-def scan(prefix: str, cursor: str, redis_type: str, page_size: int | None) -> Listing:
+def _ttl_order(info: KeyInfo) -> float:
+    if info.persistent:
+        return math.inf
+    return -1 if info.ttl is None else info.ttl
+
+
+ORDERS = {
+    "key": lambda info: info.logical,
+    "ttl": _ttl_order,
+    "size": lambda info: -1 if info.size is None else info.size,
+}
+
+
+def ordered(infos: list[KeyInfo], sort: str) -> list[KeyInfo]:
+    """The page in the order asked for ("" keeps the toolkit's: by stored key); ties keep
+    the stored-key order, so a sorted page reads the same every time."""
+    order = ORDERS.get(sort.removeprefix("-"))
+    if order is None:
+        return infos
+    return sorted(infos, key=order, reverse=sort.startswith("-"))
+
+
+def rows(infos: list[KeyInfo], sort: str = "") -> list[KeyRow]:
+    return [key_row(info) for info in ordered(infos, sort)]
+
+
+def scan(
+    prefix: str, cursor: str, redis_type: str, page_size: int | None, sort: str = ""
+) -> Listing:
     """ValueError (bad prefix or cursor) is passed through for the form to show."""
     with as_unavailable(passthrough=(ValueError,)):
         page = scan_page(
             prefix, cursor=cursor or "0", redis_type=redis_type or None, page_size=page_size
         )
     return Listing(
-        rows=[key_row(info) for info in page.keys],
+        rows=rows(page.keys, sort),
         cursor=page.cursor,
         scanned=page.scanned,
         done=page.done,

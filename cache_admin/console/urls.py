@@ -13,9 +13,11 @@ from django.urls import URLPattern, path
 from cache_admin.console.htmx import login_in_tab
 from cache_admin.console.views import analysis as analysis
 from cache_admin.console.views import dashboard as dashboard
+from cache_admin.console.views import find_all as find_all
 from cache_admin.console.views import invalidate as invalidate
 from cache_admin.console.views import key_detail as key_detail
 from cache_admin.console.views import keys as keys
+from cache_admin.console.views import keys_delete as keys_delete
 from cache_admin.console.views import prefix_delete as prefix_delete
 from cache_admin.console.views import server as server
 from cache_admin.console.views import warm as warm
@@ -57,6 +59,22 @@ def console_urls(site: AdminSite) -> list[URLPattern]:
         ),
         path("keys/", wrap(keys.keys_view), name="cache_admin_keys"),
         path("keys/more/", wrap(keys.more_fragment), name="cache_admin_keys_more"),
+        path(
+            "keys/delete/",
+            wrap(keys_delete.delete_selected_view),
+            name="cache_admin_keys_delete",
+        ),
+        path("keys/find/", wrap(find_all.start_view), name="cache_admin_keys_find"),
+        path(
+            "keys/find/<str:job_id>/",
+            wrap(find_all.rows_fragment),
+            name="cache_admin_keys_found",
+        ),
+        path(
+            "keys/find/<str:job_id>/cancel/",
+            wrap(find_all.cancel_view),
+            name="cache_admin_keys_find_cancel",
+        ),
         path("keys/k/<str:token>/", wrap(key_detail.detail_view), name="cache_admin_key_detail"),
         path(
             "keys/k/<str:token>/delete/",

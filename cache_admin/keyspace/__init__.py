@@ -8,7 +8,7 @@ work (P5), raises ``ValueError`` with a message for people on bad input, and
 from __future__ import annotations
 
 from cache_admin.guard import RedisUnavailable
-from cache_admin.keyspace.actions import delete_key, set_ttl
+from cache_admin.keyspace.actions import delete_key, delete_keys, set_ttl
 from cache_admin.keyspace.detail import Item, KeyDetail, key_detail
 from cache_admin.keyspace.names import OutsideNamespace, key_from_token, key_token
 from cache_admin.keyspace.params import REDIS_TYPES
@@ -26,6 +26,7 @@ __all__ = [
     "ScanPage",
     "TreeNode",
     "delete_key",
+    "delete_keys",
     "key_detail",
     "key_from_token",
     "key_token",

@@ -1,8 +1,10 @@
-"""Changing one key: delete it, set or remove its TTL. Only inside the site's namespace (S2)."""
+"""Changing keys: delete one or a selection, set or remove a TTL. Only inside the site's
+namespace (S2)."""
 
 from __future__ import annotations
 
 from cache_admin import backend
+from cache_admin.conf import MAX_PAGE_SIZE
 from cache_admin.guard import guarded
 from cache_admin.keyspace import names, params
 from cache_admin.types import MAX_TTL
@@ -12,6 +14,31 @@ def delete_key(stored: bytes) -> bool:
     """True when the key existed and is now gone."""
     stored = names.require_inside(stored)
     return guarded(lambda: bool(backend.client().unlink(stored)))
+
+
+# A selection is at most one page of the key browser at its largest.
+MAX_SELECTION = MAX_PAGE_SIZE
+
+
+def delete_keys(stored: list[bytes]) -> int:
+    """Delete a selection of keys; how many existed. Every key is checked before any is
+    deleted: one outside the site's namespace, or a selection too large, deletes nothing."""
+    if len(stored) > MAX_SELECTION:
+        raise ValueError(
+            f"{len(stored):,} keys were selected; at most {MAX_SELECTION:,} are deleted at once."
+        )
+    inside = list(dict.fromkeys(names.require_inside(key) for key in stored))
+    if not inside:
+        return 0
+
+    def run() -> int:
+        # One UNLINK per key in one pipeline: keys of a cluster may sit on different slots.
+        pipe = backend.client().pipeline(transaction=False)
+        for key in inside:
+            pipe.unlink(key)
+        return sum(int(n) for n in pipe.execute())
+
+    return guarded(run)
 
 
 def set_ttl(stored: bytes, seconds: int | None) -> bool:

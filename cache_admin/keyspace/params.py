@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from cache_admin.conf import MAX_BUDGET, MAX_PAGE_SIZE, conf
@@ -10,7 +9,6 @@ from cache_admin.conf import MAX_BUDGET, MAX_PAGE_SIZE, conf
 REDIS_TYPES = ("string", "hash", "list", "set", "zset", "stream")
 MAX_PREFIX_LENGTH = 1000
 MAX_CURSOR = 2**64 - 1
-_CURSOR = re.compile(r"(?:(\d{1,4})\.)?(\d{1,20})")
 
 
 def prefix(value: Any) -> str:
@@ -58,25 +56,6 @@ def redis_type(value: Any) -> str | None:
             f"Unknown Redis type {str(value)[:40]!r}; use one of {', '.join(REDIS_TYPES)}."
         )
     return str(value)
-
-
-def cursor(value: Any, nodes: int) -> tuple[int, int]:
-    """A browser cursor: ``<position>`` on the first node, ``<node>.<position>`` on others."""
-    text = "0" if value is None or value == "" else str(value).strip()
-    found = _CURSOR.fullmatch(text)
-    if found is None:
-        raise ValueError(
-            f"The cursor {text[:40]!r} is not valid; use the link to the next page, "
-            "or start again from the beginning."
-        )
-    node, position = int(found[1] or 0), int(found[2])
-    if node >= nodes or position > MAX_CURSOR:
-        raise ValueError(f"The cursor {text!r} is out of range; start again from the beginning.")
-    return node, position
-
-
-def format_cursor(node: int, position: int) -> str:
-    return str(position) if node == 0 else f"{node}.{position}"
 
 
 def delimiter(value: Any) -> str:

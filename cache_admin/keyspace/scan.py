@@ -12,6 +12,8 @@ from cache_admin import backend
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
 from cache_admin.keyspace import names, params
+from cache_admin.keyspace.cursor import NodeCursor, decode, encode, key_hash
+from cache_admin.keyspace.ids import StoredPrefix, stored_prefix
 from cache_admin.types import CacheType, type_for_key
 
 EXPIRES = "expires"
@@ -43,7 +45,7 @@ class KeyInfo:
 @dataclass(frozen=True)
 class ScanPage:
     keys: list[KeyInfo]
-    cursor: str  # where the next page starts; "0" when the scan is complete
+    cursor: str  # the token where the next page starts; "0" when the scan is complete
     scanned: int  # keys examined, about: the SCAN COUNT hints used, at most the keyspace
     done: bool
     prefix: str = ""
@@ -57,23 +59,41 @@ class ScanPage:
 
 @dataclass
 class Walk:
-    """State of a SCAN across the primary nodes, bounded by a budget of keys examined."""
+    """A SCAN of every primary node in turn, one batch each, bounded by a budget of keys
+    examined; ``cursor`` is the token of where every node stands (``keyspace.cursor``)."""
 
     clients: list[redis.Redis]
     match: str
     budget: int
-    node: int = 0
-    position: int = 0
+    nodes: list[NodeCursor] = field(default_factory=list)
     scanned: int = 0
     calls: int = 0
-    done: bool = False
     redis_type: str | None = None
     hidden: bytes | None = None  # stored prefix left out (the package's own keys)
+    covered: StoredPrefix | None = None  # with ``<id>``: SCAN MATCH lets through more
     seen: set[bytes] = field(default_factory=set)
+    turn: int = 0  # the node whose batch comes next
+    last: tuple[int, int, int] = (0, 0, 0)  # node, position and COUNT of the last batch
+
+    def __post_init__(self) -> None:
+        if not self.nodes:
+            self.nodes = [NodeCursor() for _ in self.clients]
+
+    @property
+    def done(self) -> bool:
+        return all(node.done for node in self.nodes)
 
     @property
     def cursor(self) -> str:
-        return "0" if self.done else params.format_cursor(self.node, self.position)
+        return encode(self.nodes)
+
+    def _next_node(self) -> int:
+        count = len(self.nodes)
+        for step in range(count):
+            node = (self.turn + step) % count
+            if not self.nodes[node].done:
+                return node
+        raise AssertionError("a finished walk has no next node")
 
     def batches(self, count: int, wanted: int | None = None) -> Iterator[tuple[int, list[bytes]]]:
         """Yield (node, new keys) until the budget is spent, the scan ends, or ``wanted`` keys.
@@ -86,30 +106,49 @@ class Walk:
         while not self.done and self.scanned < self.budget:
             if wanted is not None and found >= wanted:
                 return
-            step = max(1, min(count, self.budget - self.scanned))
-            node = self.node
+            node = self._next_node()
+            state = self.nodes[node]
+            after = state.after
+            step = state.count or max(1, min(count, self.budget - self.scanned))
+            before = state.position
             position, batch = self.clients[node].scan(
-                self.position, match=self.match, count=step, _type=self.redis_type
+                before, match=self.match, count=step, _type=self.redis_type
             )
             self.calls += 1
             self.scanned += step
-            self.position = int(position)
-            if self.position == 0:
-                if node + 1 < len(self.clients):
-                    self.node += 1
-                else:
-                    self.done = True
-            raw = [k if isinstance(k, bytes) else str(k).encode() for k in batch]
-            if self.hidden is not None:
-                hidden = self.hidden
-                raw = [k for k in raw if not k.startswith(hidden)]
-            # SCAN may return a key twice while Redis rehashes: each is kept once.
-            keys = [k for k in dict.fromkeys(raw) if k not in self.seen]
-            self.seen.update(keys)
+            self.last = (node, before, step)
+            self.turn = node + 1
+            state.position, state.count, state.after = int(position), None, None
+            state.done = state.position == 0
+            keys = self._kept(batch, after)
             found += len(keys)
             if wanted is not None and found < wanted:
                 count = min(count * 2, scan_count)
             yield node, keys
+
+    def _kept(self, batch: list[Any], after: int | None) -> list[bytes]:
+        raw = [k if isinstance(k, bytes) else str(k).encode() for k in batch]
+        if self.hidden is not None:
+            hidden = self.hidden
+            raw = [k for k in raw if not k.startswith(hidden)]
+        if self.covered is not None:
+            raw = [k for k in raw if self.covered.covers(k)]
+        if after is not None:  # the rest of a batch that the previous page cut
+            raw = [k for k in raw if key_hash(k) > after]
+        # SCAN may return a key twice while Redis rehashes: each is kept once.
+        keys = [k for k in dict.fromkeys(raw) if k not in self.seen]
+        self.seen.update(keys)
+        return keys
+
+    def cut(self, keys: list[bytes], room: int) -> list[bytes]:
+        """The first ``room`` keys of the last batch (in hash order); the cursor then
+        resumes inside that batch, with the rest."""
+        if len(keys) <= room:
+            return keys
+        keys = sorted(keys, key=key_hash)[:room]
+        node, position, count = self.last
+        self.nodes[node] = NodeCursor(position, False, count, key_hash(keys[-1]))
+        return keys
 
 
 def start_walk(
@@ -120,10 +159,18 @@ def start_walk(
     include_internal: bool = False,
 ) -> Walk:
     clients = backend.primary_clients()
-    node, position = params.cursor(cursor, len(clients))
-    match = backend.glob_escape(backend.site_prefix() + prefix) + "*"
+    nodes = decode(cursor, len(clients))
+    covered = stored_prefix(prefix)
     hidden = hides_internal(prefix, include_internal)
-    return Walk(clients, match, budget, node, position, redis_type=redis_type, hidden=hidden)
+    return Walk(
+        clients,
+        covered.glob,
+        budget,
+        nodes,
+        redis_type=redis_type,
+        hidden=hidden,
+        covered=covered if covered.exact is not None else None,
+    )
 
 
 def hides_internal(prefix: str, include_internal: bool) -> bytes | None:
@@ -141,6 +188,8 @@ def scan_page(
     page_size: int | None = None,
     include_internal: bool = False,
 ) -> ScanPage:
+    """At most ``page_size`` keys (CONSOLE_PAGE_SIZE), sorted by stored key, and the cursor
+    token of the next page. ``prefix`` may hold ``<id>`` placeholders (``keyspace.ids``)."""
     prefix = params.prefix(prefix)
     size = params.page_size(page_size)
     limit = params.budget(budget)
@@ -151,7 +200,7 @@ def scan_page(
         found: list[tuple[int, bytes]] = []
         first = min(max(size, 10), conf.SCAN_COUNT)
         for node, keys in walk.batches(first, wanted=size):
-            found.extend((node, k) for k in keys)
+            found.extend((node, k) for k in walk.cut(keys, size - len(found)))
         found.sort(key=lambda item: item[1])
         scanned = walk.scanned
         if walk.done:  # COUNT is a hint: a finished walk cannot have seen more than there is

@@ -1,4 +1,9 @@
-"""The namespace tree: child segments of a prefix with key counts from a bounded scan."""
+"""The namespace tree: child segments of a prefix with key counts from a bounded scan.
+
+Segments that are ids (``keyspace.ids``: digits, UUIDs, hex digests) collapse into one
+``<id>`` child, so ``product:`` shows ``<id>:`` with 4,226 keys rather than one namespace
+per product; that child's prefix (``product:<id>:``) is browsed like any other.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from dataclasses import dataclass
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
 from cache_admin.keyspace import names, params
+from cache_admin.keyspace.ids import ID, is_id, stored_prefix
 from cache_admin.keyspace.scan import start_walk
 
 # A tree level lists at most this many children (the largest first).
@@ -18,7 +24,7 @@ DEFAULT_DELIMITER = ":"
 
 @dataclass(frozen=True)
 class TreeNode:
-    segment: str  # "product:" for a branch, "123" for a key directly under the prefix
+    segment: str  # "product:" or "<id>:" for a branch, "123" for a key under the prefix
     prefix: str  # the full logical prefix to browse: parent prefix + segment
     count: int
     is_leaf: bool  # a key with no further delimiter
@@ -54,18 +60,21 @@ def namespace_tree(
 
     def run() -> NamespaceTree:
         walk = start_walk(prefix, limit, include_internal=include_internal)
-        cut = len(names.site_prefix_bytes() + prefix.encode())
+        covered = stored_prefix(prefix)
         sep = delimiter.encode()
+        collapsed = ID.encode() + sep
         branches: Counter[bytes] = Counter()
         leaves: list[bytes] = []  # keys are unique (the walk drops repeats): one count each
         for _where, keys in walk.batches(conf.SCAN_COUNT):
             for key in keys:
-                rest = key[cut:]
+                rest = key[covered.rest(key) or 0 :]
                 end = rest.find(sep)
-                if end >= 0:
-                    branches[rest[: end + len(sep)]] += 1
-                else:
+                if end < 0:
                     leaves.append(rest)
+                elif is_id(rest[:end]):
+                    branches[collapsed] += 1
+                else:
+                    branches[rest[: end + len(sep)]] += 1
         # Only the shown children become objects: a flat prefix can hold thousands of keys.
         top = heapq.nlargest(MAX_CHILDREN, branches.items(), key=lambda item: item[1])
         kept = [_node(prefix, segment, count, False) for segment, count in top]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.admin import AdminSite
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django_htmx.http import trigger_client_event
 
 from cache_admin import audit
-from cache_admin.console import detail
+from cache_admin.console import back, detail
 from cache_admin.console.access import require
 from cache_admin.console.forms import TTLForm
 from cache_admin.console.render import REFRESH_EVENT, page
@@ -20,6 +20,18 @@ from cache_admin.keyspace.names import site_prefix_bytes
 from cache_admin.keyspace.names import text as show
 
 MAX_PAGE = 10**6
+
+
+def _back(request: HttpRequest, site: AdminSite) -> str:
+    """Where the key was opened from (a list, a search, a report); the key browser else."""
+    return back.requested(request, site, reverse(f"{site.name}:cache_admin_keys"))
+
+
+def _detail_url(request: HttpRequest, site: AdminSite, token: str) -> str:
+    query = QueryDict(mutable=True)
+    query[back.PARAM] = _back(request, site)
+    url = reverse(f"{site.name}:cache_admin_key_detail", args=[token])
+    return f"{url}?{query.urlencode()}"
 
 
 def _stored(token: str) -> bytes | None:
@@ -71,7 +83,7 @@ def _render(
             request,
             site,
             "key_detail.html",
-            {"error": str(exc), "token": token},
+            {"error": str(exc), "token": token, "back": _back(request, site)},
             title=_("Cache key"),
             parent="cache_admin_keys",
         )
@@ -86,6 +98,7 @@ def _render(
         "token": token,
         "ttl_form": form or TTLForm(),
         "can_change": request.user.has_perm(audit.DELETE_KEYS),
+        "back": _back(request, site),
     }
     return page(
         request, site, "key_detail.html", context, title=_("Cache key"), parent="cache_admin_keys"
@@ -107,16 +120,14 @@ def delete_view(request: HttpRequest, token: str, *, site: AdminSite) -> HttpRes
             deleted = delete_key(stored)
     except Unavailable as exc:
         messages.error(request, _("The key was not deleted: %(error)s") % {"error": exc})
-        return HttpResponseRedirect(reverse(f"{site.name}:cache_admin_key_detail", args=[token]))
+        return HttpResponseRedirect(_detail_url(request, site, token))
     count = int(deleted)
     audit.record(request.user, "delete_key", show(stored), keys_affected=count)
     if count:
         messages.success(request, _("Deleted %(key)s.") % {"key": show(stored)})
     else:
         messages.warning(request, _("%(key)s was already gone.") % {"key": show(stored)})
-    return trigger_client_event(
-        HttpResponseRedirect(reverse(f"{site.name}:cache_admin_keys")), REFRESH_EVENT
-    )
+    return trigger_client_event(HttpResponseRedirect(_back(request, site)), REFRESH_EVENT)
 
 
 @require(audit.DELETE_KEYS, post_only=True)
@@ -133,7 +144,7 @@ def ttl_view(request: HttpRequest, token: str, *, site: AdminSite) -> HttpRespon
             changed = set_ttl(stored, ttl)
     except Unavailable as exc:
         messages.error(request, _("The TTL was not changed: %(error)s") % {"error": exc})
-        return HttpResponseRedirect(reverse(f"{site.name}:cache_admin_key_detail", args=[token]))
+        return HttpResponseRedirect(_detail_url(request, site, token))
     if not changed:
         return _missing(
             request, site, _("The key %(key)s no longer exists.") % {"key": show(stored)}
@@ -143,4 +154,4 @@ def ttl_view(request: HttpRequest, token: str, *, site: AdminSite) -> HttpRespon
         messages.success(request, _("TTL set to %(ttl)s s.") % {"ttl": ttl})
     else:
         messages.success(request, _("TTL removed: the key no longer expires."))
-    return HttpResponseRedirect(reverse(f"{site.name}:cache_admin_key_detail", args=[token]))
+    return HttpResponseRedirect(_detail_url(request, site, token))

@@ -1,4 +1,5 @@
-"""The key browser: a literal prefix, a namespace tree, a Redis-type filter, cursor paging (P5)."""
+"""The key browser: a literal prefix, a namespace tree, a Redis-type filter, cursor paging (P5),
+pages sorted by key, TTL or size, a selection of keys to delete, a find-all search's keys."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from cache_admin import audit
@@ -15,6 +17,10 @@ from cache_admin.console.access import require
 from cache_admin.console.forms import BrowseForm
 from cache_admin.console.render import fragment, page
 from cache_admin.console.toolkit import Unavailable
+from cache_admin.console.views.find_all import find_context, keys_url
+from cache_admin.keyspace.ids import ID
+
+SORTABLE = ("key", "ttl", "size")
 
 
 def _query(
@@ -24,6 +30,7 @@ def _query(
     cursor: str,
     auto: int = 0,
     delimiter: str = keyrows.DEFAULT_DELIMITER,
+    sort: str = "",
 ) -> str:
     query = QueryDict(mutable=True)
     query["prefix"] = prefix
@@ -36,6 +43,8 @@ def _query(
     query["cursor"] = cursor
     if auto:
         query["auto"] = str(auto)
+    if sort:
+        query["sort"] = sort
     return query.urlencode()
 
 
@@ -50,7 +59,19 @@ def _auto_step(listing: keyrows.Listing, done_so_far: int) -> int | None:
     return done_so_far + 1
 
 
-def browse(request: HttpRequest, *, with_tree: bool) -> dict[str, Any]:
+def _sort_links(sort: str, query: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """Per sortable column: the query that sorts by it (again: the other way) and its mark."""
+    links = {}
+    for column in SORTABLE:
+        ascending = sort == column
+        links[column] = {
+            "query": _query(**query, sort=f"-{column}" if ascending else column),
+            "mark": "▲" if ascending else "▼" if sort == f"-{column}" else "",
+        }
+    return links
+
+
+def browse(request: HttpRequest, site: AdminSite, *, with_tree: bool) -> dict[str, Any]:
     form = BrowseForm(request.GET or None)
     context: dict[str, Any] = {"form": form, "listing": None, "tree": [], "error": ""}
     if request.GET and not form.is_valid():
@@ -61,28 +82,47 @@ def browse(request: HttpRequest, *, with_tree: bool) -> dict[str, Any]:
     page_size = data.get("page_size")
     cursor = data.get("cursor") or "0"
     delimiter = data.get("delimiter") or keyrows.DEFAULT_DELIMITER
-    context.update(prefix=prefix, redis_type=redis_type, started=cursor, delimiter=delimiter)
+    sort = data.get("sort") or ""
+    context.update(
+        prefix=prefix,
+        redis_type=redis_type,
+        started=cursor,
+        delimiter=delimiter,
+        sort=sort,
+        literal_prefix=ID not in prefix,
+    )
     if delimiter != keyrows.DEFAULT_DELIMITER:  # kept by the tree's links
         query = QueryDict(mutable=True)
         query["delimiter"] = delimiter
         context["delimiter_query"] = "&" + query.urlencode()
+    same: dict[str, Any] = {
+        "prefix": prefix,
+        "redis_type": redis_type,
+        "page_size": page_size,
+        "delimiter": delimiter,
+    }
+    here = _query(**same, cursor=cursor, sort=sort)
+    context.update(
+        back=f"{reverse(f'{site.name}:cache_admin_keys')}?{here}",
+        sort_links=_sort_links(sort, {**same, "cursor": cursor}),
+    )
     try:
-        listing = keyrows.scan(prefix, cursor, redis_type, page_size)
+        if with_tree:
+            context["tree"] = keyrows.tree(prefix, delimiter)
+        if data.get("find"):  # the search's keys take the place of the bounded page
+            context["find"] = find_context(data["find"])
+            context["back"] = keys_url(site, prefix, data["find"])
+            return context
+        listing = keyrows.scan(prefix, cursor, redis_type, page_size, sort)
         context["listing"] = listing
-        context["more_query"] = _query(
-            prefix, redis_type, page_size, listing.cursor, delimiter=delimiter
-        )
+        context["more_query"] = _query(**same, cursor=listing.cursor, sort=sort)
         auto = _auto_step(listing, data.get("auto") or 0)
         if auto is not None:
             context.update(
                 auto_step=auto,
                 auto_steps=int(conf.CONSOLE_AUTO_SCAN_STEPS),
-                auto_query=_query(
-                    prefix, redis_type, page_size, listing.cursor, auto, delimiter=delimiter
-                ),
+                auto_query=_query(**same, cursor=listing.cursor, auto=auto, sort=sort),
             )
-        if with_tree:
-            context["tree"] = keyrows.tree(prefix, delimiter)
     except ValueError as exc:
         form.add_error(None, str(exc))
     except Unavailable as exc:
@@ -92,11 +132,13 @@ def browse(request: HttpRequest, *, with_tree: bool) -> dict[str, Any]:
 
 @require(audit.BROWSE_KEYS)
 def keys_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
-    context = browse(request, with_tree=True)
+    context = browse(request, site, with_tree=True)
     context["can_delete"] = request.user.has_perm(audit.DELETE_KEYS)
     return page(request, site, "keys.html", context, title=_("Cache keys"))
 
 
 @require(audit.BROWSE_KEYS)
 def more_fragment(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
-    return fragment(request, "keys_more.html", browse(request, with_tree=False))
+    context = browse(request, site, with_tree=False)
+    context["can_delete"] = request.user.has_perm(audit.DELETE_KEYS)
+    return fragment(request, "keys_more.html", context)
