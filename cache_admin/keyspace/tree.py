@@ -64,13 +64,14 @@ def namespace_tree(
         sep = delimiter.encode()
         collapsed = ID.encode() + sep
         branches: Counter[bytes] = Counter()
-        leaves: list[bytes] = []  # keys are unique (the walk drops repeats): one count each
+        # Under an ``<id>`` prefix one leaf name is many keys (``detail`` of every product).
+        leaves: Counter[bytes] = Counter()
         for _where, keys in walk.batches(conf.SCAN_COUNT):
             for key in keys:
                 rest = key[covered.rest(key) or 0 :]
                 end = rest.find(sep)
                 if end < 0:
-                    leaves.append(rest)
+                    leaves[rest] += 1
                 elif is_id(rest[:end]):
                     branches[collapsed] += 1
                 else:
@@ -79,7 +80,7 @@ def namespace_tree(
         top = heapq.nlargest(MAX_CHILDREN, branches.items(), key=lambda item: item[1])
         kept = [_node(prefix, segment, count, False) for segment, count in top]
         room = MAX_CHILDREN - len(kept)
-        kept += [_node(prefix, leaf, 1, True) for leaf in heapq.nsmallest(room, leaves)]
+        kept += [_node(prefix, leaf, leaves[leaf], True) for leaf in heapq.nsmallest(room, leaves)]
         kept.sort(key=lambda node: (node.is_leaf, node.segment))
         return NamespaceTree(
             prefix=prefix,

@@ -20,6 +20,7 @@ PAGES = [
     ("cache_admin_dashboard_stats", (), audit.VIEW_DASHBOARD),
     ("cache_admin_keys", (), audit.BROWSE_KEYS),
     ("cache_admin_keys_more", (), audit.BROWSE_KEYS),
+    ("cache_admin_keys_found", ("a" * 32,), audit.BROWSE_KEYS),
     ("cache_admin_key_detail", (key_token(STORED),), audit.BROWSE_KEYS),
     ("cache_admin_prefix_delete", (), audit.DELETE_KEYS),
     ("cache_admin_invalidate", (), audit.INVALIDATE),
@@ -30,6 +31,13 @@ MUTATIONS = [
     ("cache_admin_key_delete", (key_token(STORED),), audit.DELETE_KEYS, {}),
     ("cache_admin_key_ttl", (key_token(STORED),), audit.DELETE_KEYS, {"ttl": "60"}),
     ("cache_admin_prefix_delete", (), audit.DELETE_KEYS, {"prefix": "product:"}),
+    (
+        "cache_admin_keys_delete",
+        (),
+        audit.DELETE_KEYS,
+        {"key": key_token(STORED), "confirm": "yes"},
+    ),
+    ("cache_admin_keys_find_cancel", ("a" * 32,), audit.BROWSE_KEYS, {}),
     ("cache_admin_invalidate", (), audit.INVALIDATE, {"kind": "prefix", "prefix-prefix": "x:"}),
 ]
 

@@ -117,6 +117,14 @@ ACTIONS = {
         "delete_key",
         "Deleted ",
     ),
+    "delete selected keys": Action(
+        lambda: reverse("admin:cache_admin_keys_delete"),
+        lambda p: {"key": key_token(cache.make_key("product:8").encode()), "confirm": "yes"},
+        lambda p: cache.set("product:8", "x"),
+        lambda p: cache.get("product:8") is None,
+        "delete_keys",
+        "Deleted 1 key.",
+    ),
     "set a key's TTL": Action(
         lambda: _key_url("cache_admin_key_ttl", "product:6"),
         lambda p: {"ttl": "77"},
