@@ -59,6 +59,7 @@ def console_urls(site: AdminSite) -> list[URLPattern]:
         ),
         path("keys/", wrap(keys.keys_view), name="cache_admin_keys"),
         path("keys/more/", wrap(keys.more_fragment), name="cache_admin_keys_more"),
+        path("keys/tree/", wrap(keys.tree_fragment), name="cache_admin_keys_tree"),
         path(
             "keys/delete/",
             wrap(keys_delete.delete_selected_view),

@@ -20,6 +20,7 @@ PAGES = [
     ("cache_admin_dashboard_stats", (), audit.VIEW_DASHBOARD),
     ("cache_admin_keys", (), audit.BROWSE_KEYS),
     ("cache_admin_keys_more", (), audit.BROWSE_KEYS),
+    ("cache_admin_keys_tree", (), audit.BROWSE_KEYS),
     ("cache_admin_keys_found", ("a" * 32,), audit.BROWSE_KEYS),
     ("cache_admin_key_detail", (key_token(STORED),), audit.BROWSE_KEYS),
     ("cache_admin_prefix_delete", (), audit.DELETE_KEYS),

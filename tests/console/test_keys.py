@@ -13,6 +13,13 @@ from django.urls import reverse
 from cache_admin.keyspace import key_token
 
 
+def tree_of(client: Client, **params: str) -> str:
+    """The namespace tree the key page loads as a fragment."""
+    response = client.get(reverse("admin:cache_admin_keys_tree"), params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 def browse(client: Client, **params: str) -> str:
     response = client.get(reverse("admin:cache_admin_keys"), params)
     assert response.status_code == 200
@@ -42,12 +49,10 @@ def test_namespace_tree_counts_children(admin_client: Client) -> None:
         cache.set(f"product:{i}", i)
     cache.set("product:list:abc", [])
     cache.set("cart:user:1", [])
-    body = browse(admin_client)
-    tree = body.split('class="ca-tree"')[1].split("</nav>")[0]
+    tree = tree_of(admin_client)
     assert "product:" in tree and "cart:" in tree
     assert '<span class="ca-count">4</span>' in tree
-    body = browse(admin_client, prefix="product:")
-    tree = body.split('class="ca-tree"')[1].split("</nav>")[0]
+    tree = tree_of(admin_client, prefix="product:")
     assert "list:" in tree
 
 
@@ -55,19 +60,18 @@ def test_namespace_tree_with_a_chosen_delimiter(admin_client: Client) -> None:
     for name in ["views.decorators.cache.page", "views.decorators.cache.header", "views.x"]:
         cache.set(name, 1)
     cache.set("template.cache.recommendations.1", 1)
-    body = browse(admin_client, delimiter=".")
-    tree = body.split('class="ca-tree"')[1].split("</nav>")[0]
+    tree = tree_of(admin_client, delimiter=".")
     assert "views." in tree and "template." in tree
     assert '<span class="ca-count">3</span>' in tree  # views.*
     # The tree's links keep the delimiter, so the next level splits the same way.
     assert "?prefix=views.&amp;delimiter=." in tree
-    body = browse(admin_client, prefix="views.", delimiter=".")
-    tree = body.split('class="ca-tree"')[1].split("</nav>")[0]
+    tree = tree_of(admin_client, prefix="views.", delimiter=".")
     assert "decorators." in tree
+    body = browse(admin_client, prefix="views.", delimiter=".")
     assert 'value="."' in body  # the field shows the delimiter in use
+    assert "keys/tree/?prefix=views.&amp;delimiter=." in body  # the tree's own request
     # With the default delimiter the same keys have no namespace at all.
-    body = browse(admin_client, prefix="views.")
-    tree = body.split('class="ca-tree"')[1].split("</nav>")[0]
+    tree = tree_of(admin_client, prefix="views.")
     assert "No namespaces below this prefix." in tree
 
 
@@ -75,6 +79,12 @@ def test_a_delimiter_that_is_too_long_is_a_message(admin_client: Client) -> None
     body = browse(admin_client, delimiter="x" * 11)
     assert "delimiter: Ensure this value has at most 10 characters" in body
     assert 'id="cache-admin-keys"' not in body
+    assert "<ul" not in tree_of(admin_client, delimiter="x" * 11)  # the fragment: no tree
+
+
+def test_the_tree_while_redis_is_down_says_so(admin_client: Client, redis_down: None) -> None:
+    tree = tree_of(admin_client, prefix="product:")
+    assert 'class="ca-error"' in tree and "Redis" in tree
 
 
 @pytest.mark.parametrize("prefix", ["a*", "a?", "a[b]", "a\\"])

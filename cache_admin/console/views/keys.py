@@ -1,5 +1,9 @@
 """The key browser: a literal prefix, a namespace tree, a Redis-type filter, cursor paging (P5),
-pages sorted by key, TTL or size, a selection of keys to delete, a find-all search's keys."""
+pages sorted by key, TTL or size, a selection of keys to delete, a find-all search's keys.
+
+The namespace tree is a fragment of its own that the page loads once shown: its counts
+walk the whole scan budget, which the page's first keys need not wait for.
+"""
 
 from __future__ import annotations
 
@@ -71,7 +75,7 @@ def _sort_links(sort: str, query: dict[str, Any]) -> dict[str, dict[str, str]]:
     return links
 
 
-def browse(request: HttpRequest, site: AdminSite, *, with_tree: bool) -> dict[str, Any]:
+def browse(request: HttpRequest, site: AdminSite) -> dict[str, Any]:
     form = BrowseForm(request.GET or None)
     context: dict[str, Any] = {"form": form, "listing": None, "tree": [], "error": ""}
     if request.GET and not form.is_valid():
@@ -91,10 +95,11 @@ def browse(request: HttpRequest, site: AdminSite, *, with_tree: bool) -> dict[st
         sort=sort,
         literal_prefix=ID not in prefix,
     )
-    if delimiter != keyrows.DEFAULT_DELIMITER:  # kept by the tree's links
-        query = QueryDict(mutable=True)
-        query["delimiter"] = delimiter
-        context["delimiter_query"] = "&" + query.urlencode()
+    tree = QueryDict(mutable=True)
+    tree["prefix"] = prefix
+    if delimiter != keyrows.DEFAULT_DELIMITER:
+        tree["delimiter"] = delimiter
+    context["tree_query"] = tree.urlencode()
     same: dict[str, Any] = {
         "prefix": prefix,
         "redis_type": redis_type,
@@ -107,8 +112,6 @@ def browse(request: HttpRequest, site: AdminSite, *, with_tree: bool) -> dict[st
         sort_links=_sort_links(sort, {**same, "cursor": cursor}),
     )
     try:
-        if with_tree:
-            context["tree"] = keyrows.tree(prefix, delimiter)
         if data.get("find"):  # the search's keys take the place of the bounded page
             context["find"] = find_context(data["find"])
             context["back"] = keys_url(site, prefix, data["find"])
@@ -132,13 +135,33 @@ def browse(request: HttpRequest, site: AdminSite, *, with_tree: bool) -> dict[st
 
 @require(audit.BROWSE_KEYS)
 def keys_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
-    context = browse(request, site, with_tree=True)
+    context = browse(request, site)
     context["can_delete"] = request.user.has_perm(audit.DELETE_KEYS)
     return page(request, site, "keys.html", context, title=_("Cache keys"))
 
 
 @require(audit.BROWSE_KEYS)
 def more_fragment(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
-    context = browse(request, site, with_tree=False)
+    context = browse(request, site)
     context["can_delete"] = request.user.has_perm(audit.DELETE_KEYS)
     return fragment(request, "keys_more.html", context)
+
+
+@require(audit.BROWSE_KEYS)
+def tree_fragment(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
+    form = BrowseForm(request.GET)
+    context: dict[str, Any] = {"form": form, "tree": None, "error": ""}
+    if not form.is_valid():
+        return fragment(request, "keys_tree.html", context)
+    prefix = form.cleaned_data.get("prefix") or ""
+    delimiter = form.cleaned_data.get("delimiter") or keyrows.DEFAULT_DELIMITER
+    context["prefix"] = prefix
+    if delimiter != keyrows.DEFAULT_DELIMITER:  # kept by the tree's links
+        query = QueryDict(mutable=True)
+        query["delimiter"] = delimiter
+        context["delimiter_query"] = "&" + query.urlencode()
+    try:
+        context["tree"] = keyrows.tree(prefix, delimiter)
+    except (ValueError, Unavailable) as exc:
+        context["error"] = str(exc)
+    return fragment(request, "keys_tree.html", context)
