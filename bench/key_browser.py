@@ -3,8 +3,12 @@
 Both are driven in-process through Django's test client (middleware, session, login,
 templates: a whole request), on the same Redis in the same run, and through their toolkit
 calls (no HTML). Two queries: a dense prefix (``product:``, every key matches) and a rare
-one (``rare:``, one key in the whole keyspace). Rounds alternate the contenders and the
-median is reported; SCAN commands per request come from INFO commandstats.
+one (``rare:``, one key in the whole keyspace). Each size has a database of its own on the
+one Redis (a cache alias each; the console follows ``CACHE_ALIAS``), so every round
+measures every contender on every size in turn, alternating the order: the ratio between
+sizes compares figures taken side by side, not minutes apart on a busy machine. Medians
+with their spread (min-max over the rounds); SCAN commands per request come from INFO
+commandstats.
 
     python bench/key_browser.py [--sizes 10000 1000000] [--rounds 7]
 
@@ -22,10 +26,12 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from _common import emit, environment, median, populate, start_redis, timed
 
 SITE = "bench:1:"  # KEY_PREFIX "bench", version 1
 PAGE = 100
+DATABASES = 4  # one per keyspace size, at most
 HAS_PANEL = importlib.util.find_spec("dj_redis_panel") is not None
 urlpatterns: list[Any] = []  # filled in configure(): this module is the ROOT_URLCONF
 
@@ -80,12 +86,13 @@ def configure(url: str) -> None:
         STATIC_URL="/static/",
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": db}},
         CACHES={
-            "default": {
+            (f"db{db}" if db else "default"): {
                 "BACKEND": "django_redis.cache.RedisCache",
-                "LOCATION": f"{url}/0",
+                "LOCATION": f"{url}/{db}",
                 "KEY_PREFIX": "bench",
                 "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 5, "SOCKET_TIMEOUT": 60},
             }
+            for db in range(DATABASES)
         },
         CACHE_ADMIN={
             "CACHE_ALIAS": "default",
@@ -109,12 +116,47 @@ def scan_calls(r: Any) -> int:
     return int(r.info("commandstats").get("cmdstat_scan", {}).get("calls", 0))
 
 
-def contenders(client: Any) -> dict[str, Callable[[], Any]]:
+def on_alias(alias: str, call: Callable[[], Any]) -> Callable[[], Any]:
+    """``call`` with the console and toolkit pointed at the cache alias of one size."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    def run() -> Any:
+        with override_settings(CACHE_ADMIN={**settings.CACHE_ADMIN, "CACHE_ALIAS": alias}):
+            return call()
+
+    return run
+
+
+def bare_scans(db: int) -> Callable[[], Any]:
+    """The server's own floor: SCAN from the start, COUNT 1,000, until 10,000 keys were
+    examined (a page's CONSOLE_SCAN_BUDGET) or the keyspace ends."""
+    from django.core.cache import caches
+
+    from cache_admin.backend import client as raw_client
+
+    r = raw_client(caches[f"db{db}" if db else "default"])
+
+    def run() -> int:
+        cursor, examined, found = 0, 0, 0
+        while examined < 10_000:
+            cursor, batch = r.scan(cursor, match=f"{SITE}rare:*", count=1000)
+            examined, found = examined + 1000, found + len(batch)
+            if cursor == 0:
+                break
+        return found
+
+    return run
+
+
+def contenders(client: Any, db: int) -> dict[str, Callable[[], Any]]:
     from django.urls import reverse
 
     from cache_admin import keyspace
 
     keys_url = reverse("admin:cache_admin_keys")
+    tree_url = reverse("admin:cache_admin_keys_tree")
+    alias = f"db{db}" if db else "default"
 
     def get(url: str, **query: Any) -> Callable[[], Any]:
         def call() -> Any:
@@ -124,20 +166,33 @@ def contenders(client: Any) -> dict[str, Callable[[], Any]]:
 
         return call
 
-    found: dict[str, Callable[[], Any]] = {
+    def both(*calls: Callable[[], Any]) -> Callable[[], Any]:
+        return lambda: [call() for call in calls]
+
+    page_dense = get(keys_url, prefix="product:", page_size=PAGE)
+    page_rare = get(keys_url, prefix="rare:", page_size=PAGE)
+    tree_dense = get(tree_url, prefix="product:")
+    tree_rare = get(tree_url, prefix="rare:")
+    ours: dict[str, Callable[[], Any]] = {
         "toolkit scan_page product:": lambda: keyspace.scan_page("product:", page_size=PAGE),
         "toolkit scan_page rare:": lambda: keyspace.scan_page("rare:", page_size=PAGE),
-        "console request product:": get(keys_url, prefix="product:", page_size=PAGE),
-        "console request rare:": get(keys_url, prefix="rare:", page_size=PAGE),
+        "console request product:": page_dense,
+        "console request rare:": page_rare,
+        "console tree fragment product:": tree_dense,
+        "console tree fragment rare:": tree_rare,
+        "console page + tree product:": both(page_dense, tree_dense),
+        "console page + tree rare:": both(page_rare, tree_rare),
     }
+    found = {name: on_alias(alias, call) for name, call in ours.items()}
+    found["baseline: bare SCANs of 10,000 keys, MATCH rare:*"] = bare_scans(db)
     if HAS_PANEL:
         from dj_redis_panel.redis_utils import RedisPanelUtils
 
-        panel_url = "/redis-panel/bench/db/0/keys/"
+        panel_url = f"/redis-panel/bench/db/{db}/keys/"
         found.update(
             {
                 "dj-redis-panel paginated_scan product:": lambda: RedisPanelUtils.paginated_scan(
-                    "bench", 0, f"{SITE}product:*", 1, PAGE
+                    "bench", db, f"{SITE}product:*", 1, PAGE
                 ),
                 "dj-redis-panel request product:": get(
                     panel_url, q=f"{SITE}product:*", per_page=PAGE
@@ -148,8 +203,17 @@ def contenders(client: Any) -> dict[str, Callable[[], Any]]:
     return found
 
 
-def rare_found(size: int) -> dict[str, Any]:
+def rare_found(size: int, db: int) -> dict[str, Any]:
     """Whether one page finds the single rare key, and how many pages it takes."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    alias = f"db{db}" if db else "default"
+    with override_settings(CACHE_ADMIN={**settings.CACHE_ADMIN, "CACHE_ALIAS": alias}):
+        return _rare_found(db)
+
+
+def _rare_found(db: int) -> dict[str, Any]:
     from cache_admin import keyspace
 
     page = keyspace.scan_page("rare:", page_size=PAGE)
@@ -161,14 +225,14 @@ def rare_found(size: int) -> dict[str, Any]:
     if HAS_PANEL:
         from dj_redis_panel.redis_utils import RedisPanelUtils
 
-        full = RedisPanelUtils.paginated_scan("bench", 0, f"{SITE}rare:*", 1, PAGE)
-        cursor = RedisPanelUtils.cursor_paginated_scan("bench", 0, f"{SITE}rare:*", PAGE)
+        full = RedisPanelUtils.paginated_scan("bench", db, f"{SITE}rare:*", 1, PAGE)
+        cursor = RedisPanelUtils.cursor_paginated_scan("bench", db, f"{SITE}rare:*", PAGE)
         result.update(
             panel_paginated_found=bool(full["keys"]),
             panel_paginated_total=full["total_keys"],
             panel_cursor_first_page_found=bool(cursor["keys"]),
         )
-        dense = RedisPanelUtils.paginated_scan("bench", 0, f"{SITE}product:*", 1, PAGE)
+        dense = RedisPanelUtils.paginated_scan("bench", db, f"{SITE}product:*", 1, PAGE)
         result["panel_reported_total_product"] = dense["total_keys"]
     return result
 
@@ -197,39 +261,58 @@ def main() -> None:
                 peer="dj-redis-panel",
                 reason="not installed (pip install dj-redis-panel)",
             )
-        results: dict[str, dict[int, float]] = {}
-        for size in args.sizes:
-            r.flushdb()
-            populate(r, f"{SITE}product:", size - 1, b"\x80\x05K\x01.")
-            r.set(f"{SITE}rare:needle", b"\x80\x05K\x01.")
-            calls = contenders(http)
-            for call in calls.values():  # warm-up: connections, templates, imports
+        if len(args.sizes) > DATABASES:
+            parser.error(f"at most {DATABASES} sizes")
+        sizes = sorted(args.sizes)
+        clients = {}
+        for db, size in enumerate(sizes):
+            r_db = redis.Redis.from_url(f"{server.url}/{db}")
+            r_db.flushdb()
+            populate(r_db, f"{SITE}product:", size - 1, b"\x80\x05K\x01.")
+            r_db.set(f"{SITE}rare:needle", b"\x80\x05K\x01.")
+            clients[size] = r_db
+        calls = {size: contenders(http, db) for db, size in enumerate(sizes)}
+        for by_name in calls.values():  # warm-up: connections, templates, imports
+            for call in by_name.values():
                 call()
-            samples: dict[str, list[float]] = {name: [] for name in calls}
-            names = list(calls)
-            for round_no in range(args.rounds):
-                order = names if round_no % 2 == 0 else names[::-1]
-                for name in order:
-                    samples[name] += timed(calls[name], 1)
+        names = list(calls[sizes[0]])
+        pairs = [(size, name) for name in names for size in sizes]
+        samples: dict[tuple[int, str], list[float]] = {pair: [] for pair in pairs}
+        for round_no in range(args.rounds):
+            order = pairs if round_no % 2 == 0 else pairs[::-1]
+            for size, name in order:
+                samples[(size, name)] += timed(calls[size][name], 1)
+        for size in sizes:
             for name in names:
                 before = scan_calls(r)
-                calls[name]()
+                calls[size][name]()
                 scans = scan_calls(r) - before
-                ms = median(samples[name]) * 1000
-                results.setdefault(name, {})[size] = ms
+                values = [v * 1000 for v in samples[(size, name)]]
                 emit(
-                    "key_page", keys=size, contender=name, median_ms=round(ms, 2), scan_calls=scans
+                    "key_page",
+                    keys=size,
+                    contender=name,
+                    median_ms=round(median(values), 2),
+                    min_ms=round(min(values), 2),
+                    max_ms=round(max(values), 2),
+                    scan_calls=scans,
                 )
-            emit("rare_key", keys=size, **rare_found(size))
-        if len(args.sizes) >= 2:
-            low, high = min(args.sizes), max(args.sizes)
-            for name, by_size in results.items():
+            emit("rare_key", keys=size, **rare_found(size, sizes.index(size)))
+        if len(sizes) >= 2:
+            low, high = sizes[0], sizes[-1]
+            for name in names:
+                per_round = [
+                    big / small
+                    for big, small in zip(samples[(high, name)], samples[(low, name)], strict=True)
+                ]
                 emit(
                     "ratio",
                     contender=name,
                     keys=f"{high} vs {low}",
-                    ratio=round(by_size[high] / by_size[low], 2),
-                    target="< 2" if not name.startswith("dj-redis-panel") else "peer",
+                    ratio=round(median(samples[(high, name)]) / median(samples[(low, name)]), 2),
+                    round_min=round(min(per_round), 2),
+                    round_max=round(max(per_round), 2),
+                    target="peer" if name.startswith("dj-redis-panel") else "<= 1.2",
                 )
 
 

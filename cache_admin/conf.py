@@ -153,7 +153,7 @@ class CacheAdminSettings:
         default=None, metadata=_about("E020", HOSTS)
     )
     # Console: SCAN budget per request (keys examined), page size, polling interval (ms).
-    CONSOLE_SCAN_BUDGET: int = field(default=20000, metadata=_about("E021", _whole(1, MAX_BUDGET)))
+    CONSOLE_SCAN_BUDGET: int = field(default=10000, metadata=_about("E021", _whole(1, MAX_BUDGET)))
     CONSOLE_PAGE_SIZE: int = field(default=100, metadata=_about("E022", _whole(1, MAX_PAGE_SIZE)))
     CONSOLE_REFRESH_MS: int = field(
         default=5000, metadata=_about("E023", _whole(1, unit=" of milliseconds"))
