@@ -1,5 +1,6 @@
 """Fixtures for Redis in particular states: unreachable, lost in the middle of a job,
-recording every command in its slow log, and an analysis held after its first batch."""
+recording every command in its slow log, and an analysis or a find-all search held after
+its first batch."""
 
 from __future__ import annotations
 
@@ -92,3 +93,22 @@ def held_analysis() -> Iterator[tuple[threading.Event, threading.Event]]:
     yield reached, release
     release.set()
     jobs.batch_hooks.remove(hook)
+
+
+@pytest.fixture
+def held_search() -> Iterator[tuple[threading.Event, threading.Event]]:
+    """A find-all search waits after its first batch (progress written) until the test
+    releases it: (reached, release)."""
+    from cache_admin.keyspace import find_all
+
+    reached, release = threading.Event(), threading.Event()
+
+    def hook(job_id: str, found: int) -> None:
+        if not reached.is_set():
+            reached.set()
+            release.wait(30)
+
+    find_all.batch_hooks.append(hook)
+    yield reached, release
+    release.set()
+    find_all.batch_hooks.remove(hook)

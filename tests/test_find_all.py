@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def stored(logical: str) -> bytes:
     return backend.stored_key(logical).encode()
-
-
-@pytest.fixture
-def held_search() -> Iterator[tuple[threading.Event, threading.Event]]:
-    """A search waits after its first batch (progress written) until released."""
-    reached, release = threading.Event(), threading.Event()
-
-    def hook(job_id: str, found: int) -> None:
-        if not reached.is_set():
-            reached.set()
-            release.wait(30)
-
-    find_all.batch_hooks.append(hook)
-    yield reached, release
-    release.set()
-    find_all.batch_hooks.remove(hook)
 
 
 def test_finds_every_rare_key_in_the_whole_keyspace(

@@ -44,7 +44,10 @@ class BrowseForm(AdminForm):
         required=False,
         strip=False,
         max_length=MAX_PREFIX,
-        help_text=_("A literal logical key prefix; * ? [ ] and \\ match themselves."),
+        help_text=_(
+            "A literal logical key prefix; * ? [ ] and \\ match themselves, "
+            "<id> stands for one id segment (digits, a UUID, a hex digest)."
+        ),
         widget=forms.TextInput(attrs={"placeholder": "product:", "size": 40}),
     )
     type = forms.ChoiceField(label=_("Redis type"), choices=REDIS_TYPES, required=False)

@@ -37,7 +37,9 @@ def find_context(job_id: str, offset: int = 0) -> dict[str, Any]:
     try:
         with as_unavailable(passthrough=(ValueError,)):
             found = find_all.status(job_id)
-            rows = find_all.found_keys(job_id, offset, ROWS_PER_POLL) if found else []
+            # No further than the count just read: the rows and the status agree.
+            wanted = min(ROWS_PER_POLL, found.found - offset) if found else 0
+            rows = find_all.found_keys(job_id, offset, wanted) if wanted > 0 else []
     except ValueError:
         found, rows = None, []
     except Unavailable as exc:
