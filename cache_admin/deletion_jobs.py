@@ -171,9 +171,6 @@ def status(job_id: str) -> JobStatus | None:
     if data is None:
         return None
 
-    def number(name: str) -> int:
-        return int(job_state.number(data, name))
-
     def moment(name: str) -> float | None:
         try:
             return float(data[name]) if data.get(name) else None
@@ -187,10 +184,10 @@ def status(job_id: str) -> JobStatus | None:
         user=data.get("user", ""),
         started=moment("started") or 0.0,
         finished=moment("finished"),
-        scanned=number("scanned"),
-        total=number("total"),
-        matched=number("matched"),
-        deleted=number("deleted"),
+        scanned=job_state.whole(data, "scanned"),
+        total=job_state.whole(data, "total"),
+        matched=job_state.whole(data, "matched"),
+        deleted=job_state.whole(data, "deleted"),
         error=data.get("error") or None,
         updated=moment("updated"),
         label=data.get("label", ""),

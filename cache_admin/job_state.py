@@ -80,10 +80,15 @@ def read(kind: str, job_id: str) -> dict[str, str] | None:
 
 
 def number(data: dict[str, str], name: str) -> float:
+    """A figure of the state; 0 when absent or not a number."""
     try:
         return float(data.get(name) or 0)
     except ValueError:
         return 0.0
+
+
+def whole(data: dict[str, str], name: str) -> int:
+    return int(number(data, name))
 
 
 def request_cancel(kind: str, job_id: str) -> None:

@@ -1,11 +1,18 @@
 """A second Python process on the tests' settings, Redis and test database: ``SETUP`` opens
-the code it runs (``python -c SETUP + body``), ``env()`` is its environment."""
+the code it runs (``python -c SETUP + body``), ``env()`` is its environment, ``run()`` runs
+a script there and answers what it printed."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SETUP = (
     "import os, sys\n"
@@ -19,3 +26,18 @@ SETUP = (
 
 def env(**extra: str) -> dict[str, str]:
     return {**os.environ, "CACHE_ADMIN_TEST_DB": str(connection.settings_dict["NAME"]), **extra}
+
+
+def run(script: str, *args: str) -> str:
+    """Run ``script`` (after SETUP; ``sys.argv[1:]`` are ``args``) in a new process; what
+    it printed. The test fails when the process does."""
+    done = subprocess.run(
+        [sys.executable, "-c", SETUP + textwrap.dedent(script), *args],
+        cwd=ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout

@@ -4,6 +4,7 @@ its first batch."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -76,39 +77,38 @@ def recording_server(redis_client: redis.Redis) -> Iterator[redis.Redis]:
     redis_client.execute_command("LATENCY", "RESET")
 
 
-@pytest.fixture
-def held_analysis() -> Iterator[tuple[threading.Event, threading.Event]]:
-    """An analysis waits after its first batch (progress written) until the test releases
-    it: (reached, release)."""
-    from cache_admin.analysis import jobs
-
+@contextlib.contextmanager
+def held_job(hooks: list[Any]) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """A background job waits in its first call of ``hooks`` (after its first progress
+    write) until the test releases it: (reached, release)."""
     reached, release = threading.Event(), threading.Event()
 
-    def hook(job_id: str, tally: Any) -> None:
+    def hook(job_id: str, progress: Any) -> None:
         if not reached.is_set():
             reached.set()
             release.wait(30)
 
-    jobs.batch_hooks.append(hook)
-    yield reached, release
-    release.set()
-    jobs.batch_hooks.remove(hook)
+    hooks.append(hook)
+    try:
+        yield reached, release
+    finally:
+        release.set()
+        hooks.remove(hook)
+
+
+@pytest.fixture
+def held_analysis() -> Iterator[tuple[threading.Event, threading.Event]]:
+    """An analysis held after its first batch."""
+    from cache_admin.analysis import jobs
+
+    with held_job(jobs.batch_hooks) as held:
+        yield held
 
 
 @pytest.fixture
 def held_search() -> Iterator[tuple[threading.Event, threading.Event]]:
-    """A find-all search waits after its first batch (progress written) until the test
-    releases it: (reached, release)."""
+    """A find-all search held after its first batch."""
     from cache_admin.keyspace import find_all
 
-    reached, release = threading.Event(), threading.Event()
-
-    def hook(job_id: str, found: int) -> None:
-        if not reached.is_set():
-            reached.set()
-            release.wait(30)
-
-    find_all.batch_hooks.append(hook)
-    yield reached, release
-    release.set()
-    find_all.batch_hooks.remove(hook)
+    with held_job(find_all.batch_hooks) as held:
+        yield held

@@ -4,8 +4,6 @@ Redis lost mid-job, lost jobs closed, a bounded history."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -286,22 +284,12 @@ def test_another_process_reads_the_progress_and_cancels(
     reached, release = held_analysis
     job_id = analysis.start()
     assert reached.wait(30)
-    code = django_child.SETUP + (
-        "from cache_admin import analysis\n"
-        "found = analysis.progress(sys.argv[1])\n"
-        "print(found.nodes, found.sampled, found.percent < 100, analysis.cancel(sys.argv[1]))\n"
-    )
-    env = django_child.env()
-    done = subprocess.run(
-        [sys.executable, "-c", code, job_id],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    nodes, sampled, partial, cancelled = done.stdout.split()
+    script = """
+        from cache_admin import analysis
+        found = analysis.progress(sys.argv[1])
+        print(found.nodes, found.sampled, found.percent < 100, analysis.cancel(sys.argv[1]))
+    """
+    nodes, sampled, partial, cancelled = django_child.run(script, job_id).split()
     assert nodes == "1" and 0 < int(sampled) < 3000 and partial == "True" and cancelled == "True"
     release.set()
     assert analysis.join(job_id, 30)

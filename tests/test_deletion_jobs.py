@@ -15,6 +15,7 @@ from django.core.cache import caches
 from cache_admin import backend, deletion_jobs
 from cache_admin.models import AuditEntry
 from cache_admin.testing import RedisServer
+from tests.redis_fixtures import held_job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,17 +30,8 @@ def fill(client: redis.Redis, logical: list[str]) -> None:
 @pytest.fixture
 def hold_after_first_step() -> Iterator[tuple[threading.Event, threading.Event]]:
     """The job stops after its first progress write until the test lets it go on."""
-    reached, release = threading.Event(), threading.Event()
-
-    def hook(job_id: str, progress: dict[str, int]) -> None:
-        if not reached.is_set():
-            reached.set()
-            release.wait(30)
-
-    deletion_jobs.progress_hooks.append(hook)
-    yield reached, release
-    release.set()
-    deletion_jobs.progress_hooks.remove(hook)
+    with held_job(deletion_jobs.progress_hooks) as held:
+        yield held
 
 
 def test_job_deletes_in_the_background_with_visible_progress(

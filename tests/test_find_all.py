@@ -4,24 +4,19 @@ from any process, one at a time, failing cleanly when Redis goes away mid-way.""
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from django.db import connection
 
 from cache_admin import backend, job_state
 from cache_admin.keyspace import find_all
 from cache_admin.testing import RedisServer, populate
+from tests import django_child
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def stored(logical: str) -> bytes:
@@ -96,27 +91,13 @@ def test_cancel_from_another_process_while_a_second_start_waits(
     with pytest.raises(job_state.AlreadyRunning) as busy:
         find_all.start("cart:")
     assert busy.value.job_id == job_id and find_all.running() == job_id
-    code = (
-        "import os, sys\n"
-        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tests.settings')\n"
-        "import django\n"
-        "django.setup()\n"
-        "from cache_admin.keyspace import find_all\n"
-        "found = find_all.status(sys.argv[1])\n"
-        "keys = find_all.found_keys(sys.argv[1], 0, 1000)\n"
-        "print(found.state, found.found, len(keys), find_all.cancel(sys.argv[1]))\n"
-    )
-    env = {**os.environ, "CACHE_ADMIN_TEST_DB": str(connection.settings_dict["NAME"])}
-    done = subprocess.run(
-        [sys.executable, "-c", code, job_id],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    state, found, listed, cancelled = done.stdout.split()
+    script = """
+        from cache_admin.keyspace import find_all
+        found = find_all.status(sys.argv[1])
+        keys = find_all.found_keys(sys.argv[1], 0, 1000)
+        print(found.state, found.found, len(keys), find_all.cancel(sys.argv[1]))
+    """
+    state, found, listed, cancelled = django_child.run(script, job_id).split()
     assert state == "running" and 0 < int(found) == int(listed) < 3000 and cancelled == "True"
     release.set()
     assert find_all.join(job_id, 30)

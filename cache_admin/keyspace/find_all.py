@@ -158,18 +158,15 @@ def status(job_id: str) -> FindStatus | None:
     if data is None:
         return None
 
-    def number(name: str) -> int:
-        return int(job_state.number(data, name))
-
     return FindStatus(
         job_id=job_id,
         prefix=data.get("prefix", ""),
         state=data.get("state", RUNNING),
         user=data.get("user", ""),
-        scanned=number("scanned"),
-        total=number("total"),
-        found=number("found"),
-        capped=bool(number("capped")),
+        scanned=job_state.whole(data, "scanned"),
+        total=job_state.whole(data, "total"),
+        found=job_state.whole(data, "found"),
+        capped=bool(job_state.whole(data, "capped")),
         error=data.get("error", ""),
         updated=job_state.number(data, "updated"),
         cancel_requested=bool(data.get(job_state.CANCEL)),
