@@ -77,7 +77,7 @@ def _sort_links(sort: str, query: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 def browse(request: HttpRequest, site: AdminSite) -> dict[str, Any]:
     form = BrowseForm(request.GET or None)
-    context: dict[str, Any] = {"form": form, "listing": None, "tree": [], "error": ""}
+    context: dict[str, Any] = {"form": form, "listing": None, "tree": [], "unavailable": ""}
     if request.GET and not form.is_valid():
         return context
     data = form.cleaned_data if request.GET else {}
@@ -129,7 +129,7 @@ def browse(request: HttpRequest, site: AdminSite) -> dict[str, Any]:
     except ValueError as exc:
         form.add_error(None, str(exc))
     except Unavailable as exc:
-        context["error"] = str(exc)
+        context["unavailable"] = str(exc)
     return context
 
 
@@ -150,7 +150,7 @@ def more_fragment(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
 @require(audit.BROWSE_KEYS)
 def tree_fragment(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
     form = BrowseForm(request.GET)
-    context: dict[str, Any] = {"form": form, "tree": None, "error": ""}
+    context: dict[str, Any] = {"form": form, "tree": None, "unavailable": ""}
     if not form.is_valid():
         return fragment(request, "keys_tree.html", context)
     prefix = form.cleaned_data.get("prefix") or ""
@@ -163,5 +163,5 @@ def tree_fragment(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
     try:
         context["tree"] = keyrows.tree(prefix, delimiter)
     except (ValueError, Unavailable) as exc:
-        context["error"] = str(exc)
+        context["unavailable"] = str(exc)
     return fragment(request, "keys_tree.html", context)
