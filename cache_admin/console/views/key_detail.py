@@ -83,7 +83,7 @@ def _render(
             request,
             site,
             "key_detail.html",
-            {"error": str(exc), "token": token, "back": _back(request, site)},
+            {"unavailable": str(exc), "token": token, "back": _back(request, site)},
             title=_("Cache key"),
             parent="cache_admin_keys",
         )
