@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +24,6 @@ from cache_admin.testing import RedisServer, populate
 from tests import django_child
 
 pytestmark = pytest.mark.django_db(transaction=True)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(**chosen: Any) -> KeyspaceReport:
