@@ -18,10 +18,19 @@ Each round checks both found all 9 keys. The target is a median ratio of at most
 from __future__ import annotations
 
 import argparse
-import time
-from typing import Any
+from collections.abc import Callable
 
-from _common import client, configure, emit, environment, median, populate, start_redis
+from _common import (
+    client,
+    configure,
+    emit,
+    environment,
+    median,
+    populate,
+    ratio_spread,
+    start_redis,
+    take_turns,
+)
 
 RARE = 9
 
@@ -58,38 +67,34 @@ def main() -> None:
             assert status is not None and status.state == find_all.DONE
             return status.found
 
-        contenders = {"bare SCAN (baseline)": bare_scan, "find_all job": one_click}
-        samples: dict[str, list[float]] = {name: [] for name in contenders}
-        ratios = []
-        for round_no in range(args.rounds):
-            names = list(contenders) if round_no % 2 == 0 else list(contenders)[::-1]
-            took: dict[str, float] = {}
-            for name in names:
-                started = time.perf_counter()
-                found = contenders[name]()
-                took[name] = time.perf_counter() - started
-                assert found == RARE, (name, found)
-                samples[name].append(took[name])
-            ratios.append(took["find_all job"] / took["bare SCAN (baseline)"])
+        def finds_all(search: Callable[[], int]) -> Callable[[], None]:
+            def run() -> None:
+                assert search() == RARE
+
+            return run
+
+        baseline, ours = "bare SCAN (baseline)", "find_all job"
+        # One call per round, the order turning from round to round (bench/_common.py).
+        samples = take_turns(
+            {baseline: finds_all(bare_scan), ours: finds_all(one_click)}, 1, args.rounds
+        )
         for name, values in samples.items():
+            seconds = [v / 1e6 for v in values]
             emit(
                 "find_all",
                 contender=name,
                 keys=args.keys,
                 found=RARE,
-                median_s=round(median(values), 3),
-                min_s=round(min(values), 3),
-                max_s=round(max(values), 3),
+                median_s=round(median(seconds), 3),
+                min_s=round(min(seconds), 3),
+                max_s=round(max(seconds), 3),
             )
-        summary: dict[str, Any] = {
-            "median_ratio": round(
-                median(samples["find_all job"]) / median(samples["bare SCAN (baseline)"]), 2
-            ),
-            "round_ratios_min": round(min(ratios), 2),
-            "round_ratios_max": round(max(ratios), 2),
-            "target": "<= 2",
-        }
-        emit("find_all_ratio", **summary)
+        emit(
+            "find_all_ratio",
+            ratio_of_medians=round(median(samples[ours]) / median(samples[baseline]), 2),
+            **ratio_spread(samples[ours], samples[baseline]),
+            target="<= 2",
+        )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import redis
-from _common import emit, environment, median, populate, start_redis, timed
+from _common import emit, environment, median, populate, ratio_spread, start_redis, take_turns
 
 SITE = "bench:1:"  # KEY_PREFIX "bench", version 1
 PAGE = 100
@@ -276,18 +276,20 @@ def main() -> None:
             for call in by_name.values():
                 call()
         names = list(calls[sizes[0]])
-        pairs = [(size, name) for name in names for size in sizes]
-        samples: dict[tuple[int, str], list[float]] = {pair: [] for pair in pairs}
-        for round_no in range(args.rounds):
-            order = pairs if round_no % 2 == 0 else pairs[::-1]
-            for size, name in order:
-                samples[(size, name)] += timed(calls[size][name], 1)
+        # Every contender on every size in each round, one call each, the order turning
+        # from round to round (bench/_common.py); medians in microseconds per round.
+        turns = take_turns(
+            {f"{size} {name}": calls[size][name] for name in names for size in sizes},
+            1,
+            args.rounds,
+        )
+        samples = {(size, name): turns[f"{size} {name}"] for name in names for size in sizes}
         for size in sizes:
             for name in names:
                 before = scan_calls(r)
                 calls[size][name]()
                 scans = scan_calls(r) - before
-                values = [v * 1000 for v in samples[(size, name)]]
+                values = [v / 1000 for v in samples[(size, name)]]
                 emit(
                     "key_page",
                     keys=size,
@@ -301,17 +303,14 @@ def main() -> None:
         if len(sizes) >= 2:
             low, high = sizes[0], sizes[-1]
             for name in names:
-                per_round = [
-                    big / small
-                    for big, small in zip(samples[(high, name)], samples[(low, name)], strict=True)
-                ]
                 emit(
                     "ratio",
                     contender=name,
                     keys=f"{high} vs {low}",
-                    ratio=round(median(samples[(high, name)]) / median(samples[(low, name)]), 2),
-                    round_min=round(min(per_round), 2),
-                    round_max=round(max(per_round), 2),
+                    ratio_of_medians=round(
+                        median(samples[(high, name)]) / median(samples[(low, name)]), 2
+                    ),
+                    **ratio_spread(samples[(high, name)], samples[(low, name)]),
                     target="peer" if name.startswith("dj-redis-panel") else "<= 1.2",
                 )
 
