@@ -39,7 +39,7 @@ def _page(request: HttpRequest, site: AdminSite, context: dict[str, Any]) -> Htt
 def confirm_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
     posted = request.method == "POST"
     form = PrefixForm(request.POST if posted else request.GET or None)
-    context: dict[str, Any] = {"form": form, "count": None, "error": ""}
+    context: dict[str, Any] = {"form": form, "count": None, "unavailable": ""}
     if not form.is_valid():
         return _page(request, site, context)
     prefix = form.cleaned_data["prefix"]
@@ -57,7 +57,7 @@ def confirm_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
         form.add_error("prefix", str(exc))
         context.pop("prefix")
     except Unavailable as exc:
-        context["error"] = str(exc)
+        context["unavailable"] = str(exc)
     if job_id is None:
         return _page(request, site, context)
     messages.info(

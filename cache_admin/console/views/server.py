@@ -21,7 +21,7 @@ from cache_admin.stats.slowlog import ARGUMENT_CHARS, ARGUMENTS, ENTRIES
 def server_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
     context = {
         "nodes": [],
-        "error": "",
+        "unavailable": "",
         # Slow-log arguments can hold key names and values: shown to who may browse keys.
         "may_see_arguments": request.user.has_perm(audit.BROWSE_KEYS),
         "limits": {
@@ -36,5 +36,5 @@ def server_view(request: HttpRequest, *, site: AdminSite) -> HttpResponse:
         with as_unavailable():
             context["nodes"] = server_activity()
     except Unavailable as exc:
-        context["error"] = str(exc)
+        context["unavailable"] = str(exc)
     return page(request, site, "server.html", context, title=_("Redis server"))
