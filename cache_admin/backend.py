@@ -1,53 +1,75 @@
 """The one place that reaches through Django's cache object to the raw Redis client.
 
-Supports ``django_redis.cache.RedisCache`` (default and Sentinel clients) and Django's
-built-in ``django.core.cache.backends.redis.RedisCache``.
+Supports ``django_redis.cache.RedisCache`` (default and Sentinel clients), Django's
+built-in ``django.core.cache.backends.redis.RedisCache``, the package's backends over
+either (``cache_admin.backends``, a Redis Cluster among them) and django-valkey's
+``ValkeyCache`` and ``ClusterValkeyCache``.
+
+The raw client is a redis-py or valkey-py client of one server or of a whole cluster: the
+two libraries share an API, and a cluster client routes each key's command to the node
+that serves its hash slot. What runs per node (SCAN, INFO, DBSIZE, SLOWLOG) goes through
+:func:`primary_clients` or :func:`nodes` (see ``cache_admin.nodes``).
 """
 
 from __future__ import annotations
 
 import pickle
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import redis
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.base import InvalidCacheBackendError, default_key_func
 from django.core.cache.backends.redis import RedisSerializer
-from redis.client import Pipeline
-from redis.commands.core import Script
 
+from cache_admin import nodes as _nodes
 from cache_admin.breaker import Breaker, ProbeUnavailable, breaker_for, set_probe
+from cache_admin.client_errors import CLUSTER_SETUP_ERRORS
+from cache_admin.client_errors import ERROR_REPLIES as ERROR_REPLIES
+from cache_admin.client_errors import REDIS_ERRORS as REDIS_ERRORS
+from cache_admin.client_errors import RESPONSE_ERRORS as RESPONSE_ERRORS
 from cache_admin.conf import CacheAdminSettings, conf, snapshot
+from cache_admin.nodes import SLOTS as SLOTS
+from cache_admin.nodes import Node as Node
+from cache_admin.nodes import by_slot as by_slot
+from cache_admin.nodes import is_cluster as is_cluster
+from cache_admin.nodes import keyslot as keyslot
+from cache_admin.nodes import queue_unlinks as queue_unlinks
 
 DJANGO_REDIS = "django_redis"
 DJANGO_BUILTIN = "django"
+DJANGO_VALKEY = "django_valkey"
+# Backends whose ``cache.client`` is an object with get_client(), encode() and decode().
+_CLIENT_OBJECT_KINDS = (DJANGO_REDIS, DJANGO_VALKEY)
 
-# What an unreachable or hung server raises through redis-py.
-REDIS_ERRORS: tuple[type[BaseException], ...] = (
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    redis.exceptions.BusyLoadingError,
-    OSError,
-)
-try:  # django-redis wraps errors of its own API in ConnectionInterrupted.
-    from django_redis.exceptions import ConnectionInterrupted
+# The synchronous django-valkey backends (its asyncio ones have another client API).
+_VALKEY_MODULES = ("django_valkey.cache", "django_valkey.cluster_cache.cache")
 
-    REDIS_ERRORS = (*REDIS_ERRORS, ConnectionInterrupted)
-except ImportError:  # pragma: no cover - django-redis is a dependency
-    pass
+# With these (exactly these classes), a client's decoding of a pickle is pickle.loads
+# itself. Named, not imported: django-valkey's modules read settings when imported.
+_PLAIN_CODECS = {
+    "django_redis.serializers.pickle.PickleSerializer",
+    "django_redis.compressors.identity.IdentityCompressor",
+    "django_valkey.serializers.pickle.PickleSerializer",
+    "django_valkey.compressors.identity.IdentityCompressor",
+}
+_plain: dict[type, bool] = {}
 
 
-try:
-    from django_redis.compressors.identity import IdentityCompressor as _DjangoRedisIdentity
-    from django_redis.serializers.pickle import PickleSerializer as _DjangoRedisPickle
-except ImportError:  # pragma: no cover - django-redis is a dependency
-    _DjangoRedisIdentity = _DjangoRedisPickle = None
+def _is_plain(cls: type) -> bool:
+    try:  # on the hit path: the name is built once per class
+        return _plain[cls]
+    except KeyError:
+        found = _plain[cls] = f"{cls.__module__}.{cls.__qualname__}" in _PLAIN_CODECS
+        return found
 
 
 class NotRedisBackend(Exception):
     pass
+
+
+class ClusterUnreachable(redis.exceptions.ConnectionError):
+    """No cluster client could be made: no node answered, or the slots are not all served."""
 
 
 def alias() -> str:
@@ -96,8 +118,8 @@ class Current:
             self.cache: BaseCache = get_cache(self.alias)
         except InvalidCacheBackendError as exc:  # E001 reports it; callers still serve
             raise NotRedisBackend(str(exc)) from exc
-        self.client: redis.Redis = client(self.cache)
         self.breaker: Breaker = breaker_for(self.alias)
+        self.client: redis.Redis = _guarded_client(self.cache, self.breaker)
         self.namespace = now.NAMESPACE
         self.settings = now
         self._handler = handler
@@ -110,7 +132,19 @@ class Current:
 
     def stored_key(self, logical: str) -> str:
         prefix = self._prefix
-        return prefix + logical if prefix is not None else self.cache.make_key(logical)
+        return prefix + logical if prefix is not None else stored_key(logical, self.cache)
+
+
+def _guarded_client(cache: BaseCache, breaker: Breaker) -> redis.Redis:
+    # A cluster client reads the topology when it is made: a cluster that cannot be
+    # reached fails here, and is not tried again by every caller while the breaker is open.
+    if breaker.opened_at is not None and not breaker.allow():
+        raise ClusterUnreachable(f"Redis for cache {breaker.name!r} is unreachable")
+    try:
+        return client(cache)
+    except REDIS_ERRORS as exc:
+        breaker.failure(exc)
+        raise
 
 
 def current(name: str | None = None) -> Current:
@@ -159,6 +193,9 @@ def kind_of(cls: type) -> str | None:
     """DJANGO_REDIS or DJANGO_BUILTIN for a backend class or a subclass of one, else None."""
     found: str | None = None
     for base in cls.__mro__:
+        if base.__module__ in _VALKEY_MODULES:
+            found = DJANGO_VALKEY
+            break
         if base.__module__.startswith("django_redis"):
             found = DJANGO_REDIS
             break
@@ -186,30 +223,51 @@ def check_alias(name: str | None = None) -> str | None:
 def client(cache: BaseCache | None = None, *, write: bool = True) -> redis.Redis:
     cache = cache or get_cache()
     found = kind(cache)
-    if found == DJANGO_REDIS:
-        return cache.client.get_client(write=write)  # type: ignore[attr-defined,no-any-return]
-    if found == DJANGO_BUILTIN:
-        return cache._cache.get_client(write=write)  # type: ignore[attr-defined,no-any-return]
+    try:
+        if found in _CLIENT_OBJECT_KINDS:
+            return cache.client.get_client(write=write)  # type: ignore[attr-defined,no-any-return]
+        if found == DJANGO_BUILTIN:
+            return cache._cache.get_client(write=write)  # type: ignore[attr-defined,no-any-return]
+    except CLUSTER_SETUP_ERRORS as exc:  # a cluster client is made from the live topology
+        raise ClusterUnreachable(f"the cluster's topology could not be read: {exc}") from exc
     raise NotRedisBackend(check_alias() or "not a Redis cache")
 
 
 def primary_clients(cache: BaseCache | None = None) -> list[redis.Redis]:
-    """One client per primary node: SCAN and INFO run on each and are merged."""
-    return [client(cache, write=True)]
+    """One client per primary node (the client itself for one server): SCAN, INFO and
+    DBSIZE run on each and are merged."""
+    return _nodes.primary_clients(client(cache))
+
+
+def nodes(cache: BaseCache | None = None) -> list[Node]:
+    """Every node, primaries first, with its role (and on a cluster its slots, flags and
+    link state, from CLUSTER NODES: one round trip), each with a client of its own."""
+    return _nodes.nodes(client(cache))
+
+
+def node_for_key(stored: str | bytes, cache: BaseCache | None = None) -> Node:
+    """The primary that serves a stored key (from the client's slot map, no round trip)."""
+    return _nodes.node_for_key(client(cache), stored)
+
+
+def subscriber(cache: BaseCache | None = None) -> Any:
+    """A pub/sub object of the cache's server. On a cluster it connects to a random
+    primary: a PUBLISH reaches every node, and the subscriptions of many processes spread."""
+    return _nodes.subscriber(client(cache))
 
 
 def encode(value: Any, cache: BaseCache | None = None) -> bytes:
     """Serialize exactly as the backend does, so ``cache.get`` reads what we write."""
     cache = cache or get_cache()
     found = kind(cache)
-    if found == DJANGO_REDIS:
+    if found in _CLIENT_OBJECT_KINDS:
         data = cache.client.encode(value)  # type: ignore[attr-defined]
     elif found == DJANGO_BUILTIN:
         data = cache._cache._serializer.dumps(value)  # type: ignore[attr-defined]
     else:
         raise NotRedisBackend(check_alias() or "not a Redis cache")
-    if isinstance(data, int):
-        return str(data).encode()
+    if isinstance(data, (int, float)):  # stored as digits, as the client library sends them
+        return repr(data).encode()
     return bytes(data)
 
 
@@ -221,12 +279,13 @@ def decode(data: bytes, cache: BaseCache | None = None) -> Any:
     # the unpickling itself (it formats the bytes into its message). With the default
     # serializer and no compression the result is pickle.loads(data) either way.
     pickled = data[:1] == b"\x80"
-    if kind(cache) == DJANGO_REDIS:
+    found = kind(cache)
+    if found in _CLIENT_OBJECT_KINDS:
         client = cache.client  # type: ignore[attr-defined]
         if (
             pickled
-            and type(getattr(client, "_serializer", None)) is _DjangoRedisPickle
-            and type(getattr(client, "_compressor", None)) is _DjangoRedisIdentity
+            and _is_plain(type(getattr(client, "_serializer", None)))
+            and _is_plain(type(getattr(client, "_compressor", None)))
         ):
             return pickle.loads(data)
         return client.decode(data)
@@ -237,7 +296,9 @@ def decode(data: bytes, cache: BaseCache | None = None) -> Any:
 
 
 def stored_key(logical: str, cache: BaseCache | None = None) -> str:
-    return (cache or get_cache()).make_key(logical)
+    # The key function itself: django-valkey's make_key() leaves an empty key empty.
+    cache = cache or get_cache()
+    return str(cache.key_func(logical, cache.key_prefix, cache.version))
 
 
 def site_prefix(cache: BaseCache | None = None) -> str:
@@ -288,7 +349,9 @@ def glob_escape(text: str) -> str:
 
 
 def probe(name: str) -> None:
-    """PING the server of cache ``name`` (the breaker's probe threads call this)."""
+    """Whether the server of cache ``name`` answers (the breaker's probe threads call this):
+    PING, or on a cluster CLUSTER INFO on every primary, which must say the cluster is ok
+    (a node answers PING while its cluster refuses commands with CLUSTERDOWN)."""
     try:
         cache = caches[name]
     except Exception as exc:  # no such alias (any more): nothing to probe
@@ -296,30 +359,18 @@ def probe(name: str) -> None:
     if kind(cache) is None:
         raise ProbeUnavailable(f"cache {name!r} is not a Redis cache")
     try:
-        client(cache).ping()
+        found = client(cache)
+        if not is_cluster(found):
+            found.ping()
+            return
+        for node in _nodes.primary_clients(found):
+            state = node.cluster("info").get("cluster_state")
+            if state != "ok":
+                raise redis.exceptions.ClusterDownError(f"CLUSTERDOWN: cluster_state is {state}")
     except REDIS_ERRORS:
         raise
-    except redis.exceptions.RedisError:
+    except ERROR_REPLIES:
         pass  # an error reply (NOAUTH...): the server is there; callers will see the error
 
 
 set_probe(probe)
-
-
-def pipelined(client: redis.Redis, script: Script, build: Callable[[Pipeline], None]) -> list[Any]:
-    """The commands ``build`` queues (EVALSHAs of ``script`` among them), in one round trip.
-
-    redis-py's own script support in a pipeline asks the server whether it knows the
-    script before every execution (a second round trip); here a server that does not know
-    it yet answers NOSCRIPT, and the script is loaded once and the commands sent again.
-    """
-    for attempt in (1, 2):
-        pipe = client.pipeline(transaction=False)
-        build(pipe)
-        try:
-            return list(pipe.execute())
-        except redis.exceptions.NoScriptError:
-            if attempt == 2:
-                raise
-            client.script_load(script.script)
-    raise AssertionError("unreachable")  # pragma: no cover

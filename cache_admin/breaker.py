@@ -15,14 +15,12 @@ caller at a time is let through after ``BREAKER_COOLDOWN`` seconds instead.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
 
-import redis
-
 from cache_admin.background import on_fork, run_job
+from cache_admin.client_errors import TIMEOUTS
 from cache_admin.conf import conf
 
 __all__ = ["CLOSED", "HALF_OPEN", "OPEN", "Breaker", "breaker_for", "on_recovery"]
@@ -32,8 +30,6 @@ logger = logging.getLogger("cache_admin")
 CLOSED = "closed"
 OPEN = "open"
 HALF_OPEN = "half-open"
-
-TIMEOUTS = (redis.exceptions.TimeoutError, socket.timeout)
 
 
 class ProbeUnavailable(Exception):

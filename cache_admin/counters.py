@@ -9,16 +9,26 @@ Storage (logical keys, inside the site's KEY_PREFIX):
     cache_admin:stats:<epoch_minute>   hash <type>:<event> -> count, expires after 2 hours
     cache_admin:stats:total            hash <type>:<event> -> count since the data began
 
+On a Redis Cluster each of these is CLUSTER_SHARDS hashes, ``...:{<tag>}``, and a type's
+counts go to the shard its name picks: every process flushing into the same two hashes
+would make one hash slot, one node, take every process's writes each second. Each shard's
+hash tag pins it to its own twelfth of the slot space, so the shards spread evenly over
+primaries that split the slots evenly (redis-cli's way, and any 2, 3, 4 or 6 of them
+exactly). Readers sum the shards.
+
 Counts from every process add up in Redis, so the console, ``cache_stats`` and the
 Prometheus collector see the whole site.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import math
 import threading
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -44,6 +54,7 @@ REASONS = (ABSENT, INVALIDATED, LEASE_WAIT)
 EVENTS = ("hits", "misses", "fills", "errors", "invalidations", *REASONS)
 UNTYPED = "_untyped"
 HISTORY_SECONDS = 2 * 3600
+CLUSTER_SHARDS = 12
 T = TypeVar("T")
 
 
@@ -104,8 +115,30 @@ def _after_fork_in_child() -> None:
     _tally = _Tally()
 
 
-def stats_key(suffix: str | int) -> str:
-    return f"{conf.NAMESPACE}stats:{suffix}"
+def stats_key(suffix: str | int, shard: int | None = None) -> str:
+    """The logical key of a minute's (or the total's) hash: ``shard`` on a cluster."""
+    base = f"{conf.NAMESPACE}stats:{suffix}"
+    return base if shard is None else f"{base}:{{{shard_tags()[shard]}}}"
+
+
+@functools.cache
+def shard_tags() -> tuple[str, ...]:
+    """The hash tag of each cluster shard: the first ``s<shard>.<n>`` whose hash slot lies
+    in the shard's own part of the slot space."""
+    tags = []
+    for shard in range(CLUSTER_SHARDS):
+        first, end = (backend.SLOTS * n // CLUSTER_SHARDS for n in (shard, shard + 1))
+        candidates = (f"s{shard}.{n}" for n in itertools.count())
+        tags.append(next(tag for tag in candidates if first <= backend.keyslot(tag) < end))
+    return tuple(tags)
+
+
+def _shards(client: redis.Redis) -> list[int | None]:
+    return list(range(CLUSTER_SHARDS)) if backend.is_cluster(client) else [None]
+
+
+def shard_of(type_name: str, sharded: bool) -> int | None:
+    return zlib.crc32(type_name.encode()) % CLUSTER_SHARDS if sharded else None
 
 
 def type_label(type_name: str | None) -> str:
@@ -198,23 +231,25 @@ def _flush(tally: _Tally) -> bool:
     if not breaker.allow():
         _put_back(tally, batch)
         return False
-    total = backend.stored_key(stats_key("total"), cache)
+    sharded = backend.is_cluster(client)
     pipe = client.pipeline(transaction=False)
-    minutes: set[int] = set()
+    expiring: set[str] = set()
     for (minute, type_name, event), count in batch.items():
         field = f"{type_name}:{event}"
-        pipe.hincrby(backend.stored_key(stats_key(minute), cache), field, count)
-        pipe.hincrby(total, field, count)
-        minutes.add(minute)
-    for minute in minutes:
-        pipe.expire(backend.stored_key(stats_key(minute), cache), HISTORY_SECONDS)
+        shard = shard_of(type_name, sharded)
+        minute_key = backend.stored_key(stats_key(minute, shard), cache)
+        pipe.hincrby(minute_key, field, count)
+        pipe.hincrby(backend.stored_key(stats_key("total", shard), cache), field, count)
+        expiring.add(minute_key)
+    for key in expiring:
+        pipe.expire(key, HISTORY_SECONDS)
     try:
         pipe.execute()
     except backend.REDIS_ERRORS as exc:
         breaker.failure(exc)
         _put_back(tally, batch)
         return False
-    except redis.RedisError as exc:  # e.g. WRONGTYPE: the server answered, the data is lost
+    except backend.ERROR_REPLIES as exc:  # e.g. WRONGTYPE: the server answered, the data is lost
         breaker.success()
         logger.warning("cache counters could not be written: %r", exc)
         return False
@@ -262,13 +297,18 @@ def type_minutes(window_seconds: float = 3600) -> dict[str, list[Counts]]:
     now = int(time.time()) // 60
     span = min(max(1, math.ceil(float(window_seconds) / 60)), HISTORY_SECONDS // 60)
 
+    shards = _shards(client)
+
     def read() -> list[dict[bytes, bytes]]:
         pipe = client.pipeline(transaction=False)
         for minute in range(now - span + 1, now + 1):
-            pipe.hgetall(backend.stored_key(stats_key(minute), cache))
+            for shard in shards:
+                pipe.hgetall(backend.stored_key(stats_key(minute, shard), cache))
         return list(pipe.execute())
 
-    rows = [_parse([row]) for row in guarded(read)]
+    found = guarded(read)
+    per_minute = len(shards)
+    rows = [_parse(found[i : i + per_minute]) for i in range(0, len(found), per_minute)]
     names = sorted({name for row in rows for name in row})
     return {name: [row.get(name, Counts()) for row in rows] for name in names}
 
@@ -278,9 +318,15 @@ def totals() -> dict[str, Counts]:
     flush()
     cache = backend.get_cache()
     client = backend.client(cache)
-    key = backend.stored_key(stats_key("total"), cache)
-    row: dict[bytes, bytes] = guarded(lambda: client.hgetall(key))  # type: ignore[arg-type,return-value]
-    return _parse([row])
+    keys = [backend.stored_key(stats_key("total", shard), cache) for shard in _shards(client)]
+
+    def read() -> list[dict[bytes, bytes]]:
+        pipe = client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        return list(pipe.execute())
+
+    return _parse(guarded(read))
 
 
 def overall(stats: dict[str, Counts]) -> Counts:

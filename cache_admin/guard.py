@@ -55,7 +55,7 @@ def guarded(
     except backend.NotRedisBackend as exc:
         breaker.release()
         raise error(f"Cache {name!r} is not a Redis cache: {exc}") from exc
-    except redis.exceptions.RedisError:
+    except backend.ERROR_REPLIES:
         # The server answered (an error reply): the connection is fine.
         breaker.success()
         raise

@@ -136,11 +136,13 @@ class Subscription:
                 logger.debug("policy subscription not closed cleanly: %r", exc)
 
     def _current_target(self) -> tuple[object, str]:
-        return backend.client().connection_pool, channel()
+        # A plain client is made per call around a shared pool; a cluster client is shared.
+        client = backend.client()
+        return getattr(client, "connection_pool", client), channel()
 
     def _open(self, target: tuple[object, str], timeout: float) -> bool:
         try:
-            pubsub = backend.client().pubsub()
+            pubsub = backend.subscriber()
             self._pubsub, self._target = pubsub, target
             pubsub.subscribe(target[1])
             return self._read(timeout)

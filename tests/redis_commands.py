@@ -10,23 +10,38 @@ happen to run.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import redis
 
-# What any thread sends when it opens a connection.
-HANDSHAKE = frozenset({"hello", "client|setinfo", "client|setname", "select", "auth", "ping"})
+from cache_admin.nodes import primary_clients
+
+# What any thread sends when it opens a connection (and a cluster client when it is made:
+# the topology, and valkey-py's reading of the command table).
+HANDSHAKE = frozenset(
+    {"hello", "client|setinfo", "client|setname", "select", "auth", "ping"}
+    | {"cluster|slots", "command"}
+)
 
 BACKGROUND = HANDSHAKE | {
     "info",  # the measurement itself
     "subscribe",  # the policy listener, on (re)connecting; its PINGs are in HANDSHAKE
     "hincrby",  # counter flushes
     "expire",
+    "replconf",  # a cluster primary's replicas acknowledge the stream every second
 }
 
 
 def counts(client: redis.Redis) -> dict[str, int]:
-    """Calls per command name (``get``, ``client|setinfo``) since the server started."""
-    stats = client.info("commandstats")
-    return {name.removeprefix("cmdstat_"): int(row["calls"]) for name, row in stats.items()}
+    """Calls per command name (``get``, ``client|setinfo``) since the server started (on a
+    cluster, summed over its primaries)."""
+    total: Counter[str] = Counter()
+    for server in primary_clients(client):
+        stats = server.info("commandstats")
+        total.update(
+            {name.removeprefix("cmdstat_"): int(row["calls"]) for name, row in stats.items()}
+        )
+    return dict(total)
 
 
 def calls(client: redis.Redis, command: str) -> int:

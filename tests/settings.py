@@ -100,6 +100,55 @@ CACHES = {
     "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
 
+
+def cluster_caches(url: str, timeout: float = 1, prefix: str = "") -> dict[str, dict[str, object]]:
+    """The aliases on the session's Redis Cluster (``TEST_REDIS_CLUSTER_URL``): the package's
+    two cluster backends and django-valkey's. tests/conftest.py adds them when a test asks
+    for the cluster (it is started then, not for every session); a subprocess started
+    meanwhile finds the URL in its environment and has them from the start. (The outage
+    tests make more, ``prefix``-named, on a cluster of their own.)"""
+    valkey_url = url.replace("redis://", "valkey://", 1)
+    sockets = {"socket_connect_timeout": timeout, "socket_timeout": timeout}
+    return {
+        f"{prefix}cluster": {
+            "BACKEND": "cache_admin.backends.django_redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "testcluster",
+            "TIMEOUT": 300,
+            "OPTIONS": {
+                "CLIENT_CLASS": "cache_admin.backends.cluster.ClusterClient",
+                "SOCKET_CONNECT_TIMEOUT": timeout,
+                "SOCKET_TIMEOUT": timeout,
+            },
+        },
+        f"{prefix}cluster_builtin": {
+            "BACKEND": "cache_admin.backends.cluster.RedisClusterCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "testclusterbuiltin",
+            "TIMEOUT": 300,
+            "OPTIONS": sockets,
+        },
+        f"{prefix}cluster_valkey": {
+            "BACKEND": "django_valkey.cluster_cache.cache.ClusterValkeyCache",
+            "LOCATION": valkey_url,
+            "KEY_PREFIX": "testvalkey",
+            "TIMEOUT": 300,
+            # Its cluster client takes its socket options from here, not SOCKET_TIMEOUT.
+            "OPTIONS": {"BASE_CLIENT_KWARGS": sockets},
+        },
+        # A neighbour site on the same cluster: destructive operations must never touch it.
+        f"{prefix}cluster_neighbour": {
+            "BACKEND": "cache_admin.backends.cluster.RedisClusterCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "neighbour",
+            "OPTIONS": sockets,
+        },
+    }
+
+
+if os.environ.get("TEST_REDIS_CLUSTER_URL"):
+    CACHES.update(cluster_caches(os.environ["TEST_REDIS_CLUSTER_URL"]))
+
 CACHE_ADMIN = {
     "CACHE_ALIAS": "default",
     "POLICY_POLL_INTERVAL": 0.2,

@@ -30,8 +30,8 @@ def test_encode_writes_what_the_backend_reads(cache_alias: str, value: object) -
     assert backend.decode(client.get(backend.stored_key("w"))) == value
 
 
-def test_the_site_prefix_and_logical_keys(cache_alias: str) -> None:
-    prefix = "testsite:1:" if cache_alias == "default" else "testbuiltin:1:"
+def test_the_site_prefix_and_logical_keys(cache_alias: str, settings: Any) -> None:
+    prefix = f"{settings.CACHES[cache_alias]['KEY_PREFIX']}:1:"
     assert backend.site_prefix() == prefix
     assert backend.stored_key("cart:user:7") == prefix + "cart:user:7"
     assert backend.logical_key(prefix + "a:b") == "a:b"
@@ -75,9 +75,13 @@ def test_no_client_for_a_cache_that_is_not_redis(settings: Any) -> None:
 
 
 def test_primary_clients_cover_the_server(cache_alias: str, redis_client: redis.Redis) -> None:
-    redis_client.set("marker", b"1")
-    [primary] = backend.primary_clients()
-    assert primary.get("marker") == b"1"
+    markers = [f"marker:{n}" for n in range(30)]  # on every primary of a cluster
+    for marker in markers:
+        redis_client.set(marker, b"1")
+    primaries = backend.primary_clients()
+    assert len(primaries) == (3 if cache_alias.startswith("cluster") else 1)
+    found = [{key.decode() for key in primary.scan_iter(match="marker:*")} for primary in primaries]
+    assert sorted(key for keys in found for key in keys) == sorted(markers)  # each on one
 
 
 def test_glob_escape_matches_only_the_literal_text(redis_client: redis.Redis) -> None:

@@ -325,10 +325,12 @@ def test_key_of_another_redis_type_serves_the_function(
 def test_value_refused_by_the_server_is_served_and_leaves_no_lease(
     cache_alias: str, redis_client: redis.Redis
 ) -> None:
-    # Room for the lease, not for the value: the write is refused with an OOM error.
-    used = int(redis_client.info("memory")["used_memory"])
-    redis_client.config_set("maxmemory-policy", "noeviction")
-    redis_client.config_set("maxmemory", used + 1024 * 1024)
+    # Room for the lease, not for the value: the write is refused with an OOM error (on a
+    # cluster, by the node of the key).
+    node = backend.node_for_key(backend.stored_key("huge:1")).client
+    used = int(node.info("memory")["used_memory"])
+    node.config_set("maxmemory-policy", "noeviction")
+    node.config_set("maxmemory", used + 1024 * 1024)
     try:
 
         @cache_result(timeout=60, key_prefix="huge")
@@ -337,7 +339,7 @@ def test_value_refused_by_the_server_is_served_and_leaves_no_lease(
 
         assert len(huge(1)) == 4 * 1024 * 1024
     finally:
-        redis_client.config_set("maxmemory", 0)
+        node.config_set("maxmemory", 0)
     assert raw(redis_client, "huge:1") is None  # the lease was released
 
 

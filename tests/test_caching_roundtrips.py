@@ -109,7 +109,7 @@ def is_read_or_lease(command: str, logical: str) -> bool:
     )
 
 
-def test_a_hit_is_one_command(cache_alias: str, monitored: Any) -> None:
+def test_a_hit_is_one_command(server_alias: str, monitored: Any) -> None:
     @cache_result(timeout=60, key_prefix="user_profile")
     def profile(user_id: int) -> dict[str, int]:
         return {"id": user_id}
@@ -125,7 +125,7 @@ def test_a_hit_is_one_command(cache_alias: str, monitored: Any) -> None:
 
 
 def test_a_miss_is_two_round_trips(
-    cache_alias: str, monitored: Any, round_trips: list[int]
+    server_alias: str, monitored: Any, round_trips: list[int]
 ) -> None:
     @cache_result(timeout=60, key_prefix="user_profile")
     def profile(user_id: int) -> dict[str, int]:
@@ -141,7 +141,7 @@ def test_a_miss_is_two_round_trips(
 
 
 def test_a_miss_of_a_family_that_mostly_hits_takes_its_lease_apart(
-    cache_alias: str, monitored: Any, round_trips: list[int]
+    server_alias: str, monitored: Any, round_trips: list[int]
 ) -> None:
     @cache_result(timeout=60, key_prefix="user_profile")
     def profile(user_id: int) -> dict[str, int]:
@@ -166,7 +166,7 @@ def is_enveloped_read(commands: list[str], tokens: list[str], logical: str) -> b
 
 @pytest.mark.django_db
 def test_a_queryset_hit_is_one_round_trip(
-    cache_alias: str, monitored: Any, round_trips: list[int]
+    server_alias: str, monitored: Any, round_trips: list[int]
 ) -> None:
     Product.objects.create(name="a", slug="a", category=Category.objects.create(name="c", slug="c"))
 
@@ -189,7 +189,7 @@ def products_page() -> Any:
 
 @pytest.mark.django_db
 def test_a_list_view_hit_is_one_round_trip(
-    cache_alias: str, monitored: Any, round_trips: list[int]
+    server_alias: str, monitored: Any, round_trips: list[int]
 ) -> None:
     products_page()
     assert trips(products_page, round_trips) == 1
@@ -199,7 +199,7 @@ def test_a_list_view_hit_is_one_round_trip(
 
 
 @pytest.mark.django_db
-def test_a_list_view_miss_is_three_round_trips(cache_alias: str, round_trips: list[int]) -> None:
+def test_a_list_view_miss_is_three_round_trips(server_alias: str, round_trips: list[int]) -> None:
     Product.objects.create(name="a", slug="a", category=Category.objects.create(name="c", slug="c"))
     CachePattern.cache_list_view(Product.objects.filter(pk__gt=0))  # loads the script
     # Absent: the read (tokens and value), the lease, then the compare-and-set.
@@ -212,7 +212,7 @@ def test_a_list_view_miss_is_three_round_trips(cache_alias: str, round_trips: li
 
 
 def test_thousand_hits_cost_a_handful_of_counter_commands(
-    cache_alias: str, redis_client: redis.Redis, settings: Any
+    server_alias: str, redis_client: redis.Redis, settings: Any
 ) -> None:
     @cache_result(timeout=60, key_prefix="product")
     def product(pk: int) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 from django.contrib.auth import get_user_model
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 
 from cache_admin import backend, deletion_jobs
 from cache_admin.models import AuditEntry
@@ -39,10 +39,11 @@ def test_job_deletes_in_the_background_with_visible_progress(
     redis_client: redis.Redis,
     settings: Any,
     hold_after_first_step: tuple[threading.Event, threading.Event],
+    neighbour: BaseCache,
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 100}
     fill(redis_client, [f"product:{i}" for i in range(2000)] + ["category:1", "productx"])
-    caches["neighbour"].set("product:1", "theirs")
+    neighbour.set("product:1", "theirs")
     user = get_user_model().objects.create_user("ops", is_staff=True)
     reached, release = hold_after_first_step
 
@@ -61,7 +62,7 @@ def test_job_deletes_in_the_background_with_visible_progress(
     assert done.finished is not None and done.finished >= done.started
     assert redis_client.exists(backend.stored_key("category:1"))
     assert redis_client.exists(backend.stored_key("productx"))
-    assert caches["neighbour"].get("product:1") == "theirs"
+    assert neighbour.get("product:1") == "theirs"
     entry = AuditEntry.objects.get(action="delete_prefix")
     assert entry.user == user and entry.target == "product:" and entry.keys_affected == 2000
     assert entry.detail["job"] == job_id

@@ -49,15 +49,16 @@ def test_concurrent_creation_agrees_on_one_token(
 ) -> None:
     # Another process created the token between our GET and SET NX: we take theirs.
     stored = backend.stored_key(generations.key(Product))
-    original_set = redis.Redis.set
+    client_class = type(backend.client())  # a cluster client's own class on a cluster
+    original_set = client_class.set
 
     def set_after_a_rival(self: redis.Redis, name: str, value: bytes, **kwargs: object) -> object:
         if kwargs.get("nx") and name == stored:
             original_set(self, name, b"rival-token")
-        return original_set(self, name, value, **kwargs)  # type: ignore[arg-type]
+        return original_set(self, name, value, **kwargs)
 
-    redis.Redis.set = set_after_a_rival  # type: ignore[method-assign,assignment]
+    client_class.set = set_after_a_rival
     try:
         assert generations.token(Product) == "rival-token"
     finally:
-        redis.Redis.set = original_set  # type: ignore[method-assign]
+        client_class.set = original_set

@@ -121,9 +121,9 @@ def test_a_save_in_this_process_invalidates_it_too(
 
 
 def test_one_round_trip_on_a_single_server(
-    cache_alias: str, product: Product, round_trips: list[int], redis_client: redis.Redis
+    server_alias: str, product: Product, round_trips: list[int], redis_client: redis.Redis
 ) -> None:
-    cache = caches[cache_alias]
+    cache = caches[server_alias]
     for name in ("a", "b", "c"):
         CachedAttribute(product, name, lambda: 1, 600).value  # noqa: B018
     other = Product.objects.create(name="Mouse", slug="mouse", category=product.category)
@@ -164,6 +164,26 @@ def test_two_round_trips_when_keys_cannot_be_built_in_the_script(
 
     assert round_trips.count(me) == 2  # SMEMBERS, then UNLINK
     assert cache.get(key) is None
+
+
+def test_a_cluster_reads_the_names_then_unlinks_by_slot(
+    cluster_alias: str, product: Product, redis_client: redis.Redis
+) -> None:
+    # A script may only touch the keys it declares, all in one slot: the names are read
+    # (SMEMBERS), then the keys unlinked by the cluster client, node by node.
+    cache = caches[cluster_alias]
+    for name in ("a", "b", "c"):
+        CachedAttribute(product, name, lambda: 1, 600).value  # noqa: B018
+    before = redis_commands.counts(redis_client)
+
+    result = CacheInvalidator.invalidate_model(product)
+
+    issued = redis_commands.delta(before, redis_commands.counts(redis_client))
+    assert issued.pop("smembers") == 1
+    assert "evalsha" not in issued and "eval" not in issued
+    assert issued.pop("unlink") >= 1
+    assert result.deleted == 3
+    assert not any(cache.has_key(keys.attribute_key(product, n)) for n in ("a", "b", "c"))
 
 
 def reversed_key(key: str, key_prefix: str, version: int) -> str:

@@ -13,6 +13,7 @@ from django.urls import path
 from django.views.decorators.cache import cache_page
 
 from cache_admin import CacheInvalidator
+from tests.conftest import CLUSTER_ALIASES
 
 calls: Counter[str] = Counter()
 
@@ -29,7 +30,10 @@ urlpatterns = [
     path("products/", cache_page(60)(_view("products"))),
     path("other/", cache_page(60)(_view("other"))),
     path("shop/", cache_page(60, key_prefix="shop")(_view("shop"))),
-    path("b/products/", cache_page(60, cache="builtin")(_view("b-products"))),
+    *(
+        path(f"{alias}/products/", cache_page(60, cache=alias)(_view(f"{alias}-products")))
+        for alias in ("builtin", *CLUSTER_ALIASES)
+    ),
 ]
 
 
@@ -84,7 +88,7 @@ def _get(client: Client, url: str) -> str:
 
 
 def test_cache_page_of_a_path(cache_alias: str, client: Client) -> None:
-    page = "/products/" if cache_alias == "default" else "/b/products/"
+    page = "/products/" if cache_alias == "default" else f"/{cache_alias}/products/"
     assert _get(client, page).endswith("#1")
     assert _get(client, page).endswith("#1")  # served from the cache
     _get(client, "/other/")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import redis
-from django.core.cache import caches
+from django.core.cache import BaseCache, caches
 
 from cache_admin import backend, keyspace
 from cache_admin.keyspace import params
@@ -55,13 +55,15 @@ def test_bad_tokens_are_refused_with_a_message(token: str, message: str) -> None
         keyspace.key_from_token(token)
 
 
-def test_page_lists_site_keys_with_metadata(cache_alias: str, redis_client: redis.Redis) -> None:
+def test_page_lists_site_keys_with_metadata(
+    cache_alias: str, redis_client: redis.Redis, neighbour: BaseCache
+) -> None:
     cache = caches[cache_alias]
     cache.set("product:1", {"name": "Laptop"}, timeout=600)
     cache.set("product:list:abc", [1, 2], timeout=None)
     cache.set("orphan", "x")
     cache.set("cache_admin:stats:1", 1)  # the package's own key: hidden by default
-    caches["neighbour"].set("product:2", "other site")
+    neighbour.set("product:2", "other site")
     redis_client.hset(stored("cart:user:7"), "item", "1")
 
     page = keyspace.scan_page()

@@ -3,6 +3,8 @@ trying (no socket timeout per call).
 
 Two kinds of outage: a port where nothing listens (connection refused), and a server that
 accepts connections and never answers (every call would wait for the socket timeout).
+A Redis Cluster's own outages (a node down, a node hanging, slots not served) are in
+test_cluster_outage.py.
 """
 
 from __future__ import annotations
@@ -83,14 +85,14 @@ def unreachable(request: pytest.FixtureRequest) -> Iterator[SilentServer | None]
 
 
 @pytest.fixture
-def outage(cache_alias: str, settings: Any, unreachable: SilentServer | None) -> str:
+def outage(server_alias: str, settings: Any, unreachable: SilentServer | None) -> str:
     """A cache alias of the same backend pointed at the unreachable server, made the
     toolkit's alias. Its own name gives it its own breaker: a background thread's call to
     the real Redis that was under way when settings changed cannot close it."""
     port = unreachable.port if unreachable is not None else free_port()
     url = f"redis://127.0.0.1:{port}/0"
-    alias = f"unreachable-{cache_alias}"
-    if cache_alias == "default":
+    alias = f"unreachable-{server_alias}"
+    if server_alias == "default":
         config = {
             "BACKEND": "django_redis.cache.RedisCache",
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": TIMEOUT, "SOCKET_TIMEOUT": TIMEOUT},
@@ -187,11 +189,11 @@ def test_every_pattern_fails_open(outage: str, unreachable: SilentServer | None)
     counters.reset_for_tests()
 
 
-def test_caching_resumes_when_redis_is_back(cache_alias: str, settings: Any) -> None:
+def test_caching_resumes_when_redis_is_back(server_alias: str, settings: Any) -> None:
     server = RedisServer().start()
     try:
-        alias = f"restarting-{cache_alias}"
-        base = settings.CACHES[cache_alias]
+        alias = f"restarting-{server_alias}"
+        base = settings.CACHES[server_alias]
         settings.CACHES = {**settings.CACHES, alias: {**base, "LOCATION": f"{server.url}/0"}}
         settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": alias}
         calls: list[int] = []
@@ -229,18 +231,18 @@ class Hanging:
 
 
 @pytest.fixture
-def hanging(cache_alias: str, settings: Any) -> Iterator[Hanging]:
+def hanging(server_alias: str, settings: Any) -> Iterator[Hanging]:
     """The toolkit on a Redis of its own that a test can pause, with short timeouts."""
     server = RedisServer().start()
-    alias = f"hanging-{cache_alias}"
+    alias = f"hanging-{server_alias}"
     options = (
         {"SOCKET_TIMEOUT": TIMEOUT, "SOCKET_CONNECT_TIMEOUT": TIMEOUT}
-        if cache_alias == "default"
+        if server_alias == "default"
         else {"socket_timeout": TIMEOUT, "socket_connect_timeout": TIMEOUT}
     )
     settings.CACHES = {
         **settings.CACHES,
-        alias: {**settings.CACHES[cache_alias], "LOCATION": f"{server.url}/0", "OPTIONS": options},
+        alias: {**settings.CACHES[server_alias], "LOCATION": f"{server.url}/0", "OPTIONS": options},
     }
     settings.CACHE_ADMIN = {
         **settings.CACHE_ADMIN,

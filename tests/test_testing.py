@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 import redis
 
-from cache_admin import testing
 from cache_admin.testing import RedisServer
+from cache_admin.testing import server as testing
 
 
 def test_a_server_starts_answers_and_stops() -> None:

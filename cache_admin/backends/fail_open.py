@@ -18,7 +18,6 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-import redis
 from asgiref.sync import sync_to_async
 from django.core.cache import caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
@@ -102,7 +101,7 @@ class FailOpenCache(BaseCache):
         if isinstance(exc, backend.REDIS_ERRORS):
             self.breaker.failure(exc)
             return True
-        if isinstance(exc, redis.exceptions.RedisError):  # the server answered
+        if isinstance(exc, backend.ERROR_REPLIES):  # the server answered
             self.breaker.success()
             return self.ignore_error_replies
         self.breaker.release()  # our own error: it proved nothing about the server

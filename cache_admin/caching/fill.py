@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import redis
 from django.core.cache import BaseCache
 
 from cache_admin import backend, breaker, cachelog, counters, generations, policy
@@ -315,7 +314,7 @@ def _tokens_now(slot: Slot) -> tuple[bytes, ...]:
         return tuple(generations.token_at(name).encode() for name in slot.generations)
     except backend.REDIS_ERRORS as exc:
         raise Unreachable from exc
-    except redis.RedisError as exc:
+    except backend.ERROR_REPLIES as exc:
         raise Unreachable(answered=True) from exc
 
 

@@ -24,15 +24,15 @@ from typing import Any, TypeVar
 import redis
 from django.core.cache import BaseCache
 from redis.client import Pipeline
-from redis.cluster import RedisCluster
-from redis.commands.core import Script
 
 from cache_admin import backend
 from cache_admin.breaker import Breaker
 from cache_admin.caching import read_choice
+from cache_admin.client_errors import REFUSED_WRITES
 from cache_admin.conf import conf
 from cache_admin.invalidation.registrations import attribute_names_key
 from cache_admin.lease import new_lease
+from cache_admin.lua import LuaScript, pipelined
 from cache_admin.types import CacheType
 
 logger = logging.getLogger("cache_admin")
@@ -54,7 +54,7 @@ else
 end
 return 1
 """
-_swap_script: Script | None = None
+_swap = LuaScript(_SWAP)
 
 
 ABSENT = ""  # the "expected" of an acquire on a key that holds nothing
@@ -140,7 +140,7 @@ class Link:
         except backend.REDIS_ERRORS as exc:
             self.breaker.failure(exc)
             raise Unreachable from exc
-        except redis.RedisError as exc:  # the server answered (WRONGTYPE, NOSCRIPT...)
+        except backend.ERROR_REPLIES as exc:  # the server answered (WRONGTYPE, OOM...)
             self.breaker.success()
             logger.warning("cache key %r not usable for read-through: %r", self.stored, exc)
             raise Unreachable(answered=True) from exc
@@ -152,20 +152,16 @@ class Link:
     ) -> bool:
         """Compare-and-set the key; with ``attribute``, add its name to the model's name set
         in the same round trip."""
-        global _swap_script
-        script = _swap_script
-        if script is None:
-            script = _swap_script = Script(self.client, _SWAP)
         args: list[bytes | str | int] = [expected, data, px]
         if attribute is None:
-            return bool(self.run(script, keys=[self.stored], args=args, client=self.client))
+            return bool(self.run(_swap, self.client, [self.stored], args))
         names = backend.stored_key(attribute_names_key(attribute[0]), self.cache)
 
         def build(pipe: Pipeline) -> None:
             pipe.sadd(names, attribute[1])
-            pipe.evalsha(script.sha, 1, self.stored, *args)
+            _swap.queue(pipe, [self.stored], args)
 
-        return bool(self.run(backend.pipelined, self.client, script, build)[1])
+        return bool(self.run(pipelined, self.client, _swap, build)[1])
 
     def acquire(self, expected: str, lease: bytes) -> bool:
         px = max(1, int(conf.LEASE_TIMEOUT * 1000))
@@ -186,7 +182,7 @@ class Link:
             return Read(raw, (), None, lease if leased else None)
         names = [self.current.stored_key(name) for name in slot.generations]
         n = len(names)
-        if not slot.early_refresh and not isinstance(self.client, RedisCluster):
+        if not slot.early_refresh and not backend.is_cluster(self.client):
             found: list[Any] = self.run(self.client.mget, [*names, self.stored])
             return Read(found[n], tuple(found[:n]), None, None)
         # One key per command: a cluster client sends each to its node.
@@ -197,7 +193,7 @@ class Link:
 
     def _read_or_lease(self, lease: bytes) -> tuple[bytes | None, bool]:
         px = _px_bytes(self.current.settings)
-        pool = id(self.client.connection_pool)
+        pool = id(getattr(self.client, "connection_pool", self.client))
         if pool not in _plain_reads:
             try:
                 # The command's own arguments as bytes: nothing to encode on the hit path.
@@ -205,13 +201,13 @@ class Link:
                     "SET", self.stored, lease, b"NX", b"GET", b"PX", px, get=True
                 )
                 return raw, raw is None
-            except redis.exceptions.ResponseError as exc:
+            except backend.RESPONSE_ERRORS as exc:
                 if not _refused(pool, exc):
                     raise
         return self.client.get(self.stored), False  # type: ignore[return-value]
 
     def _read_pipeline(self, names: list[str], lease: bytes, early: bool) -> tuple[list[Any], bool]:
-        pool = id(self.client.connection_pool)
+        pool = id(getattr(self.client, "connection_pool", self.client))
         for plainly in (pool in _plain_reads, True):
             pipe = self.client.pipeline(transaction=False)
             for name in names:
@@ -226,7 +222,7 @@ class Link:
                 pipe.pttl(self.stored)
             try:
                 found = pipe.execute()
-            except redis.exceptions.ResponseError as exc:
+            except backend.RESPONSE_ERRORS as exc:
                 if plainly or not _refused(pool, exc):
                     raise
                 continue
@@ -258,10 +254,10 @@ class Read:
 _plain_reads: set[int] = set()
 
 
-def _refused(pool: int, exc: redis.exceptions.ResponseError) -> bool:
+def _refused(pool: int, exc: BaseException) -> bool:
     """Whether the server refused to take a lease in the read (see the module docstring),
     so the read is done again with GET."""
-    if isinstance(exc, (redis.exceptions.OutOfMemoryError, redis.exceptions.ReadOnlyError)):
+    if isinstance(exc, REFUSED_WRITES):
         return True  # this read only: hits are still served, a miss finds no lease to take
     if "syntax error" in str(exc).lower():  # NX with GET: Redis 7.0 and later
         _plain_reads.add(pool)

@@ -20,12 +20,12 @@ from django.core.cache import BaseCache
 from django.core.cache.backends.base import default_key_func
 from django.db import models
 from redis.client import Pipeline
-from redis.commands.core import Script
 
 from cache_admin import backend, keys
 from cache_admin.conf import conf
 from cache_admin.invalidation.outbox import unlink
 from cache_admin.invalidation.registrations import attribute_names_key, remember_attribute
+from cache_admin.lua import LuaScript, pipelined
 
 # KEYS[1]: the model's name set; KEYS[2..]: keys named by the caller. ARGV: the stored key
 # prefixes of the rows ("site:1:product:7:"). Unlinks the named keys and prefix..name for
@@ -53,7 +53,7 @@ end
 flush()
 return {deleted, names}
 """
-_script: Script | None = None
+_script = LuaScript(_SCRIPT)
 
 
 class RowDeleter:
@@ -68,10 +68,10 @@ class RowDeleter:
         self.names_key = backend.stored_key(attribute_names_key(model), cache)
 
     def __call__(self, client: redis.Redis, stored: list[str]) -> int:
-        if self.cache.key_func is default_key_func and not _is_cluster(client):
+        if self.cache.key_func is default_key_func and not backend.is_cluster(client):
             try:
                 deleted, names = self.one_round_trip(client, stored)
-            except redis.exceptions.ResponseError:  # scripts refused (CROSSSLOT, disabled)
+            except backend.RESPONSE_ERRORS:  # scripts refused (CROSSSLOT, disabled)
                 deleted, names = self.two_round_trips(client, stored)
         else:
             deleted, names = self.two_round_trips(client, stored)
@@ -83,10 +83,6 @@ class RowDeleter:
         return backend.stored_key(keys.attribute_key_prefix(self.model, pk), self.cache)
 
     def one_round_trip(self, client: redis.Redis, stored: list[str]) -> tuple[int, list[str]]:
-        global _script
-        script = _script
-        if script is None:
-            script = _script = Script(client, _SCRIPT)
         prefixes = [self.row_prefix(pk) for pk in self.pks]
         # Bounded work per script call (P4): the calls go in one pipeline, one round trip.
         batch = max(1, int(conf.SCAN_COUNT))
@@ -97,9 +93,9 @@ class RowDeleter:
             for i in range(calls):
                 named = stored[i * batch : (i + 1) * batch]
                 rows = prefixes[i * rows_per_call : (i + 1) * rows_per_call]
-                pipe.evalsha(script.sha, 1 + len(named), self.names_key, *named, *rows)
+                _script.queue(pipe, [self.names_key, *named], rows)
 
-        found = backend.pipelined(client, script, build)
+        found = pipelined(client, _script, build)
         names = [_text(name) for name in found[0][1]]
         return sum(int(deleted) for deleted, _names in found), names
 
@@ -113,10 +109,6 @@ class RowDeleter:
             for name in names
         ]
         return unlink(client, list(dict.fromkeys([*stored, *attribute_keys]))), names
-
-
-def _is_cluster(client: redis.Redis) -> bool:
-    return isinstance(client, redis.cluster.RedisCluster)
 
 
 def _text(name: bytes | str) -> str:

@@ -21,7 +21,6 @@ from typing import Any
 
 import redis
 from django.core.cache import caches
-from redis.crc import key_slot
 
 from cache_admin import backend
 from cache_admin.conf import conf
@@ -132,7 +131,7 @@ def _steps(
     cache = caches[alias]
     scope = _Scope.of(prefix, cache, keep)
     count = max(1, int(batch or conf.SCAN_COUNT))
-    clients = backend.primary_clients(cache)
+    clients = guarded(lambda: backend.primary_clients(cache), alias=alias, error=CacheUnavailable)
     sizes = [
         guarded(_size_and_mode(client), alias=alias, error=CacheUnavailable) for client in clients
     ]
@@ -255,7 +254,7 @@ def _scan_node(
     while True:
         pipe = client.pipeline(transaction=False)
         if not tally.dry_run:
-            _unlink(pipe, found, clustered)
+            backend.queue_unlinks(pipe, found, count, clustered)
         pipe.scan(cursor, match=scope.match, count=count)
         results = guarded(pipe.execute, alias=alias, error=CacheUnavailable)
         tally.deleted += sum(int(n) for n in results[:-1])
@@ -267,7 +266,7 @@ def _scan_node(
         yield
     if found and not tally.dry_run:
         pipe = client.pipeline(transaction=False)
-        _unlink(pipe, found, clustered)
+        backend.queue_unlinks(pipe, found, count, clustered)
         done = guarded(pipe.execute, alias=alias, error=CacheUnavailable)
         tally.deleted += sum(int(n) for n in done)
 
@@ -281,20 +280,6 @@ def _size_and_mode(client: redis.Redis) -> Callable[[], tuple[int, bool]]:
         return int(size), bool(info.get("cluster_enabled"))
 
     return read
-
-
-def _unlink(pipe: Any, found: list[bytes], clustered: bool) -> None:
-    if not found:
-        return
-    if not clustered:
-        pipe.unlink(*found)
-        return
-    # A cluster node refuses a multi-key command across hash slots (CROSSSLOT).
-    by_slot: dict[int, list[bytes]] = {}
-    for key in found:
-        by_slot.setdefault(key_slot(key), []).append(key)
-    for group in by_slot.values():
-        pipe.unlink(*group)
 
 
 def delete_prefix(

