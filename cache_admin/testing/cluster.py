@@ -1,18 +1,34 @@
 """A throwaway Redis Cluster: primaries and replicas, each a :class:`RedisServer` in
-cluster mode (Redis or Valkey 7 or later: the embedded Valkey server has cluster mode too)."""
+cluster mode (Redis or Valkey 7 or later: the embedded Valkey server has cluster mode too),
+made into one cluster by ``redis-cli --cluster create`` (or ``valkey-cli``), or without a
+command-line client by the same commands sent from here."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import redis
 
 from cache_admin.nodes import PRIMARY, NodeState
 from cache_admin.testing.server import RedisServer, free_port
 
-__all__ = ["ClusterNodeServer", "RedisClusterServer"]
+__all__ = ["ClusterNodeServer", "RedisClusterServer", "find_cli_binary"]
+
+T = TypeVar("T")
+
+
+def find_cli_binary(server_binary: str) -> str | None:
+    """The command-line client beside the server binary, else on PATH (None: neither)."""
+    for name in ("redis-cli", "valkey-cli"):
+        beside = Path(server_binary).with_name(name)
+        if beside.is_file():
+            return str(beside)
+    return shutil.which("redis-cli") or shutil.which("valkey-cli")
 
 
 def _command(client: redis.Redis, *args: object) -> Any:
@@ -59,14 +75,18 @@ class RedisClusterServer:
         replicas: int = 1,
         *extra_args: str,
         node_timeout_ms: int = 2000,
+        use_cli: bool = True,
     ) -> None:
         if primaries < 1 or replicas < 0:
             raise ValueError("A cluster needs one primary or more, and zero replicas or more.")
         self.primary_count = primaries
+        self.replicas_per_primary = replicas
         self.nodes = [
             ClusterNodeServer(node_timeout_ms, *extra_args)
             for _ in range(primaries * (1 + replicas))
         ]
+        # redis-cli makes clusters of 3 primaries or more only.
+        self.cli = find_cli_binary(self.nodes[0].binary) if use_cli and primaries >= 3 else None
 
     @property
     def url(self) -> str:
@@ -81,12 +101,31 @@ class RedisClusterServer:
         try:
             for node in self.nodes:
                 node.start()
-            self._create()
+            if self.cli:
+                self._create_with_cli(timeout)
+            else:
+                self._create()
             self.wait_until_ready(timeout)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _create_with_cli(self, timeout: float) -> None:
+        # The first `primaries` nodes get the slots (one host: redis-cli keeps the order).
+        command = [
+            str(self.cli), "--cluster", "create",
+            *(f"127.0.0.1:{node.port}" for node in self.nodes),
+            "--cluster-replicas", str(self.replicas_per_primary), "--cluster-yes",
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0 or "[OK] All 16384 slots covered" not in done.stdout:
+            raise RuntimeError(f"{self.cli} --cluster create failed: {done.stdout[-2000:]}")
+        self._wait(
+            lambda: all(self._ask(node, self._synced) for node in self.nodes),
+            "the replicas did not sync",
+        )
+        self._touch_primaries()
 
     def _create(self) -> None:
         # What `redis-cli --cluster create --cluster-replicas N` does, without needing
@@ -112,17 +151,27 @@ class RedisClusterServer:
                 lambda: all(self._synced(client) for client in clients[count:]),
                 "the replicas did not sync",
             )
-            # A replica shows in CLUSTER SLOTS (where clients learn the topology) once its
-            # replication offset is not 0: a write on each primary moves it now rather than
-            # at the next replication ping, seconds later.
-            for client in clients[:count]:
-                client.flushall()
         finally:
             for client in clients:
                 client.close()
+        self._touch_primaries()
+
+    def _touch_primaries(self) -> None:
+        # A replica shows in CLUSTER SLOTS (where clients learn the topology) once its
+        # replication offset is not 0: a write on each primary moves it now rather than at
+        # the next replication ping, seconds later.
+        for node in self.primaries():
+            self._ask(node, redis.Redis.flushall)
 
     def _client(self, node: RedisServer) -> redis.Redis:
         return redis.Redis(port=node.port, socket_timeout=5, socket_connect_timeout=5)
+
+    def _ask(self, node: RedisServer, read: Callable[[redis.Redis], T]) -> T:
+        client = self._client(node)
+        try:
+            return read(client)
+        finally:
+            client.close()
 
     def _states(self, client: redis.Redis) -> list[NodeState]:
         return NodeState.parse_all(_command(client, "CLUSTER", "NODES"))
@@ -158,13 +207,10 @@ class RedisClusterServer:
     def states(self) -> list[NodeState]:
         """The nodes as the cluster sees them now (from the first running node)."""
         for node in self.running():
-            client = self._client(node)
             try:
-                return self._states(client)
+                return self._ask(node, self._states)
             except redis.exceptions.RedisError:
                 continue  # paused or gone: ask another
-            finally:
-                client.close()
         raise RuntimeError("no node of the cluster answers")
 
     def primaries(self) -> list[ClusterNodeServer]:
@@ -185,19 +231,18 @@ class RedisClusterServer:
     def ready(self) -> bool:
         """Every running node answers cluster_state:ok and sees every slot served, and every
         replica has synced with its primary."""
-        for node in self.running():
-            client = self._client(node)
-            try:
-                info = client.cluster("info")
-                if info.get("cluster_state") != "ok" or not self._all_known(client):
-                    return False
-                if not self._synced(client) or not self._all_listed(client):
-                    return False
-            except redis.exceptions.RedisError:
-                return False
-            finally:
-                client.close()
-        return True
+        try:
+            return all(self._ask(node, self._node_ready) for node in self.running())
+        except redis.exceptions.RedisError:
+            return False
+
+    def _node_ready(self, client: redis.Redis) -> bool:
+        return (
+            client.cluster("info").get("cluster_state") == "ok"
+            and self._all_known(client)
+            and self._synced(client)
+            and self._all_listed(client)
+        )
 
     def wait_until_ready(self, timeout: float = 30.0) -> None:
         self._wait(self.ready, "the cluster did not become ready", timeout)
@@ -205,11 +250,7 @@ class RedisClusterServer:
     def flush(self) -> None:
         """Empty every primary (FLUSHALL; the replicas follow)."""
         for node in self.primaries():
-            client = self._client(node)
-            try:
-                client.flushall()
-            finally:
-                client.close()
+            self._ask(node, redis.Redis.flushall)
 
     def stop(self) -> None:
         for node in self.nodes:
