@@ -9,12 +9,13 @@ Storage (logical keys, inside the site's KEY_PREFIX):
     cache_admin:stats:<epoch_minute>   hash <type>:<event> -> count, expires after 2 hours
     cache_admin:stats:total            hash <type>:<event> -> count since the data began
 
-On a Redis Cluster each of these is CLUSTER_SHARDS hashes, ``...:{<tag>}``, and a type's
-counts go to the shard its name picks: every process flushing into the same two hashes
-would make one hash slot, one node, take every process's writes each second. Each shard's
-hash tag pins it to its own twelfth of the slot space, so the shards spread evenly over
-primaries that split the slots evenly (redis-cli's way, and any 2, 3, 4 or 6 of them
-exactly). Readers sum the shards.
+On a Redis Cluster each of these is CLUSTER_SHARDS hashes, ``...:{<tag>}``, and a process
+flushes into the shard its process id picks: every process flushing into the same two
+hashes would make one hash slot, one node, take every process's writes each second. A
+flush stays one round trip to one node, and the site's processes spread over the shards.
+Each shard's hash tag pins it to its own twelfth of the slot space, so the shards spread
+evenly over primaries that split the slots evenly (redis-cli's way, and any 2, 3, 4 or 6
+of them exactly). Readers sum the shards.
 
 Counts from every process add up in Redis, so the console, ``cache_stats`` and the
 Prometheus collector see the whole site.
@@ -26,9 +27,9 @@ import functools
 import itertools
 import logging
 import math
+import os
 import threading
 import time
-import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -137,8 +138,9 @@ def _shards(client: redis.Redis) -> list[int | None]:
     return list(range(CLUSTER_SHARDS)) if backend.is_cluster(client) else [None]
 
 
-def shard_of(type_name: str, sharded: bool) -> int | None:
-    return zlib.crc32(type_name.encode()) % CLUSTER_SHARDS if sharded else None
+def process_shard(sharded: bool) -> int | None:
+    """This process's shard on a cluster (worker processes have consecutive ids, mostly)."""
+    return os.getpid() % CLUSTER_SHARDS if sharded else None
 
 
 def type_label(type_name: str | None) -> str:
@@ -231,17 +233,17 @@ def _flush(tally: _Tally) -> bool:
     if not breaker.allow():
         _put_back(tally, batch)
         return False
-    sharded = backend.is_cluster(client)
+    shard = process_shard(backend.is_cluster(client))
+    total = backend.stored_key(stats_key("total", shard), cache)
     pipe = client.pipeline(transaction=False)
-    expiring: set[str] = set()
+    minutes: set[str] = set()
     for (minute, type_name, event), count in batch.items():
         field = f"{type_name}:{event}"
-        shard = shard_of(type_name, sharded)
         minute_key = backend.stored_key(stats_key(minute, shard), cache)
         pipe.hincrby(minute_key, field, count)
-        pipe.hincrby(backend.stored_key(stats_key("total", shard), cache), field, count)
-        expiring.add(minute_key)
-    for key in expiring:
+        pipe.hincrby(total, field, count)
+        minutes.add(minute_key)
+    for key in minutes:
         pipe.expire(key, HISTORY_SECONDS)
     try:
         pipe.execute()

@@ -23,10 +23,10 @@ def stored(logical: str) -> str:
     return backend.stored_key(logical)
 
 
-def stats_key(suffix: str | int, type_name: str) -> str:
-    """The stored hash a type's counts go to (one of the shards on a cluster)."""
+def stats_key(suffix: str | int) -> str:
+    """The stored hash this process's counts go to (one of the shards on a cluster)."""
     sharded = backend.is_cluster(backend.client())
-    return stored(counters.stats_key(suffix, counters.shard_of(type_name, sharded)))
+    return stored(counters.stats_key(suffix, counters.process_shard(sharded)))
 
 
 def test_counts_and_hit_rate() -> None:
@@ -57,13 +57,13 @@ def test_record_batches_in_process_and_flush_writes_one_pipeline(
     assert set(issued) == {"hincrby", "expire"}
     assert (issued["hincrby"], issued["expire"]) in {(4, 1), (4, 2), (6, 2)}
     minute = int(time.time()) // 60
-    if not redis_client.exists(stats_key(minute, "product_detail")):
+    if not redis_client.exists(stats_key(minute)):
         minute -= 1  # the minute turned between record and this read
     for type_name, field, count in (("product_detail", "hits", 1000), ("_untyped", "misses", 3)):
         name = f"{type_name}:{field}".encode()
-        key = stats_key(minute, type_name)
+        key = stats_key(minute)
         assert redis_client.hget(key, name) == str(count).encode()
-        assert redis_client.hget(stats_key("total", type_name), name) == str(count).encode()
+        assert redis_client.hget(stats_key("total"), name) == str(count).encode()
         assert 7000 < redis_client.ttl(key) <= 7200
     assert counters.pending() == {}
 
@@ -84,15 +84,15 @@ def test_readers_add_up_flushes_from_several_processes(cache_alias: str) -> None
 
 def test_window_excludes_older_minutes(cache_alias: str, redis_client: redis.Redis) -> None:
     now = int(time.time()) // 60
-    redis_client.hset(stats_key(now - 30, "product_detail"), "product_detail:hits", 7)
-    redis_client.hset(stats_key(now, "product_detail"), "product_detail:hits", 1)
+    redis_client.hset(stats_key(now - 30), "product_detail:hits", 7)
+    redis_client.hset(stats_key(now), "product_detail:hits", 1)
     assert counters.type_stats(60)["product_detail"].hits == 1
     assert counters.type_stats(3600)["product_detail"].hits == 8
 
 
 def test_garbage_fields_are_ignored(cache_alias: str, redis_client: redis.Redis) -> None:
     redis_client.hset(
-        stats_key("total", "x"),
+        stats_key("total"),
         mapping={"x:hits": "2", "nonsense": "1", "y:hits": "NaN", "x:unknown": "5"},
     )
     assert counters.totals() == {"x": Counts(hits=2)}
