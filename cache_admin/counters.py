@@ -9,10 +9,11 @@ Storage (logical keys, inside the site's KEY_PREFIX):
     cache_admin:stats:<epoch_minute>   hash <type>:<event> -> count, expires after 2 hours
     cache_admin:stats:total            hash <type>:<event> -> count since the data began
 
-On a Redis Cluster each of these is CLUSTER_SHARDS hashes, ``...:{<tag>}``, and a process
-flushes into the shard its process id picks: every process flushing into the same two
-hashes would make one hash slot, one node, take every process's writes each second. A
-flush stays one round trip to one node, and the site's processes spread over the shards.
+On a Redis Cluster each of these is CLUSTER_SHARDS hashes, ``...:{<tag>}``, and each flush
+of a process goes to the next shard, from a random first one: every process flushing into
+the same two hashes would make one hash slot, one node, take every process's writes each
+second. A flush stays one round trip to one node; over CLUSTER_SHARDS flushes a process
+has written to every shard once, and processes started together do not move in step.
 Each shard's hash tag pins it to its own twelfth of the slot space, so the shards spread
 evenly over primaries that split the slots evenly (redis-cli's way, and any 2, 3, 4 or 6
 of them exactly). Readers sum the shards.
@@ -27,11 +28,11 @@ import functools
 import itertools
 import logging
 import math
-import os
+import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import TypeVar
 
@@ -109,11 +110,21 @@ class _Tally:
 _tally = _Tally()
 
 
+def _shard_sequence() -> Iterator[int]:
+    first = random.randrange(CLUSTER_SHARDS)
+    return itertools.cycle([(first + n) % CLUSTER_SHARDS for n in range(CLUSTER_SHARDS)])
+
+
+_shards_in_turn = _shard_sequence()
+
+
 @on_fork
 def _after_fork_in_child() -> None:
-    # The parent flushes its own tally; the child starts from nothing with fresh locks.
-    global _tally
+    # The parent flushes its own tally; the child starts from nothing with fresh locks, and
+    # from a shard of its own (forked workers would otherwise flush in step).
+    global _tally, _shards_in_turn
     _tally = _Tally()
+    _shards_in_turn = _shard_sequence()
 
 
 def stats_key(suffix: str | int, shard: int | None = None) -> str:
@@ -138,9 +149,9 @@ def _shards(client: redis.Redis) -> list[int | None]:
     return list(range(CLUSTER_SHARDS)) if backend.is_cluster(client) else [None]
 
 
-def process_shard(sharded: bool) -> int | None:
-    """This process's shard on a cluster (worker processes have consecutive ids, mostly)."""
-    return os.getpid() % CLUSTER_SHARDS if sharded else None
+def next_shard(sharded: bool) -> int | None:
+    """The shard of the next flush on a cluster."""
+    return next(_shards_in_turn) if sharded else None
 
 
 def type_label(type_name: str | None) -> str:
@@ -233,7 +244,7 @@ def _flush(tally: _Tally) -> bool:
     if not breaker.allow():
         _put_back(tally, batch)
         return False
-    shard = process_shard(backend.is_cluster(client))
+    shard = next_shard(backend.is_cluster(client))
     total = backend.stored_key(stats_key("total", shard), cache)
     pipe = client.pipeline(transaction=False)
     minutes: set[str] = set()

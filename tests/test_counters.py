@@ -10,6 +10,7 @@ import redis
 from cache_admin import backend, counters
 from cache_admin.counters import Counts
 from tests import redis_commands
+from tests.forking import fork_and_run
 
 
 @pytest.fixture(autouse=True)
@@ -23,10 +24,16 @@ def stored(logical: str) -> str:
     return backend.stored_key(logical)
 
 
+def stats_keys(suffix: str | int) -> list[str]:
+    """The stored hashes of a minute or of the total: the shards on a cluster."""
+    shards = range(counters.CLUSTER_SHARDS) if backend.is_cluster(backend.client()) else [None]
+    return [stored(counters.stats_key(suffix, shard)) for shard in shards]
+
+
 def stats_key(suffix: str | int) -> str:
-    """The stored hash this process's counts go to (one of the shards on a cluster)."""
-    sharded = backend.is_cluster(backend.client())
-    return stored(counters.stats_key(suffix, counters.process_shard(sharded)))
+    """The stored hash a flush of counts went to (one of the shards on a cluster)."""
+    keys = stats_keys(suffix)
+    return next((key for key in keys if backend.client().exists(key)), keys[0])
 
 
 def test_counts_and_hit_rate() -> None:
@@ -110,3 +117,15 @@ def test_unreachable_redis_keeps_the_tally(cache_alias: str, settings: Any) -> N
     }
     assert counters.flush() is False
     assert counters.pending() == {"cart:hits": 2}
+
+
+def test_forked_workers_do_not_flush_in_step() -> None:
+    # On a cluster each flush goes to the next shard: workers forked from one parent would
+    # otherwise walk the shards in the same order, each second on the same node.
+    def first_two() -> bytes:
+        return f"{counters.next_shard(True)},{counters.next_shard(True)}".encode()
+
+    runs = [tuple(map(int, fork_and_run(first_two).split(b","))) for _ in range(8)]
+    assert all(second == (first + 1) % counters.CLUSTER_SHARDS for first, second in runs)
+    assert len({first for first, _ in runs}) > 1  # 8 draws of 12 all equal: 1 in 12**7
+    assert counters.next_shard(False) is None  # one server: one pair of hashes
