@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 import redis
 from django.core.cache import caches
+from django.http import HttpRequest, HttpResponse
+from django.test import RequestFactory
+from django.views.decorators.cache import cache_page
 
 from cache_admin import CacheInvalidator, backend, cache_result
 from cache_admin.breaker import OPEN, breaker_for
@@ -182,3 +185,47 @@ def test_slots_that_no_node_serves(alias: str, small_cluster: RedisClusterServer
 
 def node_of_port(cluster: RedisClusterServer, n: int, owner: ClusterNodeServer) -> bool:
     return node_of(cluster, f"product:{n}") is owner
+
+
+@pytest.mark.parametrize(
+    "alias", ["outage_cluster", "outage_cluster_builtin"], ids=["cluster", "builtin"], indirect=True
+)
+def test_django_cache_api_fails_open_while_a_node_refuses(
+    alias: str, small_cluster: RedisClusterServer
+) -> None:
+    # The package's cluster backends: sessions, cache_page and third-party code call them.
+    cache = caches[alias]
+    rendered: list[int] = []
+
+    @cache_page(600, cache=alias)
+    def page(request: HttpRequest) -> HttpResponse:
+        rendered.append(1)
+        return HttpResponse("fresh")
+
+    assert page(RequestFactory().get("/page")).content == b"fresh"
+    down = small_cluster.node_for_slot(backend.keyslot(cache.make_key("product:1")))
+    elsewhere = next(
+        f"cart:{n}"
+        for n in range(100)
+        if small_cluster.node_for_slot(backend.keyslot(cache.make_key(f"cart:{n}"))) is not down
+    )
+    cache.set(elsewhere, "stale")
+    down.kill()
+
+    until_open(alias, lambda: cache.get("product:1"))
+    assert cache.get("product:1") is None  # a miss, not an error
+    cache.set("product:1", "dropped")
+    cache.delete(elsewhere)  # queued: the cluster is out as a whole
+    assert outbox.pending_count(alias) == 1
+    for _ in range(3):  # served on every request, rendered as needed
+        assert page(RequestFactory().get("/page")).status_code == 200
+
+    down.start()
+    small_cluster.wait_until_ready()
+    assert breaker_for(alias).wait_closed(20), "the breaker did not close"
+    deadline = time.monotonic() + 10
+    while outbox.pending_count(alias):
+        assert time.monotonic() < deadline, "the queued deletion was not replayed"
+        time.sleep(0.05)
+    assert cache.get(elsewhere) is None  # replayed (R2)
+    assert cache.get("product:1") is None  # the write was dropped, not kept for later
