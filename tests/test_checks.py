@@ -312,6 +312,16 @@ def test_w003_no_socket_timeout(settings: Any) -> None:
             },
             "1.5 s for a hung Redis (socket timeout (retried on timeout))",
         ),
+        (
+            "django_valkey.cache.ValkeyCache",
+            {"SOCKET_TIMEOUT": 2, "SOCKET_CONNECT_TIMEOUT": 0.2},
+            "2 s for a hung Redis (socket timeout)",
+        ),
+        (  # its cluster client takes BASE_CLIENT_KWARGS only
+            "django_valkey.cluster_cache.cache.ClusterValkeyCache",
+            {"SOCKET_TIMEOUT": 0.25, "BASE_CLIENT_KWARGS": {"socket_connect_timeout": 0.2}},
+            "5 s for a hung Redis (socket timeout)",
+        ),
     ],
 )
 def test_w004_long_socket_timeout(
@@ -329,6 +339,13 @@ def test_w004_not_up_to_one_second(settings: Any) -> None:
     _alias(settings, "quick", "cache_admin.backends.redis.RedisCache", options)
     _set(settings, CACHE_ALIAS="quick")
     assert _ids() == []  # 0.5 s retried once: at the limit, not above it
+
+
+def test_w004_not_for_a_valkey_cluster_with_short_timeouts(settings: Any) -> None:
+    options = {"BASE_CLIENT_KWARGS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}}
+    _alias(settings, "quick", "django_valkey.cluster_cache.cache.ClusterValkeyCache", options)
+    _set(settings, CACHE_ALIAS="quick")
+    assert _ids() == []
 
 
 def test_w004_redis_py_default_timeout(settings: Any) -> None:

@@ -24,11 +24,13 @@ from cache_admin.conf import conf
 # A cache that needs longer than this to answer is down (seconds).
 LONG_TIMEOUT = 1.0
 SESSION_ENGINE = "cache_admin.sessions"
+VALKEY_CLUSTER = "django_valkey.cluster_cache.cache"
 
 HINT = (
     "A cache that needs more than a few hundred milliseconds is down: set OPTIONS "
     "{'SOCKET_TIMEOUT': 0.25, 'SOCKET_CONNECT_TIMEOUT': 0.25} (django-redis) or "
-    "{'socket_timeout': 0.25, 'socket_connect_timeout': 0.25} (Django's Redis backend), "
+    "{'socket_timeout': 0.25, 'socket_connect_timeout': 0.25} (Django's Redis backend; "
+    "django-valkey's cluster backend: in OPTIONS['BASE_CLIENT_KWARGS']), "
     "without retry_on_timeout. See docs/outages.md."
 )
 
@@ -83,6 +85,18 @@ def timeouts(config: dict[str, Any]) -> tuple[float | None, float | None, bool] 
             "socket_connect_timeout", _MISSING
         )
         retried = pool.get("retry_on_timeout")
+    elif kind == backend.DJANGO_VALKEY:
+        # Its cluster client takes socket options from BASE_CLIENT_KWARGS only (valkey-py's
+        # defaults are redis-py's); its one-server client from SOCKET_TIMEOUT first.
+        base: dict[str, Any] = options.get("BASE_CLIENT_KWARGS") or {}
+        one_server = not any(base.__module__ == VALKEY_CLUSTER for base in cls.__mro__)  # type: ignore[union-attr]
+        read = (one_server and options.get("SOCKET_TIMEOUT")) or base.get(
+            "socket_timeout", _MISSING
+        )
+        connect = (one_server and options.get("SOCKET_CONNECT_TIMEOUT")) or base.get(
+            "socket_connect_timeout", _MISSING
+        )
+        retried = base.get("retry_on_timeout")
     else:
         read = options.get("socket_timeout", _MISSING)
         connect = options.get("socket_connect_timeout", _MISSING)
