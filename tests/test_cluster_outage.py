@@ -130,6 +130,44 @@ def test_a_node_that_refuses(alias: str, small_cluster: RedisClusterServer) -> N
     assert product(1) == product(1) == "fresh 1"  # cached again
 
 
+def test_a_prefix_deletion_while_a_node_refuses(
+    alias: str, small_cluster: RedisClusterServer, settings: Any
+) -> None:
+    # One failure does not open the breaker: the retry thread replays the prefix.
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "OUTBOX_RETRY_INTERVAL": 0.1}
+    cache = caches[alias]
+    neighbour = caches["outage_cluster_neighbour"]
+    cache.set_many({f"product:{n}": "stale" for n in range(60)})
+    cache.set_many({f"category:{n}": "kept" for n in range(60)})
+    neighbour.set_many({f"product:{n}": "theirs" for n in range(60)})
+    down = node_of(small_cluster, "product:1")
+    down.kill()
+
+    result = CacheInvalidator.invalidate_prefix("product:")
+
+    assert result.queued and "queued" in result.message
+    healthy = keys_on_other_nodes(small_cluster, down)
+    down.start()  # empty: it lost what it held
+    small_cluster.wait_until_ready()
+    deadline = time.monotonic() + 10
+    while outbox.pending_count(alias):
+        assert time.monotonic() < deadline, "the queued prefix was not replayed"
+        time.sleep(0.05)
+    assert all(raw(small_cluster, key) is None for key in healthy)  # complete once replayed
+    # Outside the prefix, everything the restarted node did not hold is still there.
+    kept = [
+        f"category:{n}" for n in range(60) if node_of(small_cluster, f"category:{n}") is not down
+    ]
+    assert kept and cache.get_many(kept) == dict.fromkeys(kept, "kept")
+    theirs = [
+        f"product:{n}"
+        for n in range(60)
+        if small_cluster.node_for_slot(backend.keyslot(neighbour.make_key(f"product:{n}")))
+        is not down
+    ]
+    assert theirs and neighbour.get_many(theirs) == dict.fromkeys(theirs, "theirs")  # S2
+
+
 def test_a_node_that_hangs(alias: str, small_cluster: RedisClusterServer) -> None:
     calls, product = computed()
     assert product(2) == "fresh 2"
