@@ -12,6 +12,8 @@ from pathlib import Path
 
 from django.db import connection
 
+from cache_admin.conf import conf
+
 ROOT = Path(__file__).resolve().parents[1]
 
 SETUP = (
@@ -19,13 +21,19 @@ SETUP = (
     "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tests.settings')\n"
     "from django.conf import settings\n"
     "settings.DATABASES['default']['NAME'] = os.environ['CACHE_ADMIN_TEST_DB']\n"
+    "settings.CACHE_ADMIN['CACHE_ALIAS'] = os.environ['CACHE_ADMIN_TEST_ALIAS']\n"
     "import django\n"
     "django.setup()\n"
 )
 
 
 def env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "CACHE_ADMIN_TEST_DB": str(connection.settings_dict["NAME"]), **extra}
+    return {
+        **os.environ,
+        "CACHE_ADMIN_TEST_DB": str(connection.settings_dict["NAME"]),
+        "CACHE_ADMIN_TEST_ALIAS": str(conf.CACHE_ALIAS),  # the test's (a cluster's, say)
+        **extra,
+    }
 
 
 def run(script: str, *args: str) -> str:

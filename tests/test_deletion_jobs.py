@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 from django.contrib.auth import get_user_model
-from django.core.cache import BaseCache, caches
+from django.core.cache import BaseCache
 
 from cache_admin import backend, deletion_jobs
 from cache_admin.models import AuditEntry

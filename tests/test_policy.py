@@ -197,6 +197,17 @@ def _wait_for(ask: Callable[[str], str], name: str, wanted: str, within: float) 
 
 
 def test_an_override_reaches_another_process(child_policy: Callable[[str], str]) -> None:
+    _an_override_reaches(child_policy)
+
+
+def test_an_override_reaches_another_process_on_a_cluster(
+    cluster_alias: str, child_policy: Callable[[str], str]
+) -> None:
+    # Each process subscribes on a random primary; the PUBLISH reaches every node.
+    _an_override_reaches(child_policy)
+
+
+def _an_override_reaches(child_policy: Callable[[str], str]) -> None:
     # POLICY_RELOAD_INTERVAL is an hour in the test settings: only the announcement
     # published on commit can bring the change over within the wait below.
     assert conf.POLICY_RELOAD_INTERVAL >= 3600
