@@ -306,21 +306,19 @@ def type_minutes(window_seconds: float = 3600) -> dict[str, list[Counts]]:
     happened when: the dashboard's hints tell a bulk load from traffic)."""
     flush()
     cache = backend.get_cache()
-    client = backend.client(cache)
     now = int(time.time()) // 60
     span = min(max(1, math.ceil(float(window_seconds) / 60)), HISTORY_SECONDS // 60)
 
-    shards = _shards(client)
-
-    def read() -> list[dict[bytes, bytes]]:
+    def read() -> tuple[int, list[dict[bytes, bytes]]]:
+        client = backend.client(cache)  # on a cluster, made (and so failing) here
+        shards = _shards(client)
         pipe = client.pipeline(transaction=False)
         for minute in range(now - span + 1, now + 1):
             for shard in shards:
                 pipe.hgetall(backend.stored_key(stats_key(minute, shard), cache))
-        return list(pipe.execute())
+        return len(shards), list(pipe.execute())
 
-    found = guarded(read)
-    per_minute = len(shards)
+    per_minute, found = guarded(read)
     rows = [_parse(found[i : i + per_minute]) for i in range(0, len(found), per_minute)]
     names = sorted({name for row in rows for name in row})
     return {name: [row.get(name, Counts()) for row in rows] for name in names}
@@ -330,13 +328,12 @@ def totals() -> dict[str, Counts]:
     """All-time counts per type (what Prometheus exports as counters)."""
     flush()
     cache = backend.get_cache()
-    client = backend.client(cache)
-    keys = [backend.stored_key(stats_key("total", shard), cache) for shard in _shards(client)]
 
     def read() -> list[dict[bytes, bytes]]:
+        client = backend.client(cache)  # on a cluster, made (and so failing) here
         pipe = client.pipeline(transaction=False)
-        for key in keys:
-            pipe.hgetall(key)
+        for shard in _shards(client):
+            pipe.hgetall(backend.stored_key(stats_key("total", shard), cache))
         return list(pipe.execute())
 
     return _parse(guarded(read))

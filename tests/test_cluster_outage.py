@@ -9,6 +9,7 @@ replica: nothing fails over, a node's slots wait for it), short socket timeouts.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,8 +21,10 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 from django.views.decorators.cache import cache_page
 
-from cache_admin import CacheInvalidator, backend, cache_result
+from cache_admin import CacheInvalidator, backend, cache_result, counters
+from cache_admin.backends import cluster as cluster_backend
 from cache_admin.breaker import OPEN, breaker_for
+from cache_admin.guard import RedisUnavailable
 from cache_admin.invalidation import outbox
 from cache_admin.testing import ClusterNodeServer, RedisClusterServer
 from tests.settings import cluster_caches
@@ -267,3 +270,40 @@ def test_django_cache_api_fails_open_while_a_node_refuses(
         time.sleep(0.05)
     assert cache.get(elsewhere) is None  # replayed (R2)
     assert cache.get("product:1") is None  # the write was dropped, not kept for later
+
+
+def test_a_process_that_cannot_make_its_cluster_client(
+    alias: str, small_cluster: RedisClusterServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A process started while slots are not served: its client library refuses to make a
+    # cluster client at all. A thread of its own has caches of its own (Django's caches are
+    # per thread), and the package's process-wide clients are forgotten: a fresh process.
+    monkeypatch.setattr(cluster_backend, "_clients", {})
+    owner = small_cluster.node_for_slot(0)
+    client = redis.Redis(port=owner.port)
+    client.execute_command("CLUSTER", "DELSLOTS", *range(0, 100))
+    seen: dict[str, Any] = {}
+    # A key in those slots: django-valkey's client is made anyway, and serves the others.
+    pk = next(n for n in range(100_000) if backend.keyslot(stored(f"product:{n}")) < 100)
+
+    def fresh_process() -> None:
+        _calls, product = computed()
+        seen["served"] = [product(pk), product(pk)]
+        seen["queued"] = CacheInvalidator.invalidate_keys(f"product:{pk}").queued
+        try:
+            counters.totals()
+        except RedisUnavailable as exc:
+            seen["totals"] = str(exc)
+
+    try:
+        thread = threading.Thread(target=fresh_process)
+        thread.start()
+        thread.join(30)
+    finally:
+        client.execute_command("CLUSTER", "ADDSLOTS", *range(0, 100))
+        client.close()
+    assert seen["served"] == [f"fresh {pk}"] * 2  # computed, nothing raised
+    assert seen["queued"]
+    assert "unreachable" in seen["totals"].lower()
+    small_cluster.wait_until_ready()
+    assert breaker_for(alias).wait_closed(20), "the breaker did not close"

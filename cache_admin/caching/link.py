@@ -124,7 +124,10 @@ class Link:
 
     def __init__(self, slot: Slot) -> None:
         # Memoized per thread: the hit path skips the look-ups.
-        current = self.current = backend.current(slot.alias)
+        try:
+            current = self.current = backend.current(slot.alias)
+        except backend.REDIS_ERRORS as exc:  # a cluster client not made: no node answered
+            raise Unreachable from exc
         self.alias = current.alias
         self.cache: BaseCache = current.cache
         self.breaker: Breaker = current.breaker
