@@ -51,7 +51,10 @@ RELEASED = {
     "cache_admin.metrics": "CacheAdminCollector metrics_registry metrics_view",
     "cache_admin.console": "install require",
     "cache_admin.models": "AuditEntry TTLOverride WarmRun",
-    "cache_admin.testing": "RedisServer ServerNotFound find_server_binary free_port",
+    "cache_admin.testing": (
+        "ClusterNodeServer RedisClusterServer RedisServer ServerNotFound find_server_binary "
+        "free_port"
+    ),
 }
 
 
