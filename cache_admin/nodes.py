@@ -82,11 +82,6 @@ class NodeState:
         return PRIMARY if "master" in self.flags else REPLICA
 
     @property
-    def failed(self) -> bool:
-        """Found unreachable: ``fail`` (agreed by the cluster) or ``fail?`` (suspected)."""
-        return bool(self.flags & {"fail", "fail?"})
-
-    @property
     def healthy(self) -> bool:
         return self.connected and not self.flags & {"fail", "fail?", "handshake", "noaddr"}
 
@@ -170,14 +165,6 @@ def cluster_states(client: Any) -> list[NodeState]:
             failure = exc
     assert failure is not None  # a cluster client always knows a primary
     raise failure
-
-
-def node_for_slot(found: list[Node], slot: int) -> Node | None:
-    """The primary that serves ``slot`` among ``found`` (None when none does)."""
-    for node in found:
-        if node.role == PRIMARY and node.state is not None and node.state.serves(slot):
-            return node
-    return None
 
 
 def _known_client(client: Any, known: dict[str, Any], name: str) -> Any:
