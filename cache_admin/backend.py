@@ -69,7 +69,8 @@ class NotRedisBackend(Exception):
 
 
 class ClusterUnreachable(redis.exceptions.ConnectionError):
-    """No cluster client could be made: no node answered, or the slots are not all served."""
+    """No client could be had: a cluster's topology could not be read (no node answered,
+    or the slots are not all served), or the alias's breaker is open while it is tried."""
 
 
 def alias() -> str:
