@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 import redis
 from django.core.cache import BaseCache, caches
+from django.core.exceptions import ImproperlyConfigured
 
-from cache_admin import CacheInvalidator, backend, counters
+from cache_admin import CacheInvalidator, backend, counters, nodes
+from cache_admin.backends.cluster import cluster_client
+from cache_admin.testing import free_port
 from tests import redis_commands
 
 
@@ -162,3 +165,44 @@ def test_the_counters_spread_over_every_primary(
         for shard in range(counters.CLUSTER_SHARDS)
     )
     assert sorted(owners.values()) == [4, 4, 4]
+
+
+def test_a_node_line_with_slots_in_migration() -> None:
+    # CLUSTER NODES lists a slot being moved as [slot->-id] / [slot-<-id]: not served yet.
+    line = (
+        "07c3 127.0.0.1:30004@40004 myself,master - 0 1426238316232 4 connected "
+        "0-5 9 [10->-e7d1] [11-<-292f]"
+    )
+    state = nodes.NodeState.parse(line)
+    assert state.slots == ((0, 5), (9, 9)) and state.name == "127.0.0.1:30004"
+    assert state.role == nodes.PRIMARY and state.primary_id is None and state.connected
+    assert state.serves(9) and not state.serves(10)
+
+
+def test_one_server_is_one_primary_node(server_alias: str, redis_url: str) -> None:
+    [node] = backend.nodes()
+    assert node.role == nodes.PRIMARY and node.state is None
+    assert node.name == redis_url.removeprefix("redis://")
+    assert backend.node_for_key("product:1").name == node.name
+    [primary] = backend.primary_clients()
+    assert primary.connection_pool is backend.client().connection_pool  # the client itself
+
+
+def test_the_cluster_backends_locations(cluster_url: str, settings: Any) -> None:
+    # Any node listed answers for the others; the first may be down.
+    dead = f"redis://127.0.0.1:{free_port()}"
+    settings.CACHES = {
+        **settings.CACHES,
+        "listed": {
+            "BACKEND": "cache_admin.backends.django_redis.RedisCache",
+            "LOCATION": f"{dead},{cluster_url}",
+            "OPTIONS": {"CLIENT_CLASS": "cache_admin.backends.cluster.ClusterClient"},
+        },
+    }
+    cache: Any = caches["listed"]
+    cache.set("product:1", 1)
+    assert cache.get_many([]) == {} and cache.get_many(["product:1"]) == {"product:1": 1}
+    cache.client.disconnect()  # every node's pool: the next call connects again
+    assert cache.get("product:1") == 1
+    with pytest.raises(ImproperlyConfigured, match="at least one node"):
+        cluster_client([" ", ""])
