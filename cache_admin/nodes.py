@@ -144,7 +144,7 @@ def nodes(client: Any) -> list[Node]:
     """Every node, primaries first, each with its role and, on a cluster, what CLUSTER
     NODES says of it (slots, flags, link). Raises ``REDIS_ERRORS`` when no primary answers."""
     if not is_cluster(client):
-        return [Node(_server_name(client), PRIMARY, client)]
+        return [Node(node_name(client), PRIMARY, client)]
     known = {node.name: node for node in client.get_nodes()}
     states = cluster_states(client)
     found = [
@@ -180,18 +180,20 @@ def _node_client(client: Any, node: Any) -> Any:
     return found
 
 
-def _server_name(client: Any) -> str:
-    kwargs = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
+def node_name(client: Any) -> str:
+    """``host:port`` (or the socket path) of the server a one-server client talks to."""
+    kwargs: dict[str, Any] = getattr(client.connection_pool, "connection_kwargs", {})
     if kwargs.get("path"):
         return str(kwargs["path"])
     if kwargs.get("host"):
         return f"{kwargs['host']}:{kwargs.get('port', 6379)}"
-    return "server"  # a Sentinel pool: the primary is resolved per connection
+    # A Sentinel pool finds its primary per connection: the service names it.
+    return str(getattr(client.connection_pool, "service_name", "") or "primary")
 
 
 def node_for_key(client: Any, key: str | bytes) -> Node:
     """The primary that serves a stored key, from the client's own slot map (no round trip)."""
     if not is_cluster(client):
-        return Node(_server_name(client), PRIMARY, client)
+        return Node(node_name(client), PRIMARY, client)
     node = client.get_node_from_key(key)
     return Node(str(node.name), PRIMARY, _node_client(client, node))

@@ -53,7 +53,7 @@ RELEASED = {
     "cache_admin.models": "AuditEntry TTLOverride WarmRun",
     "cache_admin.testing": (
         "ClusterNodeServer RedisClusterServer RedisServer ServerNotFound find_server_binary "
-        "free_port"
+        "free_port populate"
     ),
 }
 

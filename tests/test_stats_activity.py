@@ -9,9 +9,9 @@ from typing import Any
 import redis
 from django.core.cache import caches
 
+from cache_admin.nodes import node_name
 from cache_admin.stats import clients, commands, slowlog
 from cache_admin.stats.activity import server_activity
-from cache_admin.stats.nodes import node_name
 from cache_admin.testing import RedisServer
 from tests.redis_fixtures import BUSY_SCRIPT
 

@@ -17,7 +17,7 @@ from cache_admin.analysis.tally import KeyFact, NodeTally
 from cache_admin.conf import conf
 from cache_admin.keyspace import names
 from cache_admin.keyspace.scan import KeyInfo, Walk, key_infos
-from cache_admin.stats.nodes import node_name
+from cache_admin.nodes import node_name
 
 # Pseudo-types beside the cache types: a site key of no type, the package's own keys, and
 # keys outside the site's KEY_PREFIX:VERSION (another site, an earlier VERSION).

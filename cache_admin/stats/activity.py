@@ -15,6 +15,7 @@ import redis
 
 from cache_admin import backend
 from cache_admin.guard import guarded
+from cache_admin.nodes import node_name
 from cache_admin.stats.clients import ClientSummary, client_summary
 from cache_admin.stats.commands import (
     LatencyEvent,
@@ -23,7 +24,6 @@ from cache_admin.stats.commands import (
     latency_threshold,
     top_commands,
 )
-from cache_admin.stats.nodes import node_name
 from cache_admin.stats.slowlog import SlowEntry, slow_log, text
 
 T = TypeVar("T")
@@ -48,7 +48,7 @@ def _node(client: redis.Redis) -> NodeActivity:
     def part(name: str, read: Callable[[], T], empty: T) -> T:
         try:
             return read()
-        except redis.exceptions.ResponseError as exc:
+        except backend.RESPONSE_ERRORS as exc:
             refused[name] = text(str(exc), 200)
             return empty
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 
+from cache_admin.client_errors import RESPONSE_ERRORS
 from cache_admin.stats.slowlog import text
 
 TOP = 15
@@ -86,7 +87,7 @@ def latency_threshold(client: redis.Redis) -> int | None:
     """``latency-monitor-threshold`` in ms (0: monitoring off); None when CONFIG is denied."""
     try:
         value = client.config_get("latency-monitor-threshold").get("latency-monitor-threshold")
-    except redis.exceptions.ResponseError:
+    except RESPONSE_ERRORS:
         return None
     try:
         return int(value) if value is not None else None
