@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis
 from django.contrib.auth import get_user_model
-from django.core.cache import caches
+from django.core.cache import BaseCache
 from django.utils import timezone
 
 from cache_admin import analysis, backend, counters, job_state, policy
@@ -69,7 +69,9 @@ def put(client: redis.Redis, logical: str, value: bytes = b"x", ttl: int | None 
     client.set(backend.stored_key(logical), value, ex=ttl)
 
 
-def test_a_small_keyspace_is_walked_whole_with_exact_figures(cache_alias: str) -> None:
+def test_a_small_keyspace_is_walked_whole_with_exact_figures(
+    cache_alias: str, neighbour: BaseCache
+) -> None:
     client = backend.client()
     for i in range(30):
         put(client, f"product:{i}", ttl=500)
@@ -83,7 +85,7 @@ def test_a_small_keyspace_is_walked_whole_with_exact_figures(cache_alias: str) -
     client.expire(backend.stored_key("category:tree"), 30)
     put(client, "misc:thing")  # of no type, no expiry
     put(client, "cache_admin:gen:x")  # the package's own: persistent on purpose
-    caches["neighbour"].set("product:1", "theirs")
+    neighbour.set("product:1", "theirs")
     user = get_user_model().objects.create_user("ops", is_staff=True)
 
     job_id = analysis.start(user)
@@ -92,7 +94,8 @@ def test_a_small_keyspace_is_walked_whole_with_exact_figures(cache_alias: str) -
     data = report.data
     assert report.status == KeyspaceReport.DONE and report.error == ""
     assert report.exact and data["exact"]
-    dbsize = int(client.dbsize()) + 1  # and the job's lock, deleted when it ended
+    # Every primary's (a cluster's), and the job's lock, deleted when it ended.
+    dbsize = sum(int(node.dbsize()) for node in backend.primary_clients()) + 1
     assert report.keys_total == data["keys"] == data["sampled"] == report.keys_sampled == dbsize
     types = by_name(data["types"])
     assert types["product_detail"]["keys"] == 32
@@ -123,9 +126,13 @@ def test_a_small_keyspace_is_walked_whole_with_exact_figures(cache_alias: str) -
     leaks = {fact["logical"] for fact in data["leaks"]}
     assert leaks == {"misc:thing", *(f"product:list:{i:032x}" for i in range(5))}
     assert by_name(data["redis_types"])["hash"]["keys"] >= 2  # category:tree, the progress
-    [node] = data["nodes"]
-    assert node["complete"] and node["keys"] == dbsize and node["sampled"] == dbsize
-    assert node["node"] == f"127.0.0.1:{client.connection_pool.connection_kwargs['port']}"
+    nodes = data["nodes"]  # one per primary (three on a cluster), each walked whole
+    assert {node["node"] for node in nodes} == {
+        f"127.0.0.1:{primary.connection_pool.connection_kwargs['port']}"
+        for primary in backend.primary_clients()
+    }
+    assert all(node["complete"] for node in nodes)
+    assert sum(node["keys"] for node in nodes) == sum(node["sampled"] for node in nodes) == dbsize
     advice = {(a["kind"], a["type"]): a["text"] for a in data["recommendations"]}
     assert set(advice) == {
         ("no_ttl", "product_list"),
