@@ -108,14 +108,15 @@ def test_empty_prefix_message_says_what_to_do() -> None:
 
 @pytest.mark.parametrize("walk", ["server-side", "client-side"])
 def test_iter_reports_progress_until_done(
-    cache_alias: str, redis_client: redis.Redis, settings: Any, walk: str
+    server_alias: str, redis_client: redis.Redis, settings: Any, walk: str
 ) -> None:
-    # Server-side steps last at most PREFIX_STEP_MS each: 20,000 keys take several. A
-    # ``keep`` filter needs each key in the client: steps of ``batch`` keys.
+    # On one server: populate() writes its keys from a script (the cluster's progress is
+    # test_cluster.py's). Server-side steps last at most PREFIX_STEP_MS each: 20,000 keys
+    # take several. A ``keep`` filter needs each key in the client: steps of ``batch`` keys.
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "PREFIX_STEP_MS": 1}
     many = 20_000 if walk == "server-side" else 300
-    populate(redis_client, _stored(cache_alias, "search:product:").decode(), many)
-    _fill(redis_client, cache_alias, "cart:1")
+    populate(redis_client, _stored(server_alias, "search:product:").decode(), many)
+    _fill(redis_client, server_alias, "cart:1")
     keep = (lambda rest: True) if walk == "client-side" else None
     steps = list(iter_delete_prefix("search:", batch=50, keep=keep))
     assert steps[0].deleted == 0 and not steps[0].done
@@ -127,7 +128,7 @@ def test_iter_reports_progress_until_done(
     deleted = [s.deleted for s in steps]
     assert deleted == sorted(deleted)
     assert all(0.0 <= s.fraction <= 1.0 for s in steps)
-    assert redis_client.exists(_stored(cache_alias, "cart:1")) == 1
+    assert redis_client.exists(_stored(server_alias, "cart:1")) == 1
 
 
 def test_iter_dry_run(cache_alias: str, redis_client: redis.Redis) -> None:

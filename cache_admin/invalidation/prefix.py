@@ -227,7 +227,7 @@ def _server_steps(
         )
         try:
             done = guarded(call, alias=alias, error=CacheUnavailable)
-        except redis.ResponseError as exc:
+        except backend.RESPONSE_ERRORS as exc:  # redis-py's or valkey-py's
             logger.info("Prefix deletion goes on from the client: the script was refused (%s)", exc)
             return cursor
         tally.scanned += done.examined
