@@ -241,7 +241,7 @@ def test_invalidate_pks_without_the_rows_before_reaches_their_new_values_only(
 
 
 def test_a_save_writes_three_tokens_in_one_round_trip_however_many_lists(
-    cache_alias: str,
+    server_alias: str,  # one server: on a cluster, one round trip per node
     scoped: None,
     shop: dict[str, Any],
     redis_client: redis.Redis,

@@ -185,14 +185,22 @@ class Link:
             return Read(raw, (), None, lease if leased else None)
         names = [self.current.stored_key(name) for name in slot.generations]
         n = len(names)
-        if not slot.early_refresh and not backend.is_cluster(self.client):
-            found: list[Any] = self.run(self.client.mget, [*names, self.stored])
+        if not slot.early_refresh:  # no lease: one MGET, on a cluster a GET per key
+            read = self._gets if backend.is_cluster(self.client) else self.client.mget
+            found: list[Any] = self.run(read, [*names, self.stored])
             return Read(found[n], tuple(found[:n]), None, None)
         # One key per command: a cluster client sends each to its node.
         lease = new_lease()
         found, leased = self.run(self._read_pipeline, names, lease, bool(slot.early_refresh))
         pttl = int(found[n + 1]) if slot.early_refresh else None
         return Read(found[n], tuple(found[:n]), pttl, lease if leased else None)
+
+    def _gets(self, keys: list[str]) -> list[Any]:
+        # Keys in several slots: one pipeline, each node's GETs sent before any answer.
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.get(key)
+        return list(pipe.execute())
 
     def _read_or_lease(self, lease: bytes) -> tuple[bytes | None, bool]:
         px = _px_bytes(self.current.settings)
