@@ -59,14 +59,17 @@ def percent(rate: float | None) -> float | None:
     return None if rate is None else round(rate * 100, 1)
 
 
-def server_status(site_lookups: int = 0) -> dict[str, Any]:
+def server_status(
+    site_lookups: int = 0, status: stats.ServerStatus | None = None
+) -> dict[str, Any]:
     """``site_lookups``: the site's own lookups counted in the last hour (INFO's rate is
-    judged only with enough of them)."""
-    try:
-        with as_unavailable():
-            status = stats.server_status()
-    except Unavailable as exc:
-        return {"connected": False, "error": str(exc), "rows": [], "hit_rate": None}
+    judged only with enough of them). ``status``: figures already read (a cluster's)."""
+    if status is None:
+        try:
+            with as_unavailable():
+                status = stats.server_status()
+        except Unavailable as exc:
+            return {"connected": False, "error": str(exc), "rows": [], "hit_rate": None}
     if not status.connected:
         return {"connected": False, "error": status.error or "", "rows": [], "hit_rate": None}
     keys = ", ".join(f"{db}: {number(n)}" for db, n in sorted(status.keys_per_db.items()))
@@ -89,11 +92,57 @@ def server_status(site_lookups: int = 0) -> dict[str, Any]:
         "connected": True,
         "error": "",
         "rows": rows,
+        "nodes": status.nodes,
         "hit_rate": percent(status.hit_rate),
         "hit_level": hints.server_level(status, site_lookups) or "none",
         "site_lookups": site_lookups,
         "min_sample": hints.min_sample(),
     }
+
+
+def cluster() -> tuple[stats.ClusterFigures | None, str]:
+    """The cluster's nodes and summed figures (None for one server); the error says why
+    they could not be read."""
+    try:
+        with as_unavailable():
+            return stats.cluster_figures(), ""
+    except Unavailable as exc:
+        return None, str(exc)
+
+
+def node_rows(found: stats.ClusterFigures) -> list[dict[str, Any]]:
+    links = {
+        "connected": _("connected"),
+        "disconnected": _("disconnected"),
+        "suspected": _("not answering (fail?)"),
+        "failed": _("failed"),
+    }
+    rows = []
+    for row in found.rows:
+        lag = NA
+        if row.lag_seconds is not None:
+            lag = _("%(seconds)s s, %(bytes)s behind") % {
+                "seconds": number(row.lag_seconds),
+                "bytes": size(row.lag_bytes),
+            }
+        rows.append(
+            {
+                "name": row.name,
+                "role": _("primary") if row.is_primary else _("replica"),
+                "primary": row.primary or "",
+                "slots": number(row.slots),
+                "slot_count": row.slots,
+                "memory": size(row.used_memory),
+                "ops": number(row.ops_per_sec),
+                "clients": number(row.connected_clients),
+                "lag": lag,
+                "replication": row.replication_link or "",
+                "link": links[row.link],
+                "down": row.down,
+                "error": row.error or "",
+            }
+        )
+    return rows
 
 
 def _window(counts: Counts | None) -> dict[str, Any]:
@@ -191,12 +240,19 @@ def dashboard_context() -> dict[str, Any]:
     points, history_error = history()
     drawn = [p for p in points if p["hit_rate"] is not None or p["ops"] is not None]
     site_lookups = sum(row["windows"][1]["lookups"] for row in rows)
+    nodes, nodes_error = cluster()
+    status = server_status(site_lookups, nodes.status if nodes else None)
+    if nodes_error:
+        status = {"connected": False, "error": nodes_error, "rows": [], "hit_rate": None}
     return {
+        "cluster": nodes is not None,
+        "node_rows": node_rows(nodes) if nodes else [],
+        "nodes_down": [row.name for row in nodes.down] if nodes else [],
         "queued_invalidations": queued_invalidations(),
         "figures_template": flavour_templates("server_figures.html"),
         "history_sparse": len(drawn) < 2,
         "min_sample": hints.min_sample(),
-        "status": server_status(site_lookups),
+        "status": status,
         "type_rows": rows,
         "type_rows_error": rows_error,
         "history": points,
