@@ -7,6 +7,10 @@ Creates ``.venv`` (if needed) and installs the project with its demo extras, pic
 admin user and prints its credentials, then starts a Celery worker, Celery beat and the
 web server. Ctrl-C or SIGTERM stops every process it started, Redis included.
 
+``--cluster`` puts the cache on a local Redis Cluster of 3 primaries and 3 replicas (real
+``redis-server`` processes in cluster mode) that it starts and stops too; Celery's broker
+and results stay on the one server.
+
 ``--no-install`` (or ``DEMO_NO_INSTALL=1``) runs with the current interpreter as it is.
 """
 
@@ -70,6 +74,12 @@ def wait_for_port(port: int, child: subprocess.Popen[bytes], timeout: float = 60
     raise RuntimeError(f"the web server did not open port {port} in {timeout:.0f}s")
 
 
+def from_checkout() -> None:
+    """Make ``cache_admin`` importable from a checkout that is not installed (--no-install)."""
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))
+
+
 def live_members(groups: set[int]) -> list[int]:
     """Processes (zombies aside) in the given process groups, read from /proc."""
     found = []
@@ -97,6 +107,7 @@ class Demo:
         self.args = args
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.redis_server: Any = None
+        self.redis_cluster: Any = None
         self.env = dict(
             os.environ, DJANGO_SETTINGS_MODULE="shop_site.settings", PYTHONUNBUFFERED="1"
         )
@@ -112,12 +123,15 @@ class Demo:
     def redis_file(self) -> Path:
         return self.var_dir / "redis_url"
 
+    @property
+    def cluster_file(self) -> Path:
+        return self.var_dir / "redis_cluster_url"
+
     def pick_redis(self) -> None:
         if os.environ.get("REDIS_URL"):
             print(f"Redis: REDIS_URL={os.environ['REDIS_URL']}", flush=True)
             return
-        if str(ROOT) not in sys.path:  # a checkout that is not installed (--no-install)
-            sys.path.append(str(ROOT))
+        from_checkout()
         from cache_admin.testing import RedisServer
 
         server = RedisServer(self.args.redis_port or None).start()
@@ -126,6 +140,19 @@ class Demo:
         # Other terminals (`manage.py loadgen`, `cache_stats`) find this server through it.
         self.redis_file.write_text(server.url)
         print(f"Redis: started {server.binary} on {server.url}", flush=True)
+
+    def start_cluster(self) -> None:
+        from_checkout()
+        from cache_admin.testing import RedisClusterServer
+
+        print("Redis Cluster: starting 3 primaries and 3 replicas ...", flush=True)
+        # Assigned before start(), so that a start interrupted by Ctrl-C is stopped too.
+        self.redis_cluster = RedisClusterServer(3, 1)
+        self.redis_cluster.start()
+        self.env["REDIS_CLUSTER_URL"] = self.redis_cluster.url
+        self.cluster_file.write_text(self.redis_cluster.url)
+        ports = ", ".join(str(node.port) for node in self.redis_cluster.nodes)
+        print(f"Redis Cluster: the cache is on nodes at 127.0.0.1 ports {ports}", flush=True)
 
     def manage(self, *argv: str, check: bool = True) -> int:
         done = subprocess.run(
@@ -174,6 +201,9 @@ class Demo:
         if self.redis_server is not None:
             self.redis_server.stop()
             self.redis_file.unlink(missing_ok=True)
+        if self.redis_cluster is not None:
+            self.redis_cluster.stop()
+            self.cluster_file.unlink(missing_ok=True)
         groups = {child.pid for child in children}
         deadline = time.monotonic() + 5
         while (left := live_members(groups)) and time.monotonic() < deadline:
@@ -217,6 +247,8 @@ class Demo:
         signal.signal(signal.SIGINT, on_signal)
         try:
             self.pick_redis()
+            if self.args.cluster:
+                self.start_cluster()
             self.manage("migrate", "--noinput", "-v", "0")
             self.manage("seed", "--products", str(self.args.products))
             self.create_admin()
@@ -227,6 +259,10 @@ class Demo:
             pids = " ".join(f"{name}={child.pid}" for name, child in self.children.items())
             if self.redis_server is not None and self.redis_server.process is not None:
                 pids += f" redis={self.redis_server.process.pid}"
+            if self.redis_cluster is not None:
+                for number, node in enumerate(self.redis_cluster.nodes, start=1):
+                    if node.process is not None:
+                        pids += f" cluster_node{number}={node.process.pid}"
             print(
                 f"\nStorefront: http://127.0.0.1:{port}/\n"
                 f"Console:    http://127.0.0.1:{port}/admin/\n"
@@ -293,6 +329,11 @@ def main() -> int:
         "--products", type=positive_products, default=5000, help="catalogue size (default 5000)"
     )
     parser.add_argument("--no-warm", action="store_true", help="skip warm_cache --all")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="put the cache on a local Redis Cluster of 3 primaries and 3 replicas",
+    )
     parser.add_argument(
         "--no-install",
         action="store_true",

@@ -84,15 +84,16 @@ def wait_until_ready(process: subprocess.Popen[bytes], log: Path) -> str:
     pytest.fail(f"demo/run.py was not ready in {START_TIMEOUT:.0f}s:\n{text[-4000:]}")
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
-    var = tmp_path_factory.mktemp("demo-var")
+@contextlib.contextmanager
+def running_demo(var: Path, *extra: str) -> Iterator[RunningDemo]:
+    """``demo/run.py`` started in the background with ``extra`` arguments, ready; killed
+    with whatever it left behind when the block ends."""
     log = var / "run.log"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
     command = [
         sys.executable, str(ROOT / "demo" / "run.py"), "--no-install", "--port", str(port),
-        "--products", "60", "--var-dir", str(var),
+        "--products", "60", "--var-dir", str(var), *extra,
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -118,6 +119,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
         for pid in pids.values():  # whatever a failed test left behind
             if alive(pid):
                 os.killpg(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
+    with running_demo(tmp_path_factory.mktemp("demo-var")) as running:
+        yield running
 
 
 def first_product_slug(html: str) -> str:

@@ -79,6 +79,20 @@ def _redis_url() -> str:
 
 REDIS_URL = _redis_url()
 
+
+def _redis_cluster_url() -> str | None:
+    # `demo/run.py --cluster` puts the cache on a Redis Cluster it starts (Celery keeps
+    # the one server: its broker needs one) and records it like the server.
+    if os.environ.get("REDIS_CLUSTER_URL"):
+        return os.environ["REDIS_CLUSTER_URL"].rstrip("/")
+    recorded = VAR_DIR / "redis_cluster_url"
+    if not os.environ.get("REDIS_URL") and recorded.exists():
+        return recorded.read_text().strip()
+    return None
+
+
+REDIS_CLUSTER_URL = _redis_cluster_url()
+
 # The spec's production settings, on the demo's Redis, through the package's backend:
 # every call of Django's own (sessions, the page and fragment caches) goes through the
 # circuit breaker too. A cache that needs more than a few hundred milliseconds is down:
@@ -96,6 +110,12 @@ CACHES = {
         "TIMEOUT": 300,
     }
 }
+if REDIS_CLUSTER_URL:  # the same backend, its cluster client (docs/cluster.md)
+    CACHES["default"]["LOCATION"] = REDIS_CLUSTER_URL
+    CACHES["default"]["OPTIONS"] = {
+        **CACHES["default"]["OPTIONS"],  # type: ignore[dict-item]
+        "CLIENT_CLASS": "cache_admin.backends.cluster.ClusterClient",
+    }
 
 # The seven cache types of the spec's TTL table.
 CACHE_ADMIN = {

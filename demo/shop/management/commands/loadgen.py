@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cache_admin import counters
 from cache_admin.conf import conf
+from cache_admin.stats import server_status
 from cache_admin.warming import all_warmers, run_inline
 from shop.loadgen import report
 from shop.loadgen.runner import probe, run_pass
@@ -87,13 +88,11 @@ def describe(duration: float | None, requests: int | None) -> str:
 
 
 def redis_stats() -> tuple[int, int] | None:
-    try:
-        client = redis.Redis.from_url(f"{settings.REDIS_URL}/0")
-        stats = client.info("stats")
-        client.close()
-    except (redis.RedisError, OSError):
+    """Keyspace hits and misses of the cache's server (summed over a cluster's primaries)."""
+    status = server_status()
+    if not status.connected:
         return None
-    return int(stats.get("keyspace_hits", 0)), int(stats.get("keyspace_misses", 0))
+    return status.keyspace_hits or 0, status.keyspace_misses or 0
 
 
 class Command(BaseCommand):
