@@ -351,8 +351,9 @@ def glob_escape(text: str) -> str:
 
 def probe(name: str) -> None:
     """Whether the server of cache ``name`` answers (the breaker's probe threads call this):
-    PING, or on a cluster CLUSTER INFO on every primary, which must say the cluster is ok
-    (a node answers PING while its cluster refuses commands with CLUSTERDOWN)."""
+    PING, or on a cluster CLUSTER INFO on every primary of a freshly read slot map, which
+    must say the cluster is ok (a node answers PING while its cluster refuses commands with
+    CLUSTERDOWN)."""
     try:
         cache = caches[name]
     except Exception as exc:  # no such alias (any more): nothing to probe
@@ -364,6 +365,10 @@ def probe(name: str) -> None:
         if not is_cluster(found):
             found.ping()
             return
+        try:  # the primaries as the cluster sees them now: a replica may have taken over
+            _nodes.refresh_topology(found)
+        except CLUSTER_SETUP_ERRORS as exc:
+            raise ClusterUnreachable(f"the cluster's topology could not be read: {exc}") from exc
         for node in _nodes.primary_clients(found):
             state = node.cluster("info").get("cluster_state")
             if state != "ok":

@@ -133,6 +133,14 @@ def primary_clients(client: Any) -> list[Any]:
     return [_node_client(client, node) for node in client.get_primaries()]
 
 
+def refresh_topology(client: Any) -> None:
+    """Read a cluster's slot map again from the nodes that answer. The client does so itself
+    when one of its commands meets a failed node, but while the breaker is open it sends
+    none: after a failover it would go on naming the failed primary."""
+    if is_cluster(client):
+        client.nodes_manager.initialize()
+
+
 def subscriber(client: Any) -> Any:
     """A pub/sub object; on a cluster, on a random primary (a PUBLISH reaches every node)."""
     if not is_cluster(client):
