@@ -27,13 +27,12 @@ from cache_admin.breaker import breaker_for
 from cache_admin.conf import conf
 from cache_admin.invalidation import outbox
 from cache_admin.testing import ClusterNodeServer, RedisClusterServer
-from tests.settings import cluster_caches
+from tests.cluster_support import own_cluster_alias
 from tests.urls import urlpatterns as project_urls
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 PRODUCTS = 30
-TIMEOUT = 0.3
 
 
 @cache_result(timeout=600, key_prefix="product")
@@ -65,32 +64,14 @@ def cluster() -> Iterator[RedisClusterServer]:
         yield started
 
 
-@pytest.fixture(
-    params=["failover_cluster", "failover_cluster_builtin"], ids=["django-redis", "builtin"]
-)
+@pytest.fixture(params=["cluster", "cluster_builtin"], ids=["django-redis", "builtin"])
 def alias(
     request: pytest.FixtureRequest, cluster: RedisClusterServer, settings: Any
 ) -> Iterator[str]:
     settings.ROOT_URLCONF = __name__
-    settings.CACHES = {
-        **settings.CACHES,
-        **cluster_caches(cluster.url, timeout=TIMEOUT, prefix="failover_"),
-    }
-    settings.CACHE_ADMIN = {
-        **settings.CACHE_ADMIN,
-        "CACHE_ALIAS": request.param,
-        "BREAKER_PROBE_INTERVAL": 0.05,
-        "OUTBOX_RETRY_INTERVAL": 0,
-    }
-    cluster.flush()
-    try:
-        yield str(request.param)
-    finally:
-        outbox.clear()
-        for node in cluster.nodes:
-            if node.process is None:
-                node.start()  # back as a replica of the promoted node
-        cluster.wait_until_ready()
+    fast = {"BREAKER_PROBE_INTERVAL": 0.05, "OUTBOX_RETRY_INTERVAL": 0}
+    with own_cluster_alias(cluster, settings, "failover_", request.param, **fast) as name:
+        yield name
 
 
 def replica_of(cluster: RedisClusterServer, primary: ClusterNodeServer) -> ClusterNodeServer:

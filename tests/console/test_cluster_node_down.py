@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from cache_admin.testing import RedisClusterServer
-from tests.settings import cluster_caches
+from tests.cluster_support import own_cluster_alias
 
 pytestmark = pytest.mark.cluster
 
@@ -28,19 +28,8 @@ def small_cluster() -> Iterator[RedisClusterServer]:
 
 @pytest.fixture
 def alias(small_cluster: RedisClusterServer, settings: Any) -> Iterator[str]:
-    settings.CACHES = {
-        **settings.CACHES,
-        **cluster_caches(small_cluster.url, timeout=0.3, prefix="down_"),
-    }
-    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": "down_cluster"}
-    small_cluster.flush()
-    try:
-        yield "down_cluster"
-    finally:
-        for node in small_cluster.nodes:
-            if node.process is None:
-                node.start()
-        small_cluster.wait_until_ready()
+    with own_cluster_alias(small_cluster, settings, "down_", "cluster") as name:
+        yield name
 
 
 def test_a_primary_down_is_a_banner_and_a_row(
