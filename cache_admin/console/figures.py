@@ -241,9 +241,10 @@ def dashboard_context() -> dict[str, Any]:
     drawn = [p for p in points if p["hit_rate"] is not None or p["ops"] is not None]
     site_lookups = sum(row["windows"][1]["lookups"] for row in rows)
     nodes, nodes_error = cluster()
-    status = server_status(site_lookups, nodes.status if nodes else None)
     if nodes_error:
         status = {"connected": False, "error": nodes_error, "rows": [], "hit_rate": None}
+    else:
+        status = server_status(site_lookups, nodes.status if nodes else None)
     return {
         "cluster": nodes is not None,
         "node_rows": node_rows(nodes) if nodes else [],

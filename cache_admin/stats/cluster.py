@@ -56,10 +56,6 @@ class ClusterFigures:
     def down(self) -> list[NodeRow]:
         return [row for row in self.rows if row.down]
 
-    @property
-    def primaries(self) -> int:
-        return sum(1 for row in self.rows if row.is_primary and row.slots)
-
 
 def cluster_figures() -> ClusterFigures | None:
     """The cluster's nodes and figures; None when the cache is one server. Raises
@@ -110,10 +106,9 @@ def _row(
     info = infos.get(node.name)
     if info is None:
         return NodeRow(**common, error=errors.get(node.name, "no answer"))
-    lag_bytes = None
-    primary_info = infos.get(primary or "")
-    if primary_info is not None and "slave_repl_offset" in info:
-        lag_bytes = max(0, int(primary_info["master_repl_offset"]) - int(info["slave_repl_offset"]))
+    sent = _int(infos.get(primary or "", {}).get("master_repl_offset"))
+    applied = _int(info.get("slave_repl_offset"))
+    lag_bytes = None if sent is None or applied is None else max(0, sent - applied)
     return NodeRow(
         **common,
         used_memory=_int(info.get("used_memory")),
