@@ -1,0 +1,61 @@
+"""The key browser's one cursor token on a real 3-primary Redis Cluster: every primary's
+keys are paged through, rare keys on every node are found under the per-request budget."""
+
+from __future__ import annotations
+
+from django.core.cache import caches
+
+from cache_admin import backend, keyspace
+
+
+def test_one_token_pages_through_every_primary_of_a_cluster(
+    cluster_alias: str, settings: object
+) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 50}  # type: ignore[attr-defined]
+    cache = caches[cluster_alias]
+    names = {f"a:{i}" for i in range(240)}
+    for name in names:
+        cache.set(name, b"v", 300)
+    primaries = backend.primary_clients(cache)
+    assert len(primaries) == 3
+    # Every primary holds some of the keys: the walk has to visit all three.
+    assert all(client.dbsize() > 0 for client in primaries)
+    seen: list[str] = []
+    token, pages = "0", 0
+    while True:
+        page = keyspace.scan_page("a:", cursor=token, page_size=50)
+        pages += 1
+        if token == "0":
+            # The token carries one position per primary.
+            assert page.cursor.split("~")[0].count("-") == 2
+        seen += [info.logical for info in page.keys]
+        if page.done:
+            break
+        assert len(page.keys) == 50
+        token = page.cursor
+        assert pages < 100
+    assert set(seen) == names and len(seen) <= len(names) + 5
+
+
+def test_rare_keys_on_every_primary_are_found_within_the_budget(
+    cluster_alias: str, settings: object
+) -> None:
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 200}  # type: ignore[attr-defined]
+    cache = caches[cluster_alias]
+    cache.set_many({f"other:{i}": b"v" for i in range(3000)}, 300)
+    rare = {f"rare:{i}" for i in range(12)}
+    for name in rare:
+        cache.set(name, b"v", 300)
+    holders = [client for client in backend.primary_clients(cache) if client.keys(b"*rare:*")]
+    assert len(holders) >= 2  # the rare keys live on more than one node
+    found: set[str] = set()
+    token, requests = "0", 0
+    while True:
+        page = keyspace.scan_page("rare:", cursor=token, budget=500)
+        requests += 1
+        assert page.scanned <= 500 + 200  # each request keeps its budget
+        found |= {info.logical for info in page.keys}
+        if page.done:
+            break
+        token = page.cursor
+    assert found == rare and requests > 1
