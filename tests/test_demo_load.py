@@ -191,3 +191,25 @@ def test_seed_refuses_a_bad_size(demo_env: dict[str, str]) -> None:
 
 def test_demo_models_and_migrations_agree(demo_env: dict[str, str]) -> None:
     manage(demo_env, "makemigrations", "--check", "--dry-run")
+
+
+# The pages each product list has, from the demo's own data: (all products and each active
+# category) x orders, each list's page count capped at the warmer's reach.
+PAGES_PER_LIST = (
+    "from math import ceil\n"
+    "from shop import catalog, warmers\n"
+    "from shop.models import Category, Product\n"
+    "active = Product.objects.filter(is_active=True)\n"
+    "sizes = [active.count()] + [active.filter(category=c).count()\n"
+    "         for c in Category.objects.filter(is_active=True)]\n"
+    "pages = [min(max(1, ceil(n / catalog.PAGE_SIZE)), warmers.WARM_LIST_PAGES) for n in sizes]\n"
+    "print(len(catalog.SORTS) * sum(pages), min(pages), max(pages))\n"
+)
+
+
+def test_the_lists_warmer_reads_each_list_up_to_its_last_page(demo_env: dict[str, str]) -> None:
+    expected, fewest, most = manage(demo_env, "shell", "-c", PAGES_PER_LIST).split()[-3:]
+    # The 400-product catalogue has short lists (one page) and long ones (capped at 5).
+    assert (fewest, most) == ("1", "5")
+    out = manage(demo_env, "warm_cache", "--lists")
+    assert f"lists: {expected} keys" in out, out

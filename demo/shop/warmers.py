@@ -35,34 +35,36 @@ def warm_products(progress: Progress) -> int:
     return written
 
 
-# The list pages visitors browse first: these many pages of each category and of all
-# products, in every order.
-WARM_LIST_PAGES = 3
+# The list pages visitors reach through the pager: each list's pages up to its last one,
+# at most these many (the catalogue's "all products" list runs to hundreds of pages).
+WARM_LIST_PAGES = 5
 
 
 @register_warmer("lists", label="Product lists")
 def warm_lists(progress: Progress) -> int:
-    """The first pages of every category's product list and of all products, in every
-    order.
+    """Every category's product list and the list of all products, in every order, each up
+    to its last page (at most ``WARM_LIST_PAGES``).
 
     Read through, so a list already cached stays as it is (and each one filled counts as a
     miss on the dashboard). Worth it because lists are scoped by category: an edit retires
-    its own category's lists and those of no category, not every one warmed here.
+    its own category's lists and those of no category, not every one warmed here. Each
+    list's first page tells how many pages it has, so no page past the last is asked for
+    (it would be the last page again under another key).
     """
     slugs = list(
         Category.objects.filter(is_active=True).order_by("name").values_list("slug", flat=True)
     )
-    requests = [
-        catalog.ListRequest(category=slug, sort=sort, page=page)
-        for slug in ["", *slugs]
-        for sort in catalog.SORTS
-        for page in range(1, WARM_LIST_PAGES + 1)
-    ]
-    progress.set_total(len(requests))
-    for request in requests:
-        catalog.product_list(request)
+    lists = [(slug, sort) for slug in ["", *slugs] for sort in catalog.SORTS]
+    progress.set_total(len(lists))
+    written = 0
+    for slug, sort in lists:
+        first = catalog.product_list(catalog.ListRequest(category=slug, sort=sort))
+        pages = min(int(first["num_pages"]), WARM_LIST_PAGES)
+        for page in range(2, pages + 1):
+            catalog.product_list(catalog.ListRequest(category=slug, sort=sort, page=page))
+        written += pages
         progress.advance()
-    return len(requests)
+    return written
 
 
 @register_warmer("categories", label="Categories")
