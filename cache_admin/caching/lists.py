@@ -8,8 +8,8 @@ queryset fixes a list scope): ``invalidate_list_cache(Model)`` is one write (P3)
 
 Compiling the queryset's SQL for the key costs more than the cache hit itself, so the key
 and the generation keys are remembered per process for each state of the query (its
-pickle: every attribute the SQL is made from) with the same filters, page and page size;
-an unpicklable query is keyed the long way each time.
+fingerprint, ``shapes``: the pickle of every attribute the SQL is made from) with the same
+filters, page and page size; an unpicklable query is keyed the long way each time.
 
 Return shape: without ``page`` and ``per_page``, the list of rows. With either, a dict:
 ``{"items": [...], "count": int, "page": int, "per_page": int, "num_pages": int}``
@@ -19,7 +19,6 @@ Return shape: without ``page`` and ``per_page``, the list of rows. With either, 
 
 from __future__ import annotations
 
-import pickle
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -28,7 +27,7 @@ from django.db import models
 from django.db.models.query import ModelIterable
 
 from cache_admin import generations, keys
-from cache_admin.caching import fill
+from cache_admin.caching import fill, shapes
 from cache_admin.caching.decorators import TypeRef, check_timeout, resolve_type
 from cache_admin.conf import snapshot
 from cache_admin.invalidation import registrations, scopes
@@ -86,21 +85,9 @@ def rows_shape(queryset: models.QuerySet[Any]) -> list[Any] | None:
     return [f"{iterable.__module__}.{iterable.__qualname__}", list(fields or ())]
 
 
-# pickle of (query, rows, filters, page, per page) -> (settings, registry version, list key,
-# generation keys): what the key of a list of that shape was in this process.
+# fingerprint of (query, rows, filters, page, per page) -> (settings, registry version, list
+# key, generation keys): what the key of a list of that shape was in this process.
 _memo: dict[bytes, tuple[object, int, str, tuple[str, ...]]] = {}
-
-
-def _shape(
-    queryset: models.QuerySet[Any], filters: Any, page: int | None, per_page: int | None
-) -> bytes | None:
-    try:
-        iterable = queryset._iterable_class
-        fields = queryset._fields  # type: ignore[attr-defined]
-        state = (queryset.query, queryset.db, iterable, fields, filters, page, per_page)
-        return pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
-    except Exception:  # something in the query that does not pickle: no memo for it
-        return None
 
 
 def _key_and_generations(
@@ -109,12 +96,15 @@ def _key_and_generations(
     paginated = page is not None or per_page is not None
     number = _page_number(page) if paginated else None
     size = _per_page(per_page) if paginated else None
-    shape = _shape(queryset, filters, number, size)  # before anything compiles the query
+    fields = queryset._fields  # type: ignore[attr-defined]
+    state = (queryset.query, queryset.db, queryset._iterable_class, fields, filters, number, size)
+    shape = shapes.fingerprint(state)  # before anything compiles the query
     now, version = snapshot(), registrations.version()
     if shape is not None:
         found = _memo.get(shape)
         if found is not None and found[0] is now and found[1] == version:
             return found[2], found[3]
+        shape = shapes.learn(state)
     key = CachePattern.list_key(queryset, filters, page, per_page)
     generations = scopes.list_generations(queryset)
     if shape is not None:
