@@ -1,7 +1,8 @@
 """Per-process fingerprints of a query's state, for the list keys ``lists`` remembers.
 
 A fingerprint is the pickle of the state (the query and what shapes its rows), with one
-change that makes it about twice as cheap: the classes, functions and model fields it
+change that makes it cheaper (a quarter to two fifths less time, docs/benchmarks.md):
+the classes, functions and model fields it
 names are written as references into a table this process keeps, not by name. Pickle
 looks every class up in its module and calls every field's ``__reduce__`` on each dump;
 with the table it writes a memo reference instead. Everything else is pickled as before,
