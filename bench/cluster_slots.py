@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import redis
+from _cluster import cluster_cache
 from _common import ROOT, emit, median
 
 from cache_admin.testing import RedisClusterServer
@@ -70,15 +71,6 @@ sys.stdin.readline()
 """
 
 MODES = ("one-hash", "package")
-
-
-def cluster_cache(url: str) -> dict[str, Any]:
-    return {
-        "BACKEND": "cache_admin.backends.cluster.RedisClusterCache",
-        "LOCATION": url,
-        "KEY_PREFIX": "bench",
-        "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 5},
-    }
 
 
 def primaries(cluster: RedisClusterServer) -> list[redis.Redis]:

@@ -36,7 +36,9 @@ HAS_PANEL = importlib.util.find_spec("dj_redis_panel") is not None
 urlpatterns: list[Any] = []  # filled in configure(): this module is the ROOT_URLCONF
 
 
-def configure(url: str) -> None:
+def configure(url: str, caches: dict[str, dict[str, Any]] | None = None) -> None:
+    """Django with the console on ``url``: one cache alias per database of that Redis, or
+    ``caches`` (bench/cluster_key_browser.py: one cluster per size)."""
     import django
     from django.conf import settings
     from django.core.management import call_command
@@ -85,7 +87,8 @@ def configure(url: str) -> None:
         ],
         STATIC_URL="/static/",
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": db}},
-        CACHES={
+        CACHES=caches
+        or {
             (f"db{db}" if db else "default"): {
                 "BACKEND": "django_redis.cache.RedisCache",
                 "LOCATION": f"{url}/{db}",
@@ -136,17 +139,30 @@ def bare_scans(db: int) -> Callable[[], Any]:
     from cache_admin.backend import client as raw_client
 
     r = raw_client(caches[f"db{db}" if db else "default"])
+    return lambda: scan_rare(r, 10_000)
 
-    def run() -> int:
-        cursor, examined, found = 0, 0, 0
-        while examined < 10_000:
-            cursor, batch = r.scan(cursor, match=f"{SITE}rare:*", count=1000)
-            examined, found = examined + 1000, found + len(batch)
-            if cursor == 0:
-                break
-        return found
 
-    return run
+def scan_rare(r: redis.Redis, budget: int) -> int:
+    """SCAN from the start, COUNT 1,000, MATCH ``rare:*``, until ``budget`` keys were
+    examined or the keyspace ends: the rare keys found."""
+    cursor, examined, found = 0, 0, 0
+    while examined < budget:
+        cursor, batch = r.scan(cursor, match=f"{SITE}rare:*", count=1000)
+        examined, found = examined + 1000, found + len(batch)
+        if cursor == 0:
+            break
+    return found
+
+
+def admin_client() -> Any:
+    """Django's test client, logged in as a new superuser."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user = get_user_model().objects.create_superuser("bench", "bench@example.com", "x")
+    http = Client()
+    http.force_login(user)
+    return http
 
 
 def contenders(client: Any, db: int) -> dict[str, Callable[[], Any]]:
@@ -245,15 +261,10 @@ def main() -> None:
 
     with start_redis() as server:
         configure(server.url)
-        from django.contrib.auth import get_user_model
-        from django.test import Client
-
         from cache_admin.backend import client as raw_client
 
         r = raw_client()
-        user = get_user_model().objects.create_superuser("bench", "bench@example.com", "x")
-        http = Client()
-        http.force_login(user)
+        http = admin_client()
         emit("environment", **environment(r), dj_redis_panel=HAS_PANEL)
         if not HAS_PANEL:
             emit(
