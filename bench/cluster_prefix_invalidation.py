@@ -29,13 +29,13 @@ from typing import Any
 
 import redis
 from _cluster import cluster_cache, dbsize, fill, owners, primaries, renice
-from _common import KEY_PREFIX, ROOT, default_nice, emit, median
+from _common import KEY_PREFIX, ROOT, default_nice, emit
 from _watch import Watch
+from prefix_invalidation import COMMANDS, spread
 
 from cache_admin.testing import RedisClusterServer
 
 SITE = f"{KEY_PREFIX}:1:"
-COMMANDS = ("scan", "unlink", "del", "exec", "evalsha")
 SOCKETS = {"socket_connect_timeout": 5, "socket_timeout": 120}
 CONTENDERS = ("invalidate_by_prefix", "delete_pattern")
 
@@ -88,14 +88,6 @@ def survivors(nodes: list[redis.Redis]) -> dict[str, int]:
     return {
         "left_under_prefix": count(f"{SITE}product:*"),
         "others_left": count(f"{SITE}category:*") + count("neighbour:1:product:*"),
-    }
-
-
-def spread(values: list[float] | list[int], digits: int) -> dict[str, float]:
-    return {
-        "median": round(median(values), digits),
-        "min": round(min(values), digits),
-        "max": round(max(values), digits),
     }
 
 
