@@ -37,4 +37,5 @@ def own_cluster_alias(
         for node in cluster.nodes:
             if node.process is None:
                 node.start()
+            node.resume()
         cluster.wait_until_ready()

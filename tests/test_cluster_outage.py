@@ -27,11 +27,11 @@ from cache_admin.breaker import OPEN, breaker_for
 from cache_admin.guard import RedisUnavailable
 from cache_admin.invalidation import outbox
 from cache_admin.testing import ClusterNodeServer, RedisClusterServer
-from tests.settings import cluster_caches
+from tests.cluster_support import SOCKET_TIMEOUT, own_cluster_alias
 
 pytestmark = pytest.mark.cluster
 
-TIMEOUT = 0.3
+TIMEOUT = SOCKET_TIMEOUT
 
 
 @pytest.fixture(scope="module")
@@ -47,26 +47,15 @@ def alias(
 ) -> Iterator[str]:
     """The toolkit on the module's cluster, through the package's django-redis flavour or
     django-valkey's backend; the cluster is whole again after the test."""
-    settings.CACHES = {
-        **settings.CACHES,
-        **cluster_caches(small_cluster.url, timeout=TIMEOUT, prefix="outage_"),
-    }
-    settings.CACHE_ADMIN = {
-        **settings.CACHE_ADMIN,
-        "CACHE_ALIAS": request.param,
-        "BREAKER_PROBE_INTERVAL": 0.05,
-        "OUTBOX_RETRY_INTERVAL": 0,
-    }
-    small_cluster.flush()
-    try:
-        yield str(request.param)
-    finally:
-        outbox.clear()
-        for node in small_cluster.nodes:
-            if node.process is None:
-                node.start()
-            node.resume()
-        small_cluster.wait_until_ready()
+    with own_cluster_alias(
+        small_cluster,
+        settings,
+        "outage_",
+        str(request.param).removeprefix("outage_"),
+        BREAKER_PROBE_INTERVAL=0.05,
+        OUTBOX_RETRY_INTERVAL=0,
+    ) as name:
+        yield name
 
 
 def stored(key: str) -> str:
