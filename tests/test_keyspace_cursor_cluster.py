@@ -3,6 +3,8 @@ keys are paged through, rare keys on every node are found under the per-request 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.cache import caches
 
 from cache_admin import backend, keyspace
@@ -59,3 +61,33 @@ def test_rare_keys_on_every_primary_are_found_within_the_budget(
             break
         token = page.cursor
     assert found == rare and requests > 1
+
+
+def scans(client: Any) -> int:
+    return int(client.info("commandstats").get("cmdstat_scan", {}).get("calls", 0))
+
+
+def test_a_round_scans_every_primary_and_filters_by_type(
+    cluster_alias: str, settings: object
+) -> None:
+    # One SCAN per primary per round, every command sent before any reply is read: the TYPE
+    # filter travels with each, and the budget is shared between the nodes.
+    settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 100}  # type: ignore[attr-defined]
+    cache = caches[cluster_alias]
+    cache.set_many({f"mixed:s{i}": b"v" for i in range(60)}, 300)
+    primaries = backend.primary_clients(cache)
+    hashes = set()
+    for i in range(30):
+        stored = cache.make_key(f"mixed:h{i}")
+        primary = backend.node_for_key(stored, cache).client
+        primary.hset(stored, "field", "v")
+        hashes.add(f"mixed:h{i}")
+    assert sum(1 for client in primaries if client.keys(b"*mixed:h*")) >= 2
+    before = [scans(client) for client in primaries]
+    page = keyspace.scan_page("mixed:", redis_type="hash", page_size=100, budget=3000)
+    after = [scans(client) for client in primaries]
+    assert page.done
+    assert {info.logical for info in page.keys} == hashes
+    assert all(info.redis_type == "hash" for info in page.keys)
+    assert all(later > earlier for earlier, later in zip(before, after, strict=True))
+    assert page.calls == sum(after) - sum(before)

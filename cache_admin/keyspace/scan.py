@@ -98,33 +98,91 @@ class Walk:
     def batches(self, count: int, wanted: int | None = None) -> Iterator[tuple[int, list[bytes]]]:
         """Yield (node, new keys) until the budget is spent, the scan ends, or ``wanted`` keys.
 
+        A round sends one SCAN to every node not done before reading any reply, so the nodes
+        of a cluster scan side by side; the round's batches are then yielded node by node.
+        With ``wanted``, the first round asks one node: on a dense prefix its batch fills
+        the page alone.
+        A batch not yet yielded when ``wanted`` keys are found is dropped and its node's
+        cursor stays where it was: the next page asks for that batch again.
+
         An empty batch is normal on a sparse match and never ends the walk; instead the
         COUNT hint grows, so a rare key far into a large keyspace is still reached.
         """
         found = 0
         scan_count = conf.SCAN_COUNT
+        alone = wanted is not None
         while not self.done and self.scanned < self.budget:
             if wanted is not None and found >= wanted:
                 return
-            node = self._next_node()
-            state = self.nodes[node]
-            after = state.after
-            step = state.count or max(1, min(count, self.budget - self.scanned))
-            before = state.position
-            position, batch = self.clients[node].scan(
-                before, match=self.match, count=step, _type=self.redis_type
-            )
-            self.calls += 1
-            self.scanned += step
-            self.last = (node, before, step)
-            self.turn = node + 1
-            state.position, state.count, state.after = int(position), None, None
-            state.done = state.position == 0
-            keys = self._kept(batch, after)
-            found += len(keys)
+            plan = self._plan(count)[:1] if alone else self._plan(count)
+            alone = False
+            replies = self._scan(plan)
+            for (node, before, step), (position, batch) in zip(plan, replies, strict=True):
+                if wanted is not None and found >= wanted:
+                    return
+                state = self.nodes[node]
+                after = state.after
+                self.calls += 1
+                self.scanned += step
+                self.last = (node, before, step)
+                self.turn = node + 1
+                state.position, state.count, state.after = position, None, None
+                state.done = position == 0
+                keys = self._kept(batch, after)
+                found += len(keys)
+                yield node, keys
             if wanted is not None and found < wanted:
                 count = min(count * 2, scan_count)
-            yield node, keys
+
+    def _plan(self, count: int) -> list[tuple[int, int, int]]:
+        """(node, position, COUNT) of the next round: each node not done, in turn, with its
+        share of what is left of the budget (a batch a page cut is asked for again whole)."""
+        total = len(self.nodes)
+        order = [(self.turn + step) % total for step in range(total)]
+        active = [node for node in order if not self.nodes[node].done]
+        left = self.budget - self.scanned
+        share = max(1, min(count, -(-left // len(active))))
+        plan: list[tuple[int, int, int]] = []
+        for node in active:
+            if left <= 0:
+                break
+            state = self.nodes[node]
+            step = state.count or min(share, left)
+            plan.append((node, state.position, step))
+            left -= step
+        return plan
+
+    def _scan(self, plan: list[tuple[int, int, int]]) -> list[tuple[int, list[Any]]]:
+        """The round's SCAN replies (next position, keys), in plan order. On several nodes
+        every command is sent before any reply is read."""
+        if len(plan) == 1:
+            node, position, step = plan[0]
+            found, batch = self.clients[node].scan(
+                position, match=self.match, count=step, _type=self.redis_type
+            )
+            return [(int(found), batch)]
+        args: list[Any] = ["MATCH", self.match]
+        if self.redis_type:
+            args += ["TYPE", self.redis_type]
+        sent: list[tuple[Any, Any]] = []
+        try:
+            for node, position, step in plan:
+                pool = self.clients[node].connection_pool
+                connection = _connection(pool)
+                sent.append((pool, connection))
+                connection.send_command("SCAN", position, *args, "COUNT", step)
+            replies = []
+            for _pool, connection in sent:
+                position, batch = connection.read_response()
+                replies.append((int(position), batch))
+            return replies
+        except BaseException:
+            for _pool, connection in sent:  # replies may be left unread: start afresh
+                connection.disconnect()
+            raise
+        finally:
+            for pool, connection in sent:
+                pool.release(connection)
 
     def _kept(self, batch: list[Any], after: int | None) -> list[bytes]:
         raw = [k if isinstance(k, bytes) else str(k).encode() for k in batch]
@@ -149,6 +207,14 @@ class Walk:
         node, position, count = self.last
         self.nodes[node] = NodeCursor(position, False, count, key_hash(keys[-1]))
         return keys
+
+
+def _connection(pool: Any) -> Any:
+    """A connection of a node's pool (valkey-py still wants the command's name)."""
+    try:
+        return pool.get_connection()
+    except TypeError:
+        return pool.get_connection("SCAN")
 
 
 def start_walk(
