@@ -12,7 +12,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -126,37 +126,75 @@ def per_call(loop: Callable[[int], Any], calls: int) -> tuple[float, float]:
     return (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
 
 
-def take_turns(
-    contenders: dict[str, Callable[[], Any]], calls: int, rounds: int
-) -> dict[str, list[float]]:
-    """Per contender, its median call in microseconds for each round.
+# Per round, each contender's median call in microseconds: wall clock and this thread's CPU
+# time (the client's cost, without the wait for Redis); CPU is 0.0 unless asked for.
+Rounds = list[dict[str, tuple[float, float]]]
+
+
+def timed_turns(
+    contenders: Mapping[str, Callable[..., Any]],
+    calls: int,
+    rounds: int,
+    prepare: dict[str, Callable[[], Any]] | None = None,
+    cpu: bool = False,
+) -> Rounds:
+    """Per round, each contender's median call, wall clock (and with ``cpu`` this thread's
+    CPU time too).
 
     The contenders take turns call by call and each call is timed on its own, so they share
     the machine's load; the median leaves out the calls during which the process was
     descheduled. Each call warms the CPU's caches for the next one, which favours whichever
-    contender follows its twin: the order turns and flips from round to round.
+    contender follows its twin: the order turns and flips from round to round. With
+    ``prepare``, a contender is called with ``prepare[name]()``, made off the clock just
+    before it (a fresh queryset per call, as a view builds one per request).
     """
     names = list(contenders)
     functions = [contenders[name] for name in names]
-    clock = time.perf_counter_ns
+    makers = [prepare[name] for name in names] if prepare is not None else None
+    clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
     for _ in range(calls // 5):  # warm-up
-        for function in functions:
-            function()
-    per_round: dict[str, list[float]] = {name: [] for name in names}
+        for i, function in enumerate(functions):
+            if makers is not None:
+                function(makers[i]())
+            else:
+                function()
+    found: Rounds = []
     for round_no in range(rounds):
         shift = (round_no // 2) % len(names)
         order = list(range(shift, len(names))) + list(range(shift))
         if round_no % 2:
             order.reverse()
-        samples: list[list[int]] = [[] for _ in names]
+        walls: list[list[int]] = [[] for _ in names]
+        cpus: list[list[int]] = [[] for _ in names]
         for _ in range(calls):
             for i in order:
+                argument = makers[i]() if makers is not None else None
+                began_cpu = cpu_clock() if cpu else 0
                 began = clock()
-                functions[i]()
-                samples[i].append(clock() - began)
-        for i, name in enumerate(names):
-            per_round[name].append(median(samples[i]) / 1000)
-    return per_round
+                if makers is not None:
+                    functions[i](argument)
+                else:
+                    functions[i]()
+                spent = clock() - began
+                if cpu:
+                    cpus[i].append(cpu_clock() - began_cpu)
+                walls[i].append(spent)
+        found.append(
+            {
+                name: (median(walls[i]) / 1000, median(cpus[i]) / 1000 if cpu else 0.0)
+                for i, name in enumerate(names)
+            }
+        )
+    return found
+
+
+def take_turns(
+    contenders: dict[str, Callable[[], Any]], calls: int, rounds: int
+) -> dict[str, list[float]]:
+    """Per contender, its median call in microseconds (wall clock) for each round
+    (``timed_turns``)."""
+    found = timed_turns(contenders, calls, rounds)
+    return {name: [r[name][0] for r in found] for name in contenders}
 
 
 def ratio_spread(a: list[float], b: list[float]) -> dict[str, float]:
@@ -167,41 +205,6 @@ def ratio_spread(a: list[float], b: list[float]) -> dict[str, float]:
         "ratio_min": round(min(ratios), 3),
         "ratio_max": round(max(ratios), 3),
     }
-
-
-# The list and miss paths also time this thread's CPU (the client's cost) and build each
-# call's argument off the clock (a fresh queryset per call), which take_turns does not.
-Contender = tuple[str, Callable[[], Any], Callable[[Any], Any]]
-Rounds = list[dict[str, tuple[float, float]]]
-
-
-def interleaved(contenders: list[Contender], calls: int, rounds: int) -> Rounds:
-    """Per round, each contender's median call in microseconds, wall clock and this
-    thread's CPU time (the client's cost, without the wait for Redis).
-
-    A contender is (name, prepare, call): ``prepare()`` makes the call's argument off the
-    clock. The contenders take turns call by call, the order turning from round to round,
-    after a warm-up of a fifth of the calls.
-    """
-    wall, cpu = time.perf_counter_ns, time.thread_time_ns
-    for _ in range(calls // 5):
-        for _name, prepare, call in contenders:
-            call(prepare())
-    found: Rounds = []
-    for round_no in range(rounds):
-        shift = round_no % len(contenders)
-        order = contenders[shift:] + contenders[:shift]
-        samples: dict[str, tuple[list[int], list[int]]] = {c[0]: ([], []) for c in contenders}
-        for _ in range(calls):
-            for name, prepare, call in order:
-                argument = prepare()
-                began, began_cpu = wall(), cpu()
-                call(argument)
-                spent_cpu, spent = cpu() - began_cpu, wall() - began
-                samples[name][0].append(spent)
-                samples[name][1].append(spent_cpu)
-        found.append({n: (median(w) / 1000, median(c) / 1000) for n, (w, c) in samples.items()})
-    return found
 
 
 def ratios(rounds: Rounds, name: str, base: str, label: str) -> dict[str, Any]:
