@@ -90,6 +90,11 @@ def test_django_valkey_cluster_api_and_its_limits(cluster_url: str) -> None:
     assert cache.delete_pattern("product:*") == 25  # every node's
     cache.set("count", 1)
     assert cache.incr("count", 4) == 5
+    # set_many(data, timeout) takes its second argument as the key version and sets no
+    # expiry: the keys land under version 300, forever, where get() does not look.
+    cache.set_many({"late": 1}, 300)
+    assert cache.get("late") is None and cache.get("late", version=300) == 1
+    assert cache.ttl("late", version=300) is None
 
 
 def test_django_redis_api_on_a_cluster(cluster_url: str) -> None:

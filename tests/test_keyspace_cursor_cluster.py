@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from django.core.cache import caches
 
 from cache_admin import backend, keyspace
+from cache_admin.breaker import breaker_for
 
 
 def test_one_token_pages_through_every_primary_of_a_cluster(
@@ -91,3 +93,27 @@ def test_a_round_scans_every_primary_and_filters_by_type(
     assert all(info.redis_type == "hash" for info in page.keys)
     assert all(later > earlier for earlier, later in zip(before, after, strict=True))
     assert page.calls == sum(after) - sum(before)
+
+
+def test_pooled_connections_the_servers_closed_are_not_an_outage(
+    cluster_alias: str, settings: object
+) -> None:
+    # The walk's round takes a connection of each node's pool; one the server closed while
+    # it sat there (an idle timeout, a proxy, CLIENT KILL) is reconnected, not an outage.
+    cache = caches[cluster_alias]
+    names = {f"idle:{i}" for i in range(60)}
+    for name in names:
+        cache.set(name, b"v", 300)
+    primaries = backend.primary_clients(cache)
+    assert sum(1 for client in primaries if client.keys(b"*idle:*")) >= 2
+    assert {info.logical for info in keyspace.scan_page("idle:").keys} == names
+    for client in primaries:
+        options = client.connection_pool.connection_kwargs
+        killer = redis.Redis(host=options["host"], port=options["port"])
+        try:
+            assert killer.client_kill_filter(_type="normal", skipme=True) >= 1
+        finally:
+            killer.close()
+    page = keyspace.scan_page("idle:", page_size=100)
+    assert {info.logical for info in page.keys} == names
+    assert breaker_for(cluster_alias).opened_at is None
