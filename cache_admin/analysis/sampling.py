@@ -16,7 +16,8 @@ from cache_admin.analysis.namespaces import namespace
 from cache_admin.analysis.tally import KeyFact, NodeTally
 from cache_admin.conf import conf
 from cache_admin.keyspace import names
-from cache_admin.keyspace.scan import KeyInfo, Walk, key_infos
+from cache_admin.keyspace.scan import KeyInfo, key_infos
+from cache_admin.keyspace.walk import Walk
 from cache_admin.nodes import node_name
 
 # Pseudo-types beside the cache types: a site key of no type, the package's own keys, and

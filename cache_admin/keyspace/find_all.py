@@ -22,7 +22,8 @@ from cache_admin import backend, background, job_state
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
 from cache_admin.keyspace import params
-from cache_admin.keyspace.scan import KeyInfo, key_infos, start_walk
+from cache_admin.keyspace.scan import KeyInfo, key_infos
+from cache_admin.keyspace.walk import start_walk
 
 logger = logging.getLogger("cache_admin")
 

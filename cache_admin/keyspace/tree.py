@@ -15,7 +15,7 @@ from cache_admin.conf import conf
 from cache_admin.guard import guarded
 from cache_admin.keyspace import names, params
 from cache_admin.keyspace.ids import ID, is_id, stored_prefix
-from cache_admin.keyspace.scan import start_walk
+from cache_admin.keyspace.walk import start_walk
 
 # A tree level lists at most this many children (the largest first).
 MAX_CHILDREN = 200
