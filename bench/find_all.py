@@ -43,18 +43,18 @@ def main() -> None:
 
     with start_redis() as server:
         configure(server)
-        from cache_admin import backend
+        from cache_admin import stored_keys
         from cache_admin.conf import conf
         from cache_admin.keyspace import find_all
 
         r = client(server)
         emit("environment", **environment(r), keys=args.keys, rounds=args.rounds)
-        site = backend.site_prefix()
+        site = stored_keys.site_prefix()
         populate(r, site + "product:", args.keys - RARE)
         # Spread through the keyspace's hash table: any SCAN order meets them far apart.
         for n in range(RARE):
             r.set(f"{site}rare:{n}", b"v")
-        match = backend.glob_escape(site + "rare:") + "*"
+        match = stored_keys.glob_escape(site + "rare:") + "*"
         count = int(conf.SCAN_COUNT)
 
         def bare_scan() -> int:

@@ -9,6 +9,9 @@ The raw client is a redis-py or valkey-py client of one server or of a whole clu
 two libraries share an API, and a cluster client routes each key's command to the node
 that serves its hash slot. What runs per node (SCAN, INFO, DBSIZE, SLOWLOG) goes through
 :func:`primary_clients` or :func:`nodes` (see ``cache_admin.nodes``).
+
+What one cache hit needs (the cache, its client and breaker) is remembered per thread in
+``cache_admin.current_cache``; stored and logical keys are ``cache_admin.stored_keys``.
 """
 
 from __future__ import annotations
@@ -19,16 +22,16 @@ from typing import Any
 
 import redis
 from django.core.cache import BaseCache, caches
-from django.core.cache.backends.base import InvalidCacheBackendError, default_key_func
+from django.core.cache.backends.base import InvalidCacheBackendError
 from django.core.cache.backends.redis import RedisSerializer
 
 from cache_admin import nodes as _nodes
-from cache_admin.breaker import Breaker, ProbeUnavailable, breaker_for, set_probe
+from cache_admin.breaker import ProbeUnavailable, set_probe
 from cache_admin.client_errors import CLUSTER_SETUP_ERRORS
 from cache_admin.client_errors import ERROR_REPLIES as ERROR_REPLIES
 from cache_admin.client_errors import REDIS_ERRORS as REDIS_ERRORS
 from cache_admin.client_errors import RESPONSE_ERRORS as RESPONSE_ERRORS
-from cache_admin.conf import CacheAdminSettings, conf, snapshot
+from cache_admin.conf import conf
 from cache_admin.nodes import SLOTS as SLOTS
 from cache_admin.nodes import Node as Node
 from cache_admin.nodes import by_slot as by_slot
@@ -96,86 +99,6 @@ def get_cache(name: str | None = None) -> BaseCache:
     found = memo[1].get(name)
     if found is None:
         found = memo[1][name] = caches[name]
-    return found
-
-
-class Current:
-    """The configured cache, its raw client and breaker: what one cache hit needs."""
-
-    __slots__ = (
-        "_handler",
-        "_prefix",
-        "alias",
-        "breaker",
-        "cache",
-        "client",
-        "namespace",
-        "settings",
-    )
-
-    def __init__(self, now: CacheAdminSettings, handler: object, name: str | None = None) -> None:
-        self.alias = name or now.CACHE_ALIAS
-        try:
-            self.cache: BaseCache = get_cache(self.alias)
-        except InvalidCacheBackendError as exc:  # E001 reports it; callers still serve
-            raise NotRedisBackend(str(exc)) from exc
-        self.breaker: Breaker = breaker_for(self.alias)
-        self.client: redis.Redis = _guarded_client(self.cache, self.breaker)
-        self.namespace = now.NAMESPACE
-        self.settings = now
-        self._handler = handler
-        # With Django's default key function the stored key is a plain concatenation.
-        self._prefix: str | None = (
-            f"{self.cache.key_prefix}:{self.cache.version}:"
-            if self.cache.key_func is default_key_func
-            else None
-        )
-
-    def stored_key(self, logical: str) -> str:
-        prefix = self._prefix
-        return prefix + logical if prefix is not None else stored_key(logical, self.cache)
-
-
-def _guarded_client(cache: BaseCache, breaker: Breaker) -> redis.Redis:
-    # A cluster client reads the topology when it is made: a cluster that cannot be
-    # reached fails here, and is not tried again by every caller while the breaker is open.
-    if breaker.opened_at is not None and not breaker.allow():
-        raise ClusterUnreachable(f"Redis for cache {breaker.name!r} is unreachable")
-    try:
-        return client(cache)
-    except REDIS_ERRORS as exc:
-        breaker.failure(exc)
-        raise
-
-
-def current(name: str | None = None) -> Current:
-    """The configured cache (or cache ``name``) with its client and breaker, remembered
-    per thread.
-
-    The memo holds while the settings snapshot and Django's cache handler are the same
-    objects (override_settings replaces either), so a hit skips the alias, handler and
-    client look-ups. Raises NotRedisBackend like :func:`client`.
-    """
-    now = snapshot()
-    handler = caches._connections  # type: ignore[attr-defined]
-    if name is not None:
-        return _other(name, now, handler)
-    found: Current | None = getattr(_local, "current", None)
-    if found is None or found.settings is not now or found._handler is not handler:
-        found = Current(now, handler)
-        _local.current = found
-    return found
-
-
-def _other(name: str, now: CacheAdminSettings, handler: object) -> Current:
-    # Another alias than the configured one (the session engine's): one memo per alias.
-    memo: tuple[object, object, dict[str, Current]] | None = getattr(_local, "others", None)
-    if memo is None or memo[0] is not now or memo[1] is not handler:
-        memo = (now, handler, {})
-        _local.others = memo
-    found = memo[2].get(name)
-    if found is None:
-        found = memo[2][name] = Current(now, handler, name)
     return found
 
 
@@ -296,33 +219,6 @@ def decode(data: bytes, cache: BaseCache | None = None) -> Any:
     return serializer.loads(data)
 
 
-def stored_key(logical: str, cache: BaseCache | None = None) -> str:
-    # The key function itself: django-valkey's make_key() leaves an empty key empty.
-    cache = cache or get_cache()
-    return str(cache.key_func(logical, cache.key_prefix, cache.version))
-
-
-def site_prefix(cache: BaseCache | None = None) -> str:
-    """The stored form of the empty logical key: ``KEY_PREFIX:VERSION:``.
-
-    Everything the site stores (at its current version) starts with it (S2).
-    """
-    return stored_key("", cache)
-
-
-def logical_key(stored: str | bytes, cache: BaseCache | None = None) -> str | None:
-    """The logical key of a stored key, or None when it is outside the site's namespace."""
-    if isinstance(stored, bytes):
-        try:
-            stored = stored.decode()
-        except UnicodeDecodeError:  # Django never writes such a key: not the site's
-            return None
-    prefix = site_prefix(cache)
-    if stored.startswith(prefix):
-        return stored[len(prefix) :]
-    return None
-
-
 def default_timeout(cache: BaseCache | None = None) -> int | None:
     timeout = (cache or get_cache()).default_timeout
     return None if timeout is None else int(timeout)
@@ -337,16 +233,6 @@ def text_hash(key: str) -> dict[str, str]:
         )
         for k, v in raw.items()
     }
-
-
-def glob_escape(text: str) -> str:
-    """Escape glob metacharacters for SCAN MATCH (S3)."""
-    out = []
-    for char in text:
-        if char in "*?[]\\":
-            out.append("\\")
-        out.append(char)
-    return "".join(out)
 
 
 def probe(name: str) -> None:

@@ -38,7 +38,7 @@ from typing import TypeVar
 
 import redis
 
-from cache_admin import backend
+from cache_admin import backend, stored_keys
 from cache_admin.background import Worker, on_fork
 from cache_admin.breaker import breaker_for
 from cache_admin.conf import conf
@@ -245,12 +245,12 @@ def _flush(tally: _Tally) -> bool:
         _put_back(tally, batch)
         return False
     shard = next_shard(backend.is_cluster(client))
-    total = backend.stored_key(stats_key("total", shard), cache)
+    total = stored_keys.stored_key(stats_key("total", shard), cache)
     pipe = client.pipeline(transaction=False)
     minutes: set[str] = set()
     for (minute, type_name, event), count in batch.items():
         field = f"{type_name}:{event}"
-        minute_key = backend.stored_key(stats_key(minute, shard), cache)
+        minute_key = stored_keys.stored_key(stats_key(minute, shard), cache)
         pipe.hincrby(minute_key, field, count)
         pipe.hincrby(total, field, count)
         minutes.add(minute_key)
@@ -315,7 +315,7 @@ def type_minutes(window_seconds: float = 3600) -> dict[str, list[Counts]]:
         pipe = client.pipeline(transaction=False)
         for minute in range(now - span + 1, now + 1):
             for shard in shards:
-                pipe.hgetall(backend.stored_key(stats_key(minute, shard), cache))
+                pipe.hgetall(stored_keys.stored_key(stats_key(minute, shard), cache))
         return len(shards), list(pipe.execute())
 
     per_minute, found = guarded(read)
@@ -333,7 +333,7 @@ def totals() -> dict[str, Counts]:
         client = backend.client(cache)  # on a cluster, made (and so failing) here
         pipe = client.pipeline(transaction=False)
         for shard in _shards(client):
-            pipe.hgetall(backend.stored_key(stats_key("total", shard), cache))
+            pipe.hgetall(stored_keys.stored_key(stats_key("total", shard), cache))
         return list(pipe.execute())
 
     return _parse(guarded(read))

@@ -25,7 +25,7 @@ from typing import Any
 
 from django.db import models
 
-from cache_admin import backend, keys
+from cache_admin import backend, keys, stored_keys
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
 
@@ -81,7 +81,7 @@ def token(model: ModelRef) -> str:
 def token_at(logical: str) -> str:
     """The current token under a generation key, created (SET NX) when missing."""
     client = backend.client()
-    stored = backend.stored_key(logical)
+    stored = stored_keys.stored_key(logical)
     px = _expiry_ms(logical)
 
     def read_or_create() -> bytes | None:
@@ -109,7 +109,7 @@ def tokens(logical_keys: Iterable[str]) -> list[str]:
     def read() -> list[Any]:
         pipe = client.pipeline(transaction=False)  # one key per command: a cluster splits it
         for name in wanted:
-            pipe.get(backend.stored_key(name))
+            pipe.get(stored_keys.stored_key(name))
         return pipe.execute()
 
     found = guarded(read)
@@ -137,7 +137,7 @@ def bump_keys(logical_keys: Iterable[str]) -> list[str]:
     fresh = [new_token() for _ in wanted]
     client = backend.client()
     cache = backend.get_cache()
-    stored = [backend.stored_key(logical, cache) for logical in wanted]
+    stored = [stored_keys.stored_key(logical, cache) for logical in wanted]
 
     def write() -> None:
         if len(stored) == 1:

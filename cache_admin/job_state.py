@@ -15,7 +15,7 @@ import re
 import time
 from typing import Any
 
-from cache_admin import backend
+from cache_admin import backend, stored_keys
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
 
@@ -37,11 +37,11 @@ def is_job_id(value: Any) -> bool:
 
 
 def state_key(kind: str, job_id: str) -> str:
-    return backend.stored_key(f"{conf.NAMESPACE}{kind}:{job_id}")
+    return stored_keys.stored_key(f"{conf.NAMESPACE}{kind}:{job_id}")
 
 
 def lock_key(kind: str) -> str:
-    return backend.stored_key(f"{conf.NAMESPACE}{kind}:lock")
+    return stored_keys.stored_key(f"{conf.NAMESPACE}{kind}:lock")
 
 
 def pipeline(kind: str, job_id: str, fields: dict[str, Any]) -> Any:

@@ -25,7 +25,7 @@ from typing import Any
 
 import redis
 
-from cache_admin import backend
+from cache_admin import backend, stored_keys
 from cache_admin.background import on_fork
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
@@ -58,7 +58,7 @@ def _after_fork_in_child() -> None:
 
 
 def channel() -> str:
-    return backend.stored_key(conf.NAMESPACE + CHANNEL)
+    return stored_keys.stored_key(conf.NAMESPACE + CHANNEL)
 
 
 def announce() -> bool:

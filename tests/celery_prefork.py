@@ -36,7 +36,7 @@ django.setup()
 from celery import Celery  # noqa: E402
 from celery.signals import worker_before_create_process, worker_init, worker_ready  # noqa: E402
 
-from cache_admin import backend, background, counters, policy  # noqa: E402
+from cache_admin import background, counters, policy, stored_keys  # noqa: E402
 from cache_admin.invalidation import outbox  # noqa: E402
 from tests.forking import after_fork_probe, held, package_locks  # noqa: E402
 
@@ -60,7 +60,7 @@ def start_every_thread(**kwargs: Any) -> None:
     policy.ttl_for("cart")
     counters.record("cart", "hits")
     # Queued in the main process: never to be replayed by the child.
-    outbox.queue_keys([backend.stored_key(os.environ["PREFORK_QUEUED"])], alias="default")
+    outbox.queue_keys([stored_keys.stored_key(os.environ["PREFORK_QUEUED"])], alias="default")
 
 
 _holding = contextlib.ExitStack()

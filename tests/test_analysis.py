@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import BaseCache
 from django.utils import timezone
 
-from cache_admin import analysis, backend, counters, job_state, policy
+from cache_admin import analysis, backend, counters, job_state, policy, stored_keys
 from cache_admin.analysis import jobs
 from cache_admin.analysis.namespaces import ID, is_id, namespace
 from cache_admin.analysis.tally import TTL_BUCKETS, ttl_bucket
@@ -66,7 +66,7 @@ def test_ttl_buckets() -> None:
 
 
 def put(client: redis.Redis, logical: str, value: bytes = b"x", ttl: int | None = None) -> None:
-    client.set(backend.stored_key(logical), value, ex=ttl)
+    client.set(stored_keys.stored_key(logical), value, ex=ttl)
 
 
 def test_a_small_keyspace_is_walked_whole_with_exact_figures(
@@ -81,8 +81,8 @@ def test_a_small_keyspace_is_walked_whole_with_exact_figures(
         put(client, f"product:list:{i:032x}")  # no expiry: a leak
     for i in range(3):
         put(client, f"cart:user:{i}", ttl=100_000)  # far above 1800 s + jitter
-    client.hset(backend.stored_key("category:tree"), mapping={"a": "1", "b": "2"})
-    client.expire(backend.stored_key("category:tree"), 30)
+    client.hset(stored_keys.stored_key("category:tree"), mapping={"a": "1", "b": "2"})
+    client.expire(stored_keys.stored_key("category:tree"), 30)
     put(client, "misc:thing")  # of no type, no expiry
     put(client, "cache_admin:gen:x")  # the package's own: persistent on purpose
     neighbour.set("product:1", "theirs")
@@ -121,7 +121,7 @@ def test_a_small_keyspace_is_walked_whole_with_exact_figures(
     assert data["namespaces"][0]["name"] == "product:"  # the largest by memory first
     biggest = data["biggest"][0]
     assert biggest["logical"] == "product:big" and biggest["size"] > 100_000
-    assert key_from_token(biggest["token"]) == backend.stored_key("product:big").encode()
+    assert key_from_token(biggest["token"]) == stored_keys.stored_key("product:big").encode()
     assert len(data["biggest"]) == 20
     leaks = {fact["logical"] for fact in data["leaks"]}
     assert leaks == {"misc:thing", *(f"product:list:{i:032x}" for i in range(5))}
@@ -149,7 +149,7 @@ def test_a_small_keyspace_is_walked_whole_with_exact_figures(
 
 
 def test_estimates_from_a_sample_are_within_ten_percent(redis_client: redis.Redis) -> None:
-    site = backend.site_prefix()
+    site = stored_keys.site_prefix()
     exact = {"product_detail": 60_000, "product_list": 25_000, "cart": 10_000, "_untyped": 5_000}
     populate(redis_client, site + "product:", exact["product_detail"], b"d" * 100, 500)
     populate(redis_client, site + "product:list:", exact["product_list"], b"l" * 400)
@@ -174,7 +174,7 @@ def test_estimates_from_a_sample_are_within_ten_percent(redis_client: redis.Redi
 
 @pytest.mark.slow
 def test_estimates_on_a_million_keys_are_within_ten_percent(redis_client: redis.Redis) -> None:
-    site = backend.site_prefix()
+    site = stored_keys.site_prefix()
     exact = {
         "product_detail": 600_000,
         "product_list": 250_000,
@@ -196,7 +196,7 @@ def test_estimates_on_a_million_keys_are_within_ten_percent(redis_client: redis.
 
 
 def test_hit_rates_and_overrides_make_their_recommendations(redis_client: redis.Redis) -> None:
-    site = backend.site_prefix()
+    site = stored_keys.site_prefix()
     populate(redis_client, site + "search:", 200, b"s" * 2000, 300)
     populate(redis_client, site + "category:", 10, b"c", 300)
     counters.record("search_results", "hits", 10)
@@ -261,7 +261,7 @@ def test_cancel_keeps_what_was_sampled(
     held_analysis: tuple[threading.Event, threading.Event],
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 100}
-    populate(redis_client, backend.site_prefix() + "product:", 5000, b"v", 500)
+    populate(redis_client, stored_keys.site_prefix() + "product:", 5000, b"v", 500)
     reached, release = held_analysis
     user = get_user_model().objects.create_user("ops", is_staff=True)
     job_id = analysis.start(user)
@@ -285,7 +285,7 @@ def test_another_process_reads_the_progress_and_cancels(
     held_analysis: tuple[threading.Event, threading.Event],
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 100}
-    populate(redis_client, backend.site_prefix() + "product:", 3000, b"v", 500)
+    populate(redis_client, stored_keys.site_prefix() + "product:", 3000, b"v", 500)
     reached, release = held_analysis
     job_id = analysis.start()
     assert reached.wait(30)
@@ -309,7 +309,7 @@ def test_redis_lost_mid_job_fails_the_report_and_says_why(doomed_redis: RedisSer
             stopped.set()
             doomed_redis.stop()
 
-    populate(backend.client(), backend.site_prefix() + "product:", 500)
+    populate(backend.client(), stored_keys.site_prefix() + "product:", 500)
     jobs.batch_hooks.append(stop_server)
     try:
         job_id = analysis.start()

@@ -6,44 +6,32 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from cache_admin import backend
+from cache_admin import backend, stored_keys
 
 
 def test_both_backends_reach_the_session_redis(cache_alias: str, redis_client: redis.Redis) -> None:
     cache = caches[cache_alias]
     assert backend.get_cache() is cache
     cache.set("product:1", {"name": "Laptop"})
-    stored = backend.stored_key("product:1")
+    stored = stored_keys.stored_key("product:1")
     assert redis_client.exists(stored) == 1
     assert backend.decode(redis_client.get(stored)) == {"name": "Laptop"}
     assert backend.encode({"name": "Laptop"}) == redis_client.get(stored)
-    assert backend.logical_key(stored) == "product:1"
-    assert backend.logical_key(stored.encode()) == "product:1"
+    assert stored_keys.logical_key(stored) == "product:1"
+    assert stored_keys.logical_key(stored.encode()) == "product:1"
 
 
 @pytest.mark.parametrize("value", [7, -3, "text", b"bytes", None, [1, {"a": (2, 3)}], 10**30])
 def test_encode_writes_what_the_backend_reads(cache_alias: str, value: object) -> None:
     client = backend.client()
-    client.set(backend.stored_key("v"), backend.encode(value))
+    client.set(stored_keys.stored_key("v"), backend.encode(value))
     assert caches[cache_alias].get("v", default="missing") == value
     caches[cache_alias].set("w", value)
-    assert backend.decode(client.get(backend.stored_key("w"))) == value
+    assert backend.decode(client.get(stored_keys.stored_key("w"))) == value
 
 
-def test_the_site_prefix_and_logical_keys(cache_alias: str, settings: Any) -> None:
-    prefix = f"{settings.CACHES[cache_alias]['KEY_PREFIX']}:1:"
-    assert backend.site_prefix() == prefix
-    assert backend.stored_key("cart:user:7") == prefix + "cart:user:7"
-    assert backend.logical_key(prefix + "a:b") == "a:b"
-    assert backend.logical_key("neighbour:1:a:b") is None
-    assert backend.logical_key(prefix.replace(":1:", ":2:") + "a") is None
-    assert backend.logical_key(b"\xff\xfe") is None
+def test_the_default_timeout(cache_alias: str) -> None:
     assert backend.default_timeout() == 300
-
-
-def test_a_neighbour_site_has_its_own_prefix() -> None:
-    assert backend.site_prefix(caches["neighbour"]) == "neighbour:1:"
-    assert backend.logical_key("testsite:1:x", caches["neighbour"]) is None
 
 
 def test_kinds_of_cache() -> None:
@@ -84,42 +72,6 @@ def test_primary_clients_cover_the_server(cache_alias: str, redis_client: redis.
     assert sorted(key for keys in found for key in keys) == sorted(markers)  # each on one
 
 
-def test_glob_escape_matches_only_the_literal_text(redis_client: redis.Redis) -> None:
-    for key in ("a*b", "aXb", "a?b", "a[b]", "ab", "a\\b", "a*bc"):
-        redis_client.set(key, b"1")
-    for literal in ("a*b", "a?b", "a[b]", "a\\b"):
-        pattern = backend.glob_escape(literal)
-        found = {k.decode() for k in redis_client.scan_iter(match=pattern, count=1000)}
-        assert found == {literal}
-    prefix = {k.decode() for k in redis_client.scan_iter(backend.glob_escape("a*b") + "*")}
-    assert prefix == {"a*b", "a*bc"}
-
-
-def test_current_follows_the_configured_alias(cache_alias: str) -> None:
-    current = backend.current()
-    assert current.alias == cache_alias
-    assert current.cache is caches[cache_alias]
-    assert backend.current() is current  # remembered while the settings stay the same
-    assert current.stored_key("product:1") == caches[cache_alias].make_key("product:1")
-    current.client.set(current.stored_key("x"), b"1")
-    assert caches[cache_alias].get("x") == 1
-
-
-def test_current_uses_a_custom_key_function(settings: Any) -> None:
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            **settings.CACHES["default"],
-            "KEY_FUNCTION": "tests.test_backend.reversed_key",
-        },
-    }
-    assert backend.current().stored_key("abc") == "cba|testsite|1"
-
-
-def reversed_key(key: str, key_prefix: str, version: int) -> str:
-    return f"{key[::-1]}|{key_prefix}|{version}"
-
-
 @pytest.mark.parametrize(
     "options",
     [
@@ -140,8 +92,8 @@ def test_decode_follows_the_configured_serializer(settings: Any, options: dict[s
     cache = caches["default"]
     value = {"name": "Laptop", "tags": ["a", "b"], "bio": "x" * 300}
     cache.set("v", value)
-    raw = backend.client().get(backend.stored_key("v"))
+    raw = backend.client().get(stored_keys.stored_key("v"))
     assert backend.decode(raw) == value
-    backend.client().set(backend.stored_key("w"), backend.encode(value))
+    backend.client().set(stored_keys.stored_key("w"), backend.encode(value))
     assert cache.get("w") == value
     assert backend.decode(b"12") == 12

@@ -14,11 +14,11 @@ import pytest
 import redis
 
 from cache_admin import (
-    backend,
     background,
     counters,
     deletion_jobs,
     policy,
+    stored_keys,
 )
 from cache_admin.invalidation import outbox
 from cache_admin.invalidation.outbox import retry
@@ -106,7 +106,7 @@ def test_a_job_is_forgotten_when_it_ends_even_on_an_error(
 @pytest.mark.django_db(transaction=True)
 def test_deletion_jobs_leave_no_record_in_a_long_lived_process(redis_client: redis.Redis) -> None:
     for i in range(20):
-        redis_client.set(backend.stored_key(f"product:{i}"), b"1")
+        redis_client.set(stored_keys.stored_key(f"product:{i}"), b"1")
     started = [deletion_jobs.start(f"product:{i}") for i in range(5)]
     for job_id in started:
         thread = background.job(job_id)
@@ -134,12 +134,12 @@ def busy_parent(
     TTLOverride.objects.create(cache_type="cart", ttl=77)
     assert policy.ttl_for("cart", jitter=False) == 77
     counters.record("cart", "hits")
-    queued = backend.stored_key("product:1")
+    queued = stored_keys.stored_key("product:1")
     redis_client.set(queued, b"stale")
     outbox.queue_keys([queued], alias="default")
     assert retry.retrier.running
     for i in range(3):
-        redis_client.set(backend.stored_key(f"reco:{i}"), b"1")
+        redis_client.set(stored_keys.stored_key(f"reco:{i}"), b"1")
     reached, release = threading.Event(), threading.Event()
 
     def hold(job_id: str, progress: dict[str, int]) -> None:
@@ -168,7 +168,7 @@ def test_a_forked_child_inherits_no_thread_no_queue_and_no_held_lock(
 
     def child() -> bytes:
         found = after_fork_probe()
-        outbox.queue_keys([backend.stored_key("category:2")], alias="default")
+        outbox.queue_keys([stored_keys.stored_key("category:2")], alias="default")
         found["queued_own"] = outbox.pending_count()
         found["fresh"] = sorted(
             w.name

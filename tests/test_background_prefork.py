@@ -22,7 +22,7 @@ import redis
 from celery import Celery
 from django.db import connection
 
-from cache_admin import backend
+from cache_admin import stored_keys
 from cache_admin.models import TTLOverride
 from tests.forking import CLEAN_CHILD
 
@@ -88,7 +88,7 @@ def _ttl(app: Celery, name: str) -> Any:
 def test_a_pool_child_starts_its_own_threads_with_no_queue_and_free_locks(
     prefork_worker: Celery, redis_client: redis.Redis
 ) -> None:
-    queued = backend.stored_key(QUEUED)
+    queued = stored_keys.stored_key(QUEUED)
     redis_client.set(queued, b"stale")
     TTLOverride.objects.create(cache_type="cart", ttl=77)
     # The first task waits for the worker to start (a minute at most on a loaded machine).

@@ -5,7 +5,7 @@ import redis
 from django.core.cache import caches
 from django.db import models
 
-from cache_admin import CachedAttribute, backend, cached_attribute
+from cache_admin import CachedAttribute, cached_attribute, stored_keys
 from cache_admin.caching import known_attributes
 from tests.testapp.models import Category, Product
 
@@ -41,7 +41,9 @@ def test_value_is_cached_under_the_attribute_key(
     assert related(product, calls).key == f"product:{product.pk}:related_products"
     # A QuerySet is stored as its rows, readable with cache.get.
     assert isinstance(caches[cache_alias].get(f"product:{product.pk}:related_products"), list)
-    assert redis_client.ttl(backend.stored_key(f"product:{product.pk}:related_products")) >= 3590
+    assert (
+        redis_client.ttl(stored_keys.stored_key(f"product:{product.pk}:related_products")) >= 3590
+    )
 
 
 def test_names_are_known_per_model(cache_alias: str, product: Product) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import redis
 
-from cache_admin import backend, cache_result
+from cache_admin import backend, cache_result, stored_keys
 from cache_admin.caching import early, fill
 
 
@@ -38,7 +38,7 @@ def test_early_refresh_replaces_the_value_without_a_gap(
 ) -> None:
     source = {"v": "old"}
     seen_during_compute: list[Any] = []
-    stored = backend.stored_key("reco:1")
+    stored = stored_keys.stored_key("reco:1")
 
     @cache_result(timeout=600, key_prefix="reco", early_refresh=1.0)
     def reco(pk: int) -> str:

@@ -14,7 +14,7 @@ import pytest
 import redis
 from django.db.models import QuerySet
 
-from cache_admin import backend, cache_queryset, cache_result, counters, generations
+from cache_admin import backend, cache_queryset, cache_result, counters, generations, stored_keys
 from cache_admin.breaker import breaker_for
 from cache_admin.caching import fill, link
 from cache_admin.testing import RedisServer
@@ -89,7 +89,7 @@ def test_redis_gone_between_the_read_and_the_lease_over_a_stale_entry(
     # A value this slot cannot serve is replaced through a compare-and-set of the lease:
     # Redis goes away between the read that found it and that step.
     with redis.Redis.from_url(f"{private_redis.url}/0") as client:
-        client.set(backend.stored_key("unleased:2"), b"\x80\x05not a pickle")
+        client.set(stored_keys.stored_key("unleased:2"), b"\x80\x05not a pickle")
     read = link.Link.read
 
     def read_then_lose_redis(self: link.Link, slot: link.Slot) -> Any:
@@ -133,7 +133,7 @@ def test_a_generation_key_turned_into_another_type_mid_fill_leaves_no_lease(
     # hash: the server answers WRONGTYPE, and the fill gives its lease back at once instead
     # of leaving it for LEASE_TIMEOUT.
     Product.objects.create(name="P", slug="p", category=Category.objects.create(slug="c"))
-    token_key = backend.stored_key(generations.key(Product))
+    token_key = stored_keys.stored_key(generations.key(Product))
     acquire = link.Link.acquire
 
     def acquire_then_break_the_token(self: link.Link, expected: str, lease: bytes) -> bool:
@@ -161,7 +161,7 @@ def test_a_lease_taken_between_the_read_and_ours_makes_this_caller_wait(
     # fill, then computes without storing over the other lease.
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "LEASE_WAIT": 0.01}
     theirs = fill.LEASE_PREFIX + b"another-process"
-    redis_client.set(backend.stored_key("contested:1"), b"\x80\x05not a pickle")
+    redis_client.set(stored_keys.stored_key("contested:1"), b"\x80\x05not a pickle")
     read = link.Link.read
 
     def read_then_lose_the_race(self: link.Link, slot: link.Slot) -> Any:
@@ -176,7 +176,7 @@ def test_a_lease_taken_between_the_read_and_ours_makes_this_caller_wait(
         return n + 1
 
     assert contested(1) == 2
-    assert redis_client.get(backend.stored_key("contested:1")) == theirs
+    assert redis_client.get(stored_keys.stored_key("contested:1")) == theirs
 
 
 def test_refresh_on_a_cache_that_is_not_redis_computes(settings: Any) -> None:

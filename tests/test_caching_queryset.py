@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 
-from cache_admin import backend, cache_queryset, generations
+from cache_admin import cache_queryset, generations, stored_keys
 from tests.testapp.models import Category, Product
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +70,7 @@ def test_lost_generation_key_never_revives_old_entries(
     assert new_token != old_token
     # Eviction or a restart loses the generation key: a fresh random token is made, which
     # neither the old nor the current entries hold.
-    redis_client.delete(backend.stored_key(generations.key(Product)))
+    redis_client.delete(stored_keys.stored_key(generations.key(Product)))
     assert generations.token(Product) not in (old_token, new_token)
     with CaptureQueriesContext(connection) as queries:
         featured_products()
@@ -136,4 +136,4 @@ def test_an_exception_while_evaluating_is_not_cached(
     with pytest.raises(Exception, match="no_such_column"):
         broken()
     # Neither a value nor a leftover lease: the next call tries again at once.
-    assert redis_client.get(backend.stored_key("broken")) is None
+    assert redis_client.get(stored_keys.stored_key("broken")) is None

@@ -15,7 +15,7 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from cache_admin import backend, cache_queryset, cache_result, generations
+from cache_admin import backend, cache_queryset, cache_result, generations, stored_keys
 from cache_admin.caching import early, fill, link, read_choice
 from tests.testapp.models import Product
 
@@ -55,7 +55,7 @@ class BlockedReader:
 
 
 def stored_value(redis_client: redis.Redis, logical: str) -> Any:
-    found = redis_client.get(backend.stored_key(logical))
+    found = redis_client.get(stored_keys.stored_key(logical))
     if found is None or found.startswith(fill.LEASE_PREFIX):
         return found
     return backend.decode(found)
@@ -183,7 +183,7 @@ def test_a_second_reader_does_not_overwrite_a_newer_fill(
 
     reader.start(lambda: product(3))
     # Expire the stuck reader's lease now (as LEASE_TIMEOUT would), then a fresh fill.
-    stored = backend.stored_key("product:3")
+    stored = stored_keys.stored_key("product:3")
     assert redis_client.get(stored).startswith(fill.LEASE_PREFIX)
     redis_client.delete(stored)
     database["v"] = "new"

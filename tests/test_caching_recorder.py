@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from cache_admin import backend, breaker, cache_queryset, cache_result, generations
+from cache_admin import breaker, cache_queryset, cache_result, generations, stored_keys
 from cache_admin.caching import early, link, recorder
 from tests.test_caching_race import BlockedReader
 from tests.testapp.models import Product
@@ -211,7 +211,7 @@ def test_a_record_closed_from_another_context_still_closes() -> None:
 
 
 def test_an_unreadable_value_is_a_miss_of_its_own(redis_client: Any) -> None:
-    redis_client.set(backend.stored_key("category:5"), b"\x80\x05not a pickle")
+    redis_client.set(stored_keys.stored_key("category:5"), b"\x80\x05not a pickle")
     with recorder.recording() as calls:
         assert category(5) == "category 5"
     (call,) = calls

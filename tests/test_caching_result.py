@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from cache_admin import backend, cache_result, counters, policy
+from cache_admin import backend, cache_result, counters, policy, stored_keys
 from cache_admin.caching import fill, link
 from cache_admin.keys import digest
 
@@ -22,7 +22,7 @@ def _fresh_counters() -> Iterator[None]:
 
 
 def raw(redis_client: redis.Redis, logical: str) -> Any:
-    return redis_client.get(backend.stored_key(logical))
+    return redis_client.get(stored_keys.stored_key(logical))
 
 
 def test_hit_returns_cached_value_and_cache_get_reads_it(cache_alias: str) -> None:
@@ -135,10 +135,10 @@ def test_ttl_explicit_then_type_policy_then_cache_default(
         return pk
 
     explicit(1), typed(1), untyped(1)
-    assert 40 <= redis_client.ttl(backend.stored_key("product:1")) <= 42
+    assert 40 <= redis_client.ttl(stored_keys.stored_key("product:1")) <= 42
     # category: 3600 s plus up to 20% jitter
-    assert 3590 <= redis_client.ttl(backend.stored_key("category:1")) <= 4320
-    assert 290 <= redis_client.ttl(backend.stored_key("nothing:1")) <= 300  # TIMEOUT 300
+    assert 3590 <= redis_client.ttl(stored_keys.stored_key("category:1")) <= 4320
+    assert 290 <= redis_client.ttl(stored_keys.stored_key("nothing:1")) <= 300  # TIMEOUT 300
 
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "JITTER": 0}
 
@@ -147,7 +147,7 @@ def test_ttl_explicit_then_type_policy_then_cache_default(
         return pk
 
     cart(1)
-    assert 1790 <= redis_client.ttl(backend.stored_key("anything:1")) <= 1800
+    assert 1790 <= redis_client.ttl(stored_keys.stored_key("anything:1")) <= 1800
     assert policy.ttl_for("cart") == 1800
 
 
@@ -263,7 +263,7 @@ def test_foreign_lease_past_lease_wait_computes_without_storing(
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "LEASE_WAIT": 0.01}
     lease = fill.LEASE_PREFIX + b"someone-else"
-    redis_client.set(backend.stored_key("held:1"), lease, px=60000)
+    redis_client.set(stored_keys.stored_key("held:1"), lease, px=60000)
 
     @cache_result(timeout=60, key_prefix="held")
     def held(n: int) -> int:
@@ -276,7 +276,7 @@ def test_foreign_lease_past_lease_wait_computes_without_storing(
 def test_undecodable_value_is_recomputed_and_replaced(
     cache_alias: str, redis_client: redis.Redis
 ) -> None:
-    redis_client.set(backend.stored_key("garbled:1"), b"\x80\x05not a pickle")
+    redis_client.set(stored_keys.stored_key("garbled:1"), b"\x80\x05not a pickle")
 
     @cache_result(timeout=60, key_prefix="garbled")
     def garbled(n: int) -> int:
@@ -312,14 +312,14 @@ def test_bare_decorator_uses_module_and_name_as_prefix(cache_alias: str) -> None
 def test_key_of_another_redis_type_serves_the_function(
     cache_alias: str, redis_client: redis.Redis
 ) -> None:
-    redis_client.hset(backend.stored_key("odd:1"), "field", "value")
+    redis_client.hset(stored_keys.stored_key("odd:1"), "field", "value")
 
     @cache_result(timeout=60, key_prefix="odd")
     def odd(n: int) -> int:
         return n + 1
 
     assert odd(1) == 2  # WRONGTYPE is not an outage: no exception, nothing overwritten
-    assert redis_client.type(backend.stored_key("odd:1")) == b"hash"
+    assert redis_client.type(stored_keys.stored_key("odd:1")) == b"hash"
 
 
 def test_value_refused_by_the_server_is_served_and_leaves_no_lease(
@@ -327,7 +327,7 @@ def test_value_refused_by_the_server_is_served_and_leaves_no_lease(
 ) -> None:
     # Room for the lease, not for the value: the write is refused with an OOM error (on a
     # cluster, by the node of the key).
-    node = backend.node_for_key(backend.stored_key("huge:1")).client
+    node = backend.node_for_key(stored_keys.stored_key("huge:1")).client
     used = int(node.info("memory")["used_memory"])
     node.config_set("maxmemory-policy", "noeviction")
     node.config_set("maxmemory", used + 1024 * 1024)

@@ -24,10 +24,10 @@ from django.test.utils import CaptureQueriesContext
 from cache_admin import (
     CacheInvalidator,
     CachePattern,
-    backend,
     cache_queryset,
     cache_result,
     counters,
+    stored_keys,
 )
 from tests import redis_commands
 from tests.testapp.models import Category, Product
@@ -103,7 +103,7 @@ def is_read_or_lease(command: str, logical: str) -> bool:
     """SET <key> <a lease> NX GET PX <ms>: the value of a hit, the lease of a miss."""
     found = words(command)
     return (
-        found[:2] == ["SET", backend.stored_key(logical)]
+        found[:2] == ["SET", stored_keys.stored_key(logical)]
         and found[2].startswith("N.\\x00cache_admin-lease:")
         and found[3:6] == ["NX", "GET", "PX"]
     )
@@ -121,7 +121,7 @@ def test_a_hit_is_one_command(server_alias: str, monitored: Any) -> None:
     for _ in range(100):
         profile(1)
     [command] = monitored(lambda: profile(1))
-    assert words(command) == ["GET", backend.stored_key("user_profile:1")], command
+    assert words(command) == ["GET", stored_keys.stored_key("user_profile:1")], command
 
 
 def test_a_miss_is_two_round_trips(
@@ -152,15 +152,15 @@ def test_a_miss_of_a_family_that_mostly_hits_takes_its_lease_apart(
     # GET, SET NX of the lease, the compare-and-set: a rare miss pays one round trip more.
     assert trips(lambda: profile(1), round_trips) == 3
     commands = monitored(lambda: profile(2))
-    assert words(commands[0]) == ["GET", backend.stored_key("user_profile:2")], commands
+    assert words(commands[0]) == ["GET", stored_keys.stored_key("user_profile:2")], commands
     lease = words(commands[1])
-    assert lease[:2] == ["SET", backend.stored_key("user_profile:2")] and "NX" in lease
+    assert lease[:2] == ["SET", stored_keys.stored_key("user_profile:2")] and "NX" in lease
     assert words(commands[2])[0] == "EVALSHA"
 
 
 def is_enveloped_read(commands: list[str], tokens: list[str], logical: str) -> bool:
     """One MGET of the generation tokens and the entry."""
-    stored = [backend.stored_key(name) for name in [*tokens, logical]]
+    stored = [stored_keys.stored_key(name) for name in [*tokens, logical]]
     return len(commands) == 1 and words(commands[0]) == ["MGET", *stored]
 
 

@@ -16,7 +16,7 @@ import redis
 from django.core.cache import BaseCache, caches
 from django.core.exceptions import ImproperlyConfigured
 
-from cache_admin import CacheInvalidator, backend, counters, nodes
+from cache_admin import CacheInvalidator, backend, counters, nodes, stored_keys
 from cache_admin.backends.cluster import cluster_client
 from cache_admin.testing import free_port
 from tests import redis_commands
@@ -44,7 +44,7 @@ def test_the_nodes_are_three_primaries_and_their_replicas(cluster_alias: str) ->
 def test_slots_and_key_routing_agree_with_the_cluster(
     cluster_alias: str, redis_client: redis.Redis, key: str
 ) -> None:
-    stored = backend.stored_key(key)
+    stored = stored_keys.stored_key(key)
     redis_client.set(stored, b"v")
     node = backend.node_for_key(stored)
     assert node.client.execute_command("CLUSTER", "KEYSLOT", stored) == backend.keyslot(stored)
@@ -83,7 +83,10 @@ def test_django_valkey_cluster_api_and_its_limits(cluster_url: str) -> None:
     assert cache.delete_many(list(data)[:25]) == 25
     assert cache.get_many(list(data)) == dict(list(data.items())[25:])
     per_node = [
-        sum(1 for _ in client.scan_iter(match=backend.stored_key("product:*", cache), count=1000))
+        sum(
+            1
+            for _ in client.scan_iter(match=stored_keys.stored_key("product:*", cache), count=1000)
+        )
         for client in backend.primary_clients(cache)
     ]
     assert sum(per_node) == 25 and len(cache.keys("product:*")) in per_node  # one node's
@@ -118,7 +121,7 @@ def test_prefix_deletion_scans_every_primary(
     cache.set_many({f"product:{n}": n for n in range(300)})
     cache.set("category:1", 1)
     neighbour.set("product:1", "theirs")
-    site = backend.site_prefix().encode()
+    site = stored_keys.site_prefix().encode()
 
     def products_per_node() -> list[int]:
         return [
@@ -166,7 +169,7 @@ def test_the_counters_spread_over_every_primary(
     assert sum(minutes, counters.Counts()) == counters.Counts(hits=72, misses=24)
     # Each shard's hash tag pins it to its own twelfth of the slots: four per primary.
     owners = Counter(
-        backend.node_for_key(backend.stored_key(counters.stats_key("total", shard))).name
+        backend.node_for_key(stored_keys.stored_key(counters.stats_key("total", shard))).name
         for shard in range(counters.CLUSTER_SHARDS)
     )
     assert sorted(owners.values()) == [4, 4, 4]

@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 from django.views.decorators.cache import cache_page
 
-from cache_admin import CacheInvalidator, backend, cache_result, counters
+from cache_admin import CacheInvalidator, backend, cache_result, counters, stored_keys
 from cache_admin.backends import cluster as cluster_backend
 from cache_admin.breaker import OPEN, breaker_for
 from cache_admin.guard import RedisUnavailable
@@ -59,7 +59,7 @@ def alias(
 
 
 def stored(key: str) -> str:
-    return backend.stored_key(key)
+    return stored_keys.stored_key(key)
 
 
 def node_of(cluster: RedisClusterServer, key: str) -> ClusterNodeServer:

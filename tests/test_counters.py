@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import redis
 
-from cache_admin import backend, counters
+from cache_admin import backend, counters, stored_keys
 from cache_admin.counters import Counts
 from tests import redis_commands
 from tests.forking import fork_and_run
@@ -21,7 +21,7 @@ def _fresh_counters() -> Iterator[None]:
 
 
 def stored(logical: str) -> str:
-    return backend.stored_key(logical)
+    return stored_keys.stored_key(logical)
 
 
 def stats_keys(suffix: str | int) -> list[str]:

@@ -21,7 +21,7 @@ from django_redis.compressors.gzip import GzipCompressor
 from django_redis.compressors.lzma import LzmaCompressor
 from django_redis.compressors.zlib import ZlibCompressor
 
-from cache_admin import backend, decoding
+from cache_admin import backend, decoding, stored_keys
 from tests.testapp.models import Category, Product
 
 
@@ -57,8 +57,8 @@ def test_code_running_pickle_stored_in_redis_stays_inert(cache_alias: str, tmp_p
     from cache_admin import keyspace
 
     marker = tmp_path / "ran"
-    backend.client().set(backend.stored_key("product:evil"), pickle.dumps([RunsCode(marker)]))
-    detail = keyspace.key_detail(backend.stored_key("product:evil").encode())
+    backend.client().set(stored_keys.stored_key("product:evil"), pickle.dumps([RunsCode(marker)]))
+    detail = keyspace.key_detail(stored_keys.stored_key("product:evil").encode())
     assert detail is not None and detail.value is not None
     assert detail.value.kind == "refused" and not marker.exists()
 
@@ -157,7 +157,7 @@ def test_compressed_cache_round_trip(settings: Any) -> None:
     }
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": "zipped"}
     caches["zipped"].set("product:1", {"name": "x" * 500})
-    raw = backend.client().get(backend.stored_key("product:1"))
+    raw = backend.client().get(stored_keys.stored_key("product:1"))
     assert raw is not None and raw[:1] == b"x"  # zlib header: really compressed
     shown = decoding.decode(raw)
     assert shown.compression == "zlib" and "'xxxx" in shown.text

@@ -12,7 +12,7 @@ import redis
 from django.contrib.auth import get_user_model
 from django.core.cache import BaseCache
 
-from cache_admin import backend, deletion_jobs
+from cache_admin import backend, deletion_jobs, stored_keys
 from cache_admin.models import AuditEntry
 from cache_admin.testing import RedisServer
 from tests.redis_fixtures import held_job
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def fill(client: redis.Redis, logical: list[str]) -> None:
     pipe = client.pipeline(transaction=False)
     for name in logical:
-        pipe.set(backend.stored_key(name), b"1")
+        pipe.set(stored_keys.stored_key(name), b"1")
     pipe.execute()
 
 
@@ -60,8 +60,8 @@ def test_job_deletes_in_the_background_with_visible_progress(
     assert done is not None and done.state == deletion_jobs.DONE and done.done
     assert done.deleted == 2000 and done.fraction == 1.0 and done.percent == 100
     assert done.finished is not None and done.finished >= done.started
-    assert redis_client.exists(backend.stored_key("category:1"))
-    assert redis_client.exists(backend.stored_key("productx"))
+    assert redis_client.exists(stored_keys.stored_key("category:1"))
+    assert redis_client.exists(stored_keys.stored_key("productx"))
     assert neighbour.get("product:1") == "theirs"
     entry = AuditEntry.objects.get(action="delete_prefix")
     assert entry.user == user and entry.target == "product:" and entry.keys_affected == 2000
@@ -84,7 +84,7 @@ def test_unusable_prefixes_are_refused_before_starting(
     fill(redis_client, ["product:1"])
     with pytest.raises(ValueError):
         deletion_jobs.start(prefix)
-    assert redis_client.exists(backend.stored_key("product:1"))
+    assert redis_client.exists(stored_keys.stored_key("product:1"))
     assert not AuditEntry.objects.exists()
 
 
@@ -94,7 +94,7 @@ def test_glob_characters_are_literal(redis_client: redis.Redis) -> None:
     assert deletion_jobs.join(job_id, 30)
     status = deletion_jobs.status(job_id)
     assert status is not None and status.deleted == 2
-    assert redis_client.exists(backend.stored_key("ab:1"))
+    assert redis_client.exists(stored_keys.stored_key("ab:1"))
 
 
 def test_redis_lost_mid_job_fails_it_and_says_so(doomed_redis: RedisServer) -> None:

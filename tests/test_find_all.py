@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis
 
-from cache_admin import backend, job_state
+from cache_admin import backend, job_state, stored_keys
 from cache_admin.keyspace import find_all
 from cache_admin.testing import RedisServer, populate
 from tests import django_child
@@ -20,14 +20,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def stored(logical: str) -> bytes:
-    return backend.stored_key(logical).encode()
+    return stored_keys.stored_key(logical).encode()
 
 
 def test_finds_every_rare_key_in_the_whole_keyspace(
     redis_client: redis.Redis, settings: Any
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 100}
-    populate(redis_client, backend.site_prefix() + "product:", 5000)
+    populate(redis_client, stored_keys.site_prefix() + "product:", 5000)
     rare = {f"rare:{i}" for i in range(9)}
     for name in rare:
         redis_client.set(stored(name), b"v", ex=300)
@@ -53,7 +53,7 @@ def test_it_stops_at_its_limit_and_says_so(
 ) -> None:
     monkeypatch.setattr(find_all, "MAX_FOUND", 50)
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 20}
-    populate(redis_client, backend.site_prefix() + "product:", 500)
+    populate(redis_client, stored_keys.site_prefix() + "product:", 500)
     job_id = find_all.start("product:")
     assert find_all.join(job_id, 60)
     status = find_all.status(job_id)
@@ -84,7 +84,7 @@ def test_cancel_from_another_process_while_a_second_start_waits(
     held_search: tuple[threading.Event, threading.Event],
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 50}
-    populate(redis_client, backend.site_prefix() + "product:", 3000)
+    populate(redis_client, stored_keys.site_prefix() + "product:", 3000)
     reached, release = held_search
     job_id = find_all.start("product:")
     assert reached.wait(30)
@@ -119,7 +119,7 @@ def test_redis_lost_mid_search_ends_the_job_and_frees_it(
             stopped.set()
             doomed_redis.stop()
 
-    populate(backend.client(), backend.site_prefix() + "product:", 500)
+    populate(backend.client(), stored_keys.site_prefix() + "product:", 500)
     find_all.batch_hooks.append(stop_server)
     caplog.set_level(logging.WARNING, logger="cache_admin")
     try:
@@ -139,7 +139,7 @@ def test_redis_lost_mid_search_ends_the_job_and_frees_it(
 def test_a_search_failing_with_redis_up_records_why(
     redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    populate(redis_client, backend.site_prefix() + "product:", 100)
+    populate(redis_client, stored_keys.site_prefix() + "product:", 100)
 
     def refuse(job_id: str, found: int) -> None:
         raise redis.ResponseError("OOM command not allowed")

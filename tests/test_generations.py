@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import redis
 
-from cache_admin import backend, generations
+from cache_admin import backend, generations, stored_keys
 from tests import redis_commands
 from tests.testapp.models import Category, Product
 
@@ -17,9 +17,9 @@ def test_token_is_created_once_and_stable(cache_alias: str, redis_client: redis.
     first = generations.token(Product)
     assert len(first) == 16
     assert generations.token(Product) == first
-    assert redis_client.get(backend.stored_key(generations.key(Product))) == first.encode()
+    assert redis_client.get(stored_keys.stored_key(generations.key(Product))) == first.encode()
     # No expiry: a generation lives as long as Redis keeps it.
-    assert redis_client.ttl(backend.stored_key(generations.key(Product))) == -1
+    assert redis_client.ttl(stored_keys.stored_key(generations.key(Product))) == -1
     assert generations.token(Category) != first
 
 
@@ -38,7 +38,7 @@ def test_a_lost_token_is_replaced_by_a_new_random_one(
 ) -> None:
     seen = {generations.token(Product)}
     for _ in range(20):
-        redis_client.delete(backend.stored_key(generations.key(Product)))
+        redis_client.delete(stored_keys.stored_key(generations.key(Product)))
         fresh = generations.token(Product)
         assert fresh not in seen  # never a value an old entry could hold
         seen.add(fresh)
@@ -48,7 +48,7 @@ def test_concurrent_creation_agrees_on_one_token(
     cache_alias: str, redis_client: redis.Redis
 ) -> None:
     # Another process created the token between our GET and SET NX: we take theirs.
-    stored = backend.stored_key(generations.key(Product))
+    stored = stored_keys.stored_key(generations.key(Product))
     client_class = type(backend.client())  # a cluster client's own class on a cluster
     original_set = client_class.set
 

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 
-from cache_admin import CachedAttribute, CacheInvalidator, backend, keys, register
+from cache_admin import CachedAttribute, CacheInvalidator, keys, register, stored_keys
 from cache_admin.caching import known_attributes
 from cache_admin.invalidation import unregister
 from cache_admin.invalidation.registrations import _attributes, attribute_names_key
@@ -194,7 +194,7 @@ def test_every_store_names_the_attribute_and_a_hit_adds_nothing(
     cache_alias: str, product: Product, redis_client: redis.Redis
 ) -> None:
     cache = caches[cache_alias]
-    names = backend.stored_key(attribute_names_key(Product), cache)
+    names = stored_keys.stored_key(attribute_names_key(Product), cache)
     attribute = CachedAttribute(product, "scored", lambda: 1, 600)
     assert attribute.value == 1
     assert redis_client.smembers(names) == {b"scored"}
@@ -232,5 +232,6 @@ def test_many_rows_stay_one_round_trip_in_bounded_scripts(
     assert result.deleted == 200
     assert redis_commands.calls(redis_client, "evalsha") - before > 1  # several bounded calls
     assert not any(
-        redis_client.exists(backend.stored_key(keys.attribute_key(row, "score"))) for row in rows
+        redis_client.exists(stored_keys.stored_key(keys.attribute_key(row, "score")))
+        for row in rows
     )

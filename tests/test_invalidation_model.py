@@ -8,7 +8,7 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from cache_admin import CachedAttribute, CacheInvalidator, backend, generations, keys
+from cache_admin import CachedAttribute, CacheInvalidator, backend, generations, keys, stored_keys
 from cache_admin.invalidation import register, unregister
 from tests import redis_commands
 from tests.testapp.models import Category, Product
@@ -152,7 +152,7 @@ def test_list_invalidation_costs_the_same_with_10_and_10000_lists(
         client = backend.client(cache)
         pipe = client.pipeline(transaction=False)
         for n in range(count):
-            pipe.set(backend.stored_key(keys.list_key(Product, {"page": n}), cache), b"x")
+            pipe.set(stored_keys.stored_key(keys.list_key(Product, {"page": n}), cache), b"x")
         pipe.execute()
         before = redis_commands.counts(redis_client)
         CacheInvalidator.invalidate_list_cache(Product)
@@ -194,7 +194,7 @@ def test_many_keys_go_in_batches(
     # 500 keys per UNLINK (the named keys include attributes other tests taught the process).
     assert len(result.keys) > 1000
     unlinks = redis_commands.calls(redis_client, "unlink") - before
-    stored = [backend.stored_key(key, cache) for key in result.keys]
+    stored = [stored_keys.stored_key(key, cache) for key in result.keys]
     # On a cluster each UNLINK keeps to one hash slot as well.
     groups = backend.by_slot(stored) if backend.is_cluster(backend.client()) else [stored]
     assert unlinks == sum(math.ceil(len(group) / 500) for group in groups)

@@ -8,14 +8,14 @@ import pytest
 import redis
 from django.core.cache import BaseCache, caches
 
-from cache_admin import CacheInvalidator, backend
+from cache_admin import CacheInvalidator, backend, stored_keys
 from cache_admin.invalidation.prefix import iter_delete_prefix
 from cache_admin.testing import RedisServer, free_port, populate
 from tests import redis_commands
 
 
 def _stored(cache_alias: str, logical: str) -> bytes:
-    return backend.stored_key(logical, caches[cache_alias]).encode()
+    return stored_keys.stored_key(logical, caches[cache_alias]).encode()
 
 
 def _fill(client: redis.Redis, cache_alias: str, *logical: str) -> None:
@@ -73,7 +73,7 @@ def test_glob_characters_are_literal(cache_alias: str, redis_client: redis.Redis
 
 
 def test_keys_with_non_utf8_bytes(cache_alias: str, redis_client: redis.Redis) -> None:
-    site = backend.site_prefix(caches[cache_alias]).encode()
+    site = stored_keys.site_prefix(caches[cache_alias]).encode()
     odd = site + b"blob:\xff\xfe\x00end"
     redis_client.set(odd, b"v")
     redis_client.set(site + b"blobby", b"v")

@@ -25,7 +25,14 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.test.utils import CaptureQueriesContext
 
-from cache_admin import CacheInvalidator, CachePattern, backend, cache_queryset, counters
+from cache_admin import (
+    CacheInvalidator,
+    CachePattern,
+    backend,
+    cache_queryset,
+    counters,
+    stored_keys,
+)
 from cache_admin import generations as gens
 from cache_admin.invalidation import register, scopes, unregister
 from tests import redis_commands
@@ -267,7 +274,7 @@ def test_a_lost_scope_token_brings_no_old_entry_back(
 ) -> None:
     laptops = shop["laptops"]
     listing(of(laptops))
-    token = backend.stored_key(gens.scope_key(Product, "category", laptops.pk))
+    token = stored_keys.stored_key(gens.scope_key(Product, "category", laptops.pk))
     assert redis_client.pttl(token) > 0  # scope tokens expire: their number stays bounded
     for _ in range(3):
         redis_client.delete(token)
@@ -303,9 +310,9 @@ def test_misses_are_counted_by_reason(
     # Another process is filling it: this lookup finds its lease.
     key = CachePattern.list_key(of(laptops))
     redis_client = backend.client()
-    redis_client.delete(backend.stored_key(key))
+    redis_client.delete(stored_keys.stored_key(key))
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "LEASE_WAIT": 0.01}
-    redis_client.set(backend.stored_key(key), b"N.\x00cache_admin-lease:elsewhere", px=60_000)
+    redis_client.set(stored_keys.stored_key(key), b"N.\x00cache_admin-lease:elsewhere", px=60_000)
     listing(of(laptops))
     counters.flush()
     found = counters.totals()["product_list"]

@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.core.cache import BaseCache, caches
 
-from cache_admin import backend, keyspace
+from cache_admin import backend, keyspace, stored_keys
 from cache_admin.keyspace import params
 from tests import redis_commands
 
@@ -22,7 +22,7 @@ def fill(client: redis.Redis, names: list[str], value: bytes = b"x") -> None:
 
 
 def stored(logical: str) -> bytes:
-    return backend.stored_key(logical).encode()
+    return stored_keys.stored_key(logical).encode()
 
 
 def logicals(page: keyspace.ScanPage) -> list[str]:
@@ -72,7 +72,7 @@ def test_page_lists_site_keys_with_metadata(
     assert page.done and page.cursor == "0" and page.next_cursor is None
     detail = by_name["product:1"]
     assert detail.stored == stored("product:1")
-    assert detail.stored_text == backend.stored_key("product:1")
+    assert detail.stored_text == stored_keys.stored_key("product:1")
     assert keyspace.key_from_token(detail.token) == detail.stored
     assert detail.cache_type is not None and detail.cache_type.name == "product_detail"
     assert detail.redis_type == "string"
@@ -90,7 +90,7 @@ def test_page_lists_site_keys_with_metadata(
 
 def test_glob_metacharacters_in_prefix_are_literal(redis_client: redis.Redis) -> None:
     names = ["a*b:1", "aXb:1", "a?b:1", "a[b]:1", "ab:1", "a\\b:1", "a[x]b:1"]
-    fill(redis_client, [backend.stored_key(n) for n in names])
+    fill(redis_client, [stored_keys.stored_key(n) for n in names])
     assert logicals(keyspace.scan_page("a*")) == ["a*b:1"]
     assert logicals(keyspace.scan_page("a?")) == ["a?b:1"]
     assert logicals(keyspace.scan_page("a[b]")) == ["a[b]:1"]
@@ -101,7 +101,7 @@ def test_glob_metacharacters_in_prefix_are_literal(redis_client: redis.Redis) ->
 
 def test_empty_and_very_long_prefixes(redis_client: redis.Redis) -> None:
     long_name = "p" * params.MAX_PREFIX_LENGTH
-    fill(redis_client, [backend.stored_key(long_name + ":1"), backend.stored_key("q:1")])
+    fill(redis_client, [stored_keys.stored_key(long_name + ":1"), stored_keys.stored_key("q:1")])
     assert len(keyspace.scan_page("").keys) == 2
     assert logicals(keyspace.scan_page(long_name)) == [long_name + ":1"]
     with pytest.raises(ValueError, match="at most 1000"):
@@ -111,7 +111,7 @@ def test_empty_and_very_long_prefixes(redis_client: redis.Redis) -> None:
 
 
 def test_odd_key_bytes_and_markup_are_shown_as_text(redis_client: redis.Redis) -> None:
-    site = backend.site_prefix().encode()
+    site = stored_keys.site_prefix().encode()
     redis_client.set(site + b"bin:\xff\xfe\x01", b"v")
     redis_client.set(site + b"<script>alert(1)</script>", b"v")
     page = keyspace.scan_page()
@@ -125,7 +125,7 @@ def test_odd_key_bytes_and_markup_are_shown_as_text(redis_client: redis.Redis) -
 
 def test_empty_scan_batches_do_not_end_the_listing(redis_client: redis.Redis) -> None:
     """One rare match in 30,000 keys: most SCAN batches come back empty."""
-    fill(redis_client, [backend.stored_key(f"product:{i}") for i in range(30_000)])
+    fill(redis_client, [stored_keys.stored_key(f"product:{i}") for i in range(30_000)])
     redis_client.set(stored("rare:needle"), b"x")
     before = redis_commands.calls(redis_client, "scan")
     page = keyspace.scan_page("rare:", page_size=10, budget=100_000)
@@ -139,7 +139,7 @@ def test_scan_budget_bounds_the_work_and_offers_a_cursor(
     redis_client: redis.Redis, settings: Any
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 500}
-    fill(redis_client, [backend.stored_key(f"product:{i}") for i in range(30_000)])
+    fill(redis_client, [stored_keys.stored_key(f"product:{i}") for i in range(30_000)])
     before = redis_commands.calls(redis_client, "scan")
     page = keyspace.scan_page("nothing:", budget=4000, page_size=20)
     calls = redis_commands.calls(redis_client, "scan") - before
@@ -160,7 +160,7 @@ def test_scan_budget_bounds_the_work_and_offers_a_cursor(
 
 def test_cursor_paging_visits_every_key(redis_client: redis.Redis) -> None:
     names = [f"product:{i}" for i in range(250)]
-    fill(redis_client, [backend.stored_key(n) for n in names])
+    fill(redis_client, [stored_keys.stored_key(n) for n in names])
     seen: list[str] = []
     cursor = "0"
     for _ in range(100):
@@ -208,7 +208,7 @@ def test_bad_paging_input_gets_a_clear_message(kwargs: dict[str, Any], message: 
 def test_namespace_tree_counts_children(redis_client: redis.Redis) -> None:
     names = [f"product:{i}" for i in range(30)] + [f"product:list:{i}" for i in range(5)]
     names += ["category:1", "category:2", "plainkey", "cache_admin:history"]
-    fill(redis_client, [backend.stored_key(n) for n in names])
+    fill(redis_client, [stored_keys.stored_key(n) for n in names])
     tree = keyspace.namespace_tree()
     assert tree.complete and not tree.approximate
     rows = {(c.segment, c.is_leaf): c.count for c in tree.children}
@@ -226,7 +226,7 @@ def test_namespace_tree_counts_children(redis_client: redis.Redis) -> None:
 
 def test_namespace_tree_is_bounded_and_says_so(redis_client: redis.Redis, settings: Any) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 100}
-    fill(redis_client, [backend.stored_key(f"product:{i}") for i in range(5000)])
+    fill(redis_client, [stored_keys.stored_key(f"product:{i}") for i in range(5000)])
     before = redis_commands.calls(redis_client, "scan")
     tree = keyspace.namespace_tree(budget=500)
     assert tree.approximate and tree.scanned <= 500
@@ -251,7 +251,7 @@ def test_a_key_gone_between_scan_and_metadata_is_marked_missing(
 
 
 def test_scanned_count_never_exceeds_the_keyspace(redis_client: redis.Redis) -> None:
-    fill(redis_client, [backend.stored_key(f"product:{i}") for i in range(7)])
+    fill(redis_client, [stored_keys.stored_key(f"product:{i}") for i in range(7)])
     before = redis_client.dbsize()
     page = keyspace.scan_page("nothing:")
     assert page.done and page.scanned == before == redis_client.dbsize() == 7

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from cache_admin import backend, keyspace
+from cache_admin import backend, keyspace, stored_keys
 from cache_admin.keyspace import cursor
 from cache_admin.testing import RedisServer, populate
 
 
 def stored(logical: str) -> bytes:
-    return backend.stored_key(logical).encode()
+    return stored_keys.stored_key(logical).encode()
 
 
 def walk_all(prefix: str, page_size: int, **kwargs: object) -> list[list[str]]:
@@ -48,7 +48,7 @@ def test_pages_hold_exactly_the_page_size_and_miss_nothing(
 ) -> None:
     # Small SCAN steps make pages end inside a batch: the case that overfilled pages before.
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 64}  # type: ignore[attr-defined]
-    populate(redis_client, backend.site_prefix() + "product:", 277)
+    populate(redis_client, stored_keys.site_prefix() + "product:", 277)
     pages = walk_all("product:", 40)
     sizes = [len(p) for p in pages]
     assert all(size == 40 for size in sizes[:-1]) and 0 < sizes[-1] <= 40, sizes
@@ -59,7 +59,7 @@ def test_pages_hold_exactly_the_page_size_and_miss_nothing(
 
 
 def test_the_default_page_is_the_documented_100(redis_client: redis.Redis) -> None:
-    populate(redis_client, backend.site_prefix() + "product:", 277)
+    populate(redis_client, stored_keys.site_prefix() + "product:", 277)
     pages = walk_all("product:", None)  # type: ignore[arg-type]
     assert [len(p) for p in pages[:2]] == [100, 100] and 77 <= len(pages[2]) <= 82
     assert len(pages) == 3 and len({key for page in pages for key in page}) == 277
@@ -75,7 +75,7 @@ def test_a_damaged_token_is_a_message(redis_client: redis.Redis, token: str) -> 
 
 
 def test_a_hand_edited_token_is_refused(redis_client: redis.Redis) -> None:
-    populate(redis_client, backend.site_prefix() + "product:", 300)
+    populate(redis_client, stored_keys.site_prefix() + "product:", 300)
     page = keyspace.scan_page("product:", page_size=10)
     token = page.cursor
     assert token != "0" and "~" in token
@@ -99,8 +99,8 @@ def test_one_token_pages_through_every_primary(
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 50}  # type: ignore[attr-defined]
     first, second = two_primaries
-    populate(first, backend.site_prefix() + "a:", 150)
-    populate(second, backend.site_prefix() + "b:", 130)
+    populate(first, stored_keys.site_prefix() + "a:", 150)
+    populate(second, stored_keys.site_prefix() + "b:", 130)
     pages = walk_all("", 60)
     seen = [key for page in pages for key in page]
     assert len(set(seen)) == 280 and len(seen) <= 280 + 5
@@ -116,8 +116,8 @@ def test_rare_keys_on_every_primary_are_found_within_the_budget(
 ) -> None:
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "SCAN_COUNT": 200}  # type: ignore[attr-defined]
     first, second = two_primaries
-    populate(first, backend.site_prefix() + "other:", 2000)
-    populate(second, backend.site_prefix() + "other:", 2000)
+    populate(first, stored_keys.site_prefix() + "other:", 2000)
+    populate(second, stored_keys.site_prefix() + "other:", 2000)
     first.set(stored("rare:1"), b"v")
     second.set(stored("rare:2"), b"v")
     found, token, requests = set(), "0", 0

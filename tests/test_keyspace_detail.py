@@ -10,12 +10,12 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from cache_admin import backend, decoding, keyspace
+from cache_admin import backend, decoding, keyspace, stored_keys
 from cache_admin.testing import free_port
 
 
 def stored(logical: str) -> bytes:
-    return backend.stored_key(logical).encode()
+    return stored_keys.stored_key(logical).encode()
 
 
 def test_string_value_is_decoded(cache_alias: str) -> None:

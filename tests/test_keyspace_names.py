@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from cache_admin import backend
+from cache_admin import stored_keys
 from cache_admin.keyspace import names
 
 
 def test_a_key_given_as_text_is_taken_as_its_utf8_bytes() -> None:
-    inside = backend.site_prefix() + "product:é"
+    inside = stored_keys.site_prefix() + "product:é"
     assert names.require_inside(inside) == inside.encode()
     assert names.key_token(inside) == names.key_token(inside.encode())
 

@@ -23,11 +23,11 @@ from django.db.models import QuerySet
 from cache_admin import (
     CachedAttribute,
     CachePattern,
-    backend,
     cache_queryset,
     cache_result,
     counters,
     generations,
+    stored_keys,
 )
 from cache_admin.breaker import OPEN, breaker_for
 from cache_admin.caching import read_choice
@@ -321,7 +321,7 @@ def test_a_reader_waiting_on_a_lease_as_redis_hangs_queues_it(
 ) -> None:
     # Another process's fill holds the key; the server hangs while this reader waits.
     client = redis.Redis(port=hanging.server.port)
-    stored = backend.stored_key("product:3", caches[hanging.alias])
+    stored = stored_keys.stored_key("product:3", caches[hanging.alias])
     client.set(stored, LEASE_PREFIX + b"another process", px=60_000)
     client.close()
     hang_before(monkeypatch, hanging.server, "read", 2)

@@ -10,7 +10,7 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from cache_admin import CacheInvalidator, backend
+from cache_admin import CacheInvalidator, stored_keys
 from cache_admin.invalidation.prefix import iter_delete_prefix
 from cache_admin.testing import populate
 from tests import redis_commands
@@ -19,7 +19,7 @@ USER = "prefix-steps"
 
 
 def _stored(server_alias: str, logical: str) -> bytes:
-    return backend.stored_key(logical, caches[server_alias]).encode()
+    return stored_keys.stored_key(logical, caches[server_alias]).encode()
 
 
 def _scripts(client: redis.Redis) -> tuple[int, int]:
@@ -67,7 +67,7 @@ def test_a_node_that_refuses_scripts_gets_the_client_loop(
     server_alias: str, redis_client: redis.Redis
 ) -> None:
     _refuse_scripts(redis_client)
-    site = backend.site_prefix(caches[server_alias]).encode()
+    site = stored_keys.site_prefix(caches[server_alias]).encode()
     odd = [site + b"a*b:\xff\xfe\x00end", site + b"a*b:[x]\\?"]
     for key in odd:
         redis_client.set(key, b"v")

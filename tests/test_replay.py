@@ -12,7 +12,15 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from cache_admin import CacheInvalidator, backend, breaker, delete_keys, generations, keys
+from cache_admin import (
+    CacheInvalidator,
+    backend,
+    breaker,
+    delete_keys,
+    generations,
+    keys,
+    stored_keys,
+)
 from cache_admin.guard import guarded
 from cache_admin.invalidation import outbox
 from cache_admin.testing import RedisServer
@@ -48,7 +56,7 @@ class Outage:
         return redis.Redis(port=self.port)
 
     def stored(self, logical: str) -> str:
-        return backend.stored_key(logical, self.cache)
+        return stored_keys.stored_key(logical, self.cache)
 
     def write_old_values(self) -> None:
         client = self.raw()
@@ -297,7 +305,7 @@ def test_an_open_breaker_queues_without_touching_redis(
         assert result.queued and result.deleted == 0
         assert redis_commands.calls(redis_client, "unlink") == unlinks
         # Still there (read around the breaker: a fail-open backend would answer a miss).
-        assert redis_client.exists(backend.stored_key("product:1")) == 1
+        assert redis_client.exists(stored_keys.stored_key("product:1")) == 1
 
         found.reset()
         delete_keys(["unrelated"])  # the next successful deletion replays the queue

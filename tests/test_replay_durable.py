@@ -20,7 +20,7 @@ import redis
 from django.core.cache import caches
 from django.db import connection
 
-from cache_admin import CacheInvalidator, backend, breaker, delete_keys
+from cache_admin import CacheInvalidator, backend, breaker, delete_keys, stored_keys
 from cache_admin.guard import guarded
 from cache_admin.invalidation import outbox
 from cache_admin.models import QueuedInvalidation
@@ -39,7 +39,7 @@ class Site:
         self.data_dir = data_dir
 
     def stored(self, logical: str) -> str:
-        return backend.stored_key(logical, caches[ALIAS])
+        return stored_keys.stored_key(logical, caches[ALIAS])
 
     def exists(self, logical: str) -> bool:
         with redis.Redis(port=self.port) as client:

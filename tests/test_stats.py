@@ -11,7 +11,7 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from cache_admin import backend, breaker, counters, policy, stats
+from cache_admin import backend, breaker, counters, policy, stats, stored_keys
 from cache_admin.models import TTLOverride
 from cache_admin.stats import timeline
 from cache_admin.testing import free_port
@@ -174,7 +174,7 @@ def test_history_is_shared_and_computes_interval_rates(
     redis_client.zrem(timeline.history_key(), entry)
     stored = redis_client.zrange(timeline.history_key(), 0, -1)
     assert len(stored) == 2
-    assert timeline.history_key().startswith(backend.site_prefix() + "cache_admin:")
+    assert timeline.history_key().startswith(stored_keys.site_prefix() + "cache_admin:")
     assert redis_client.ttl(timeline.history_key()) > 0
     with pytest.raises(ValueError, match="window"):
         stats.history(window=-1)
@@ -243,7 +243,7 @@ def test_key_counts_are_bounded_and_estimated(redis_client: redis.Redis, setting
     settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CONSOLE_SCAN_BUDGET": 1000}
     pipe = redis_client.pipeline(transaction=False)
     for i in range(6000):
-        pipe.set(backend.stored_key(f"product:{i}"), b"1")
+        pipe.set(stored_keys.stored_key(f"product:{i}"), b"1")
     pipe.execute()
     found = stats.key_counts()
     # SCAN returns whole hash buckets, so a call may bring a few keys more than its COUNT.

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 import redis
 
-from cache_admin import backend
+from cache_admin import backend, stored_keys
 from cache_admin.models import WarmRun
 from cache_admin.warming import (
     Progress,
@@ -91,7 +91,7 @@ def test_write_uses_the_type_ttl_with_jitter(
     # product_detail is 900 s: every TTL in [900, 1080], and not all the same (jitter).
     assert all(900 <= ttl <= 1080 for ttl in ttls if ttl is not None)
     assert len(ttls) > 1
-    stored = backend.stored_key("product:7")
+    stored = stored_keys.stored_key("product:7")
     assert 890 <= redis_client.ttl(stored) <= 1080
     assert backend.get_cache().get("product:7") == {"id": 7}
     assert progress.keys_written == 40
@@ -104,7 +104,7 @@ def test_write_with_an_explicit_type_and_an_untyped_key(settings: Any) -> None:
     # No type and no DEFAULT_TTL: the cache's own default timeout (300), never "forever".
     assert progress.write("untyped:key", 1) is None
     client = backend.client()
-    assert 0 < client.ttl(backend.stored_key("untyped:key")) <= 300
+    assert 0 < client.ttl(stored_keys.stored_key("untyped:key")) <= 300
 
 
 def test_run_inline_records_a_successful_run(warmer_registry: dict[str, Any]) -> None:

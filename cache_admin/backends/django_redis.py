@@ -14,10 +14,10 @@ from typing import Any
 
 from django_redis.cache import RedisCache as DjangoRedisCache
 
-from cache_admin.backend import glob_escape
 from cache_admin.backends.fail_open import UNAVAILABLE, CacheUnavailable, FailOpenCache
 from cache_admin.backends.lock import FailOpenLock
 from cache_admin.invalidation import outbox
+from cache_admin.stored_keys import glob_escape
 
 __all__ = ["RedisCache"]
 

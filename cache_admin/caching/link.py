@@ -25,7 +25,7 @@ import redis
 from django.core.cache import BaseCache
 from redis.client import Pipeline
 
-from cache_admin import backend
+from cache_admin import backend, current_cache, stored_keys
 from cache_admin.breaker import Breaker
 from cache_admin.caching import read_choice
 from cache_admin.client_errors import REFUSED_WRITES
@@ -125,7 +125,7 @@ class Link:
     def __init__(self, slot: Slot) -> None:
         # Memoized per thread: the hit path skips the look-ups.
         try:
-            current = self.current = backend.current(slot.alias)
+            current = self.current = current_cache.current(slot.alias)
         except backend.REDIS_ERRORS as exc:  # a cluster client not made: no node answered
             raise Unreachable from exc
         self.alias = current.alias
@@ -158,7 +158,7 @@ class Link:
         args: list[bytes | str | int] = [expected, data, px]
         if attribute is None:
             return bool(self.run(_swap, self.client, [self.stored], args))
-        names = backend.stored_key(attribute_names_key(attribute[0]), self.cache)
+        names = stored_keys.stored_key(attribute_names_key(attribute[0]), self.cache)
 
         def build(pipe: Pipeline) -> None:
             pipe.sadd(names, attribute[1])

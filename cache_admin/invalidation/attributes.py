@@ -21,7 +21,7 @@ from django.core.cache.backends.base import default_key_func
 from django.db import models
 from redis.client import Pipeline
 
-from cache_admin import backend, keys
+from cache_admin import backend, keys, stored_keys
 from cache_admin.conf import conf
 from cache_admin.invalidation.outbox import unlink
 from cache_admin.invalidation.registrations import attribute_names_key, remember_attribute
@@ -65,7 +65,7 @@ class RowDeleter:
         self.model = model
         self.pks = list(pks)
         self.cache = cache
-        self.names_key = backend.stored_key(attribute_names_key(model), cache)
+        self.names_key = stored_keys.stored_key(attribute_names_key(model), cache)
 
     def __call__(self, client: redis.Redis, stored: list[str]) -> int:
         if self.cache.key_func is default_key_func and not backend.is_cluster(client):
@@ -80,7 +80,7 @@ class RowDeleter:
         return deleted
 
     def row_prefix(self, pk: Any) -> str:
-        return backend.stored_key(keys.attribute_key_prefix(self.model, pk), self.cache)
+        return stored_keys.stored_key(keys.attribute_key_prefix(self.model, pk), self.cache)
 
     def one_round_trip(self, client: redis.Redis, stored: list[str]) -> tuple[int, list[str]]:
         prefixes = [self.row_prefix(pk) for pk in self.pks]
@@ -104,7 +104,7 @@ class RowDeleter:
         names = sorted(_text(name) for name in found)
         # The keys built by the cache's own key function, one by one.
         attribute_keys = [
-            backend.stored_key(keys.attribute_key_prefix(self.model, pk) + name, self.cache)
+            stored_keys.stored_key(keys.attribute_key_prefix(self.model, pk) + name, self.cache)
             for pk in self.pks
             for name in names
         ]

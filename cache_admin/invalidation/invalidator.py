@@ -15,7 +15,7 @@ from django.core.cache import caches
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
-from cache_admin import backend, counters, generations, keys
+from cache_admin import backend, counters, generations, keys, stored_keys
 from cache_admin.guard import CacheUnavailable, guarded
 from cache_admin.invalidation import attributes, outbox, pages, scopes
 from cache_admin.invalidation.prefix import (
@@ -96,7 +96,7 @@ def bump_generations(
         tokens = generations.bump_keys(generation_keys)  # guarded by the breaker
     except backend.REDIS_ERRORS as exc:
         cache = backend.get_cache(alias)
-        stored = [backend.stored_key(key, cache) for key in generation_keys]
+        stored = [stored_keys.stored_key(key, cache) for key in generation_keys]
         outbox.queue_keys(stored, alias=alias, reason=repr(exc))
         return InvalidationResult("lists", target, queued=True)
     counters.record(_list_type(model), "invalidations")

@@ -22,7 +22,7 @@ from typing import Any
 import redis
 from django.core.cache import caches
 
-from cache_admin import backend
+from cache_admin import backend, stored_keys
 from cache_admin.conf import conf
 from cache_admin.guard import CacheUnavailable, guarded
 from cache_admin.invalidation.prefix_script import ServerStep
@@ -154,13 +154,13 @@ class _Scope:
 
     @classmethod
     def of(cls, prefix: str, cache: Any, keep: Callable[[bytes], bool] | None) -> _Scope:
-        stored = backend.stored_key(prefix, cache)
-        namespace = backend.stored_key(str(conf.NAMESPACE), cache).encode()
+        stored = stored_keys.stored_key(prefix, cache)
+        namespace = stored_keys.stored_key(str(conf.NAMESPACE), cache).encode()
         # Only a prefix shorter than the namespace and starting it ("cache") reaches the
         # namespace's keys; one that names the namespace ("cache_admin:gen:") asks for them.
         reaches = namespace.startswith(stored.encode()) and namespace != stored.encode()
         protected = namespace if reaches else None
-        return cls(stored.encode(), backend.glob_escape(stored) + "*", protected, keep)
+        return cls(stored.encode(), stored_keys.glob_escape(stored) + "*", protected, keep)
 
     def wanted(self, keys: list[bytes]) -> list[bytes]:
         # SCAN MATCH already confined the keys; the checks below only narrow further.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cache_admin import backend
+from cache_admin import stored_keys
 
 ID = "<id>"
 # Digits, a UUID (with or without dashes), a hex digest of 16 characters or more.
@@ -50,9 +50,9 @@ class StoredPrefix:
 
 
 def stored_prefix(prefix: str) -> StoredPrefix:
-    site = backend.site_prefix()
+    site = stored_keys.site_prefix()
     parts = prefix.split(ID)
-    glob = "*".join(backend.glob_escape(p) for p in [site + parts[0], *parts[1:]]) + "*"
+    glob = "*".join(stored_keys.glob_escape(p) for p in [site + parts[0], *parts[1:]]) + "*"
     if len(parts) == 1:
         return StoredPrefix(glob, (site + prefix).encode(), None)
     ids = b"".join(b"(?:" + _ID_BYTES + b")" + re.escape(p.encode()) for p in parts[1:])

@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 
-from cache_admin import backend
+from cache_admin import stored_keys
 from cache_admin.conf import conf
 
 # A Redis key may be up to 512 MB; a link to one carries at most this many bytes.
@@ -46,11 +46,11 @@ def text(raw: bytes) -> str:
 
 
 def site_prefix_bytes() -> bytes:
-    return backend.site_prefix().encode()
+    return stored_keys.site_prefix().encode()
 
 
 def internal_prefix_bytes() -> bytes:
-    return (backend.site_prefix() + conf.NAMESPACE).encode()
+    return (stored_keys.site_prefix() + conf.NAMESPACE).encode()
 
 
 def logical_text(stored: bytes) -> str:
@@ -70,6 +70,6 @@ def require_inside(stored: bytes) -> bytes:
     if not stored.startswith(site):
         raise OutsideNamespace(
             f"{text(stored[:200])!r} is outside this site's cache namespace "
-            f"({backend.site_prefix()!r}); it is left alone."
+            f"({stored_keys.site_prefix()!r}); it is left alone."
         )
     return stored

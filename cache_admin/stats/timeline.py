@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 
-from cache_admin import backend
+from cache_admin import backend, stored_keys
 from cache_admin.conf import conf
 from cache_admin.guard import guarded
 from cache_admin.stats.server import merge
@@ -59,11 +59,11 @@ class HistoryPoint:
 
 
 def history_key() -> str:
-    return backend.stored_key(f"{conf.NAMESPACE}history")
+    return stored_keys.stored_key(f"{conf.NAMESPACE}history")
 
 
 def lock_key() -> str:
-    return backend.stored_key(f"{conf.NAMESPACE}history:lock")
+    return stored_keys.stored_key(f"{conf.NAMESPACE}history:lock")
 
 
 def _now(client: redis.Redis) -> float:

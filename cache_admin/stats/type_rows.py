@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from cache_admin import backend
+from cache_admin import backend, stored_keys
 from cache_admin.conf import conf
 from cache_admin.counters import Counts
 from cache_admin.guard import guarded
@@ -81,7 +81,7 @@ def _count_keys() -> KeyCounts:
     """
     budget = conf.CONSOLE_SCAN_BUDGET
     step = min(conf.SCAN_COUNT, budget)
-    site = backend.site_prefix().encode()
+    site = stored_keys.site_prefix().encode()
     hidden = site + conf.NAMESPACE.encode()
     counts: dict[str, int] = {}
     seen = total = 0
@@ -112,7 +112,7 @@ def key_counts() -> KeyCounts:
 
     def run() -> KeyCounts:
         client = backend.client()
-        key = backend.stored_key(f"{conf.NAMESPACE}typecounts")
+        key = stored_keys.stored_key(f"{conf.NAMESPACE}typecounts")
         cached = client.get(key)
         if cached:
             try:

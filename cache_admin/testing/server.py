@@ -42,7 +42,7 @@ def populate(
 ) -> None:
     """Write ``count`` keys ``<prefix>0``, ``<prefix>1``... holding ``value`` and expiring in
     ``ttl`` seconds (0: never), 50,000 per round trip. ``prefix`` is a stored key prefix
-    (``backend.site_prefix()`` + a logical one for the site's keys)."""
+    (``stored_keys.site_prefix()`` + a logical one for the site's keys)."""
     script = client.register_script(_POPULATE)
     for first in range(0, count, POPULATE_CHUNK):
         script(args=[prefix, first, min(POPULATE_CHUNK, count - first), value, ttl])

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import redis
 from django.core.cache import caches
 
-from cache_admin import backend, counters
+from cache_admin import backend, counters, stored_keys
 from cache_admin.conf import conf
 from cache_admin.guard import CacheUnavailable, guarded
 from cache_admin.invalidation.outbox import adoption, durable, pending, replaying
@@ -40,7 +40,7 @@ def delete(
     logical = tuple(dict.fromkeys(logical_keys))
     if not logical:
         return Deletion(0, ())
-    stored = [backend.stored_key(key, cache) for key in logical]
+    stored = [stored_keys.stored_key(key, cache) for key in logical]
     run = deleter or unlink
     try:
         deleted = guarded(
