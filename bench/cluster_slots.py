@@ -48,9 +48,9 @@ from _common import configure
 root, url, db, mode, flushes = sys.argv[1:6]
 configure(SimpleNamespace(url=url), TYPES, {"CACHE_ALIAS": "cluster",
           "STATS_FLUSH_INTERVAL": 3600}, {"cluster": cluster_cache(url)}, database=db)
-from cache_admin import backend, counters, policy_channel
+from cache_admin import backend, counters, policy_channel, counter_flush
 if mode == "one-hash":  # as on one server: every process into the same two hashes
-    counters.next_shard = lambda sharded: None
+    counter_flush.next_shard = lambda sharded: None
     subscription = backend.client().pubsub()
 else:
     subscription = backend.subscriber()

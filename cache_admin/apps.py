@@ -22,10 +22,10 @@ class CacheAdminConfig(AppConfig):
             from cache_admin.warming import tasks  # noqa: F401
 
         # The dashboard's history fills from every process that records cache statistics.
-        from cache_admin import counters
+        from cache_admin import counter_flush
         from cache_admin.stats.timeline import sample_in_background
 
-        counters.on_flush(sample_in_background)
+        counter_flush.on_flush(sample_in_background)
 
         # The admin console: URLs and "Cache" index entries on the configured admin site.
         from cache_admin.console.site import install_configured

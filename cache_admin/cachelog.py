@@ -1,6 +1,6 @@
 """The spec's application logging: ``Cache HIT: <key>`` / ``Cache MISS: <key>`` on logger
 ``"cache"`` at DEBUG, for a sampled fraction (``LOG_SAMPLE_RATE``) of lookups; a miss's
-record carries its reason (``record.miss_reason``, one of ``counters.REASONS``).
+record carries its reason (``record.miss_reason``, one of ``counter_totals.REASONS``).
 
 When the logger is not enabled for DEBUG this costs one cached level check per lookup.
 """

@@ -10,7 +10,7 @@ import redis
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 
-from cache_admin import background, breaker, counters, policy
+from cache_admin import background, breaker, counter_flush, policy
 from cache_admin.caching import read_choice
 from cache_admin.testing import RedisClusterServer
 from tests.settings import cluster_caches
@@ -91,7 +91,7 @@ class WholeCluster(redis.cluster.RedisCluster):
 def _clean_state(redis_url: str) -> Iterator[None]:
     """Each test starts on an empty Redis, a closed breaker and a fresh TTL policy."""
     # Before the flush: an earlier test's hit counts must not land in this test's Redis.
-    counters.reset_for_tests()
+    counter_flush.reset_for_tests()
     client = redis.Redis.from_url(f"{redis_url}/0")
     client.flushdb()
     client.close()
@@ -114,7 +114,7 @@ def quiet_background() -> Iterator[None]:
     a breaker the test opened by hand, and replay what it queued. (The policy listener's
     subscription does not go through the breaker; only an announcement it owes would.)
     The test's own thread may still flush counters."""
-    with counters._tally.flushing:
+    with counter_flush.tally.flushing:
         yield
 
 

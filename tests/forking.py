@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from cache_admin import background, breaker, counters, policy, policy_channel
+from cache_admin import background, breaker, counter_flush, counters, policy, policy_channel
 from cache_admin.invalidation.outbox import pending, replaying, reports
 from cache_admin.warming import health
 from cache_admin.warming import registry as warmers
@@ -66,8 +66,8 @@ def package_locks() -> list[Any]:
         policy._snapshot.start_lock,
         policy._snapshot.reload_lock,
         policy_channel._process.lock,
-        counters._tally.lock,
-        counters._tally.flushing,
+        counter_flush.tally.lock,
+        counter_flush.tally.flushing,
         breaker.breaker_for("default")._lock,
         background._jobs_lock,
         health._lock,
@@ -132,7 +132,7 @@ def after_fork_probe() -> dict[str, Any]:
     found: dict[str, Any] = {
         "threads": sorted(w.name for w in background.workers() if w.thread is not None),
         "queued": outbox.pending_count(),
-        "tally": counters.pending(),
+        "tally": counter_flush.pending(),
         "jobs": background.running_jobs(),
     }
     found["ttl"] = policy.ttl_for("cart", jitter=False)

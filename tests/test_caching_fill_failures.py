@@ -14,7 +14,14 @@ import pytest
 import redis
 from django.db.models import QuerySet
 
-from cache_admin import backend, cache_queryset, cache_result, counters, generations, stored_keys
+from cache_admin import (
+    backend,
+    cache_queryset,
+    cache_result,
+    counter_flush,
+    generations,
+    stored_keys,
+)
 from cache_admin.breaker import breaker_for
 from cache_admin.caching import fill, link
 from cache_admin.testing import RedisServer
@@ -43,7 +50,7 @@ def private_redis(settings: Any) -> Iterator[RedisServer]:
 
 
 def errors_recorded() -> int:
-    return counters.pending().get("_untyped:errors", 0)
+    return counter_flush.pending().get("_untyped:errors", 0)
 
 
 def test_redis_gone_while_the_value_is_computed(private_redis: RedisServer) -> None:

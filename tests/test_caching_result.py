@@ -9,16 +9,16 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from cache_admin import backend, cache_result, counters, policy, stored_keys
+from cache_admin import backend, cache_result, counter_flush, counters, policy, stored_keys
 from cache_admin.caching import fill, link
 from cache_admin.keys import digest
 
 
 @pytest.fixture(autouse=True)
 def _fresh_counters() -> Iterator[None]:
-    counters.reset_for_tests()
+    counter_flush.reset_for_tests()
     yield
-    counters.reset_for_tests()
+    counter_flush.reset_for_tests()
 
 
 def raw(redis_client: redis.Redis, logical: str) -> Any:

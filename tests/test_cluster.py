@@ -16,7 +16,15 @@ import redis
 from django.core.cache import BaseCache, caches
 from django.core.exceptions import ImproperlyConfigured
 
-from cache_admin import CacheInvalidator, backend, counters, nodes, stored_keys
+from cache_admin import (
+    CacheInvalidator,
+    backend,
+    counter_flush,
+    counter_totals,
+    counters,
+    nodes,
+    stored_keys,
+)
 from cache_admin.backends.cluster import cluster_client
 from cache_admin.testing import free_port
 from tests import redis_commands
@@ -151,7 +159,7 @@ def test_the_counters_spread_over_every_primary(
     primaries = backend.primary_clients()
     before = [redis_commands.counts(client) for client in primaries]
     types = [f"type_{n}" for n in range(10)]
-    for _ in range(2 * counters.CLUSTER_SHARDS):  # as many seconds of one process
+    for _ in range(2 * counter_flush.CLUSTER_SHARDS):  # as many seconds of one process
         for name in types:
             counters.record(name, "hits", 3)
             counters.record(name, "misses")
@@ -162,15 +170,15 @@ def test_the_counters_spread_over_every_primary(
         )
         for then, client in zip(before, primaries, strict=True)
     ]
-    assert sum(writes) == 2 * counters.CLUSTER_SHARDS * len(types) * 2 * 2
+    assert sum(writes) == 2 * counter_flush.CLUSTER_SHARDS * len(types) * 2 * 2
     assert writes == [sum(writes) // 3] * 3  # eight flushes on each primary
     assert counters.totals()["type_7"] == counters.Counts(hits=72, misses=24)  # summed
-    minutes = counters.type_minutes(180)["type_7"]  # a minute may have turned meanwhile
+    minutes = counter_totals.type_minutes(180)["type_7"]  # a minute may have turned meanwhile
     assert sum(minutes, counters.Counts()) == counters.Counts(hits=72, misses=24)
     # Each shard's hash tag pins it to its own twelfth of the slots: four per primary.
     owners = Counter(
-        backend.node_for_key(stored_keys.stored_key(counters.stats_key("total", shard))).name
-        for shard in range(counters.CLUSTER_SHARDS)
+        backend.node_for_key(stored_keys.stored_key(counter_flush.stats_key("total", shard))).name
+        for shard in range(counter_flush.CLUSTER_SHARDS)
     )
     assert sorted(owners.values()) == [4, 4, 4]
 

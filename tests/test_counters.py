@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import redis
 
-from cache_admin import backend, counters, stored_keys
+from cache_admin import backend, counter_flush, counter_totals, counters, stored_keys
 from cache_admin.counters import Counts
 from tests import redis_commands
 from tests.forking import fork_and_run
@@ -15,9 +15,9 @@ from tests.forking import fork_and_run
 
 @pytest.fixture(autouse=True)
 def _fresh_counters() -> Iterator[None]:
-    counters.reset_for_tests()
+    counter_flush.reset_for_tests()
     yield
-    counters.reset_for_tests()
+    counter_flush.reset_for_tests()
 
 
 def stored(logical: str) -> str:
@@ -26,8 +26,8 @@ def stored(logical: str) -> str:
 
 def stats_keys(suffix: str | int) -> list[str]:
     """The stored hashes of a minute or of the total: the shards on a cluster."""
-    shards = range(counters.CLUSTER_SHARDS) if backend.is_cluster(backend.client()) else [None]
-    return [stored(counters.stats_key(suffix, shard)) for shard in shards]
+    shards = range(counter_flush.CLUSTER_SHARDS) if backend.is_cluster(backend.client()) else [None]
+    return [stored(counter_flush.stats_key(suffix, shard)) for shard in shards]
 
 
 def stats_key(suffix: str | int) -> str:
@@ -72,7 +72,7 @@ def test_record_batches_in_process_and_flush_writes_one_pipeline(
         assert redis_client.hget(key, name) == str(count).encode()
         assert redis_client.hget(stats_key("total"), name) == str(count).encode()
         assert 7000 < redis_client.ttl(key) <= 7200
-    assert counters.pending() == {}
+    assert counter_flush.pending() == {}
 
 
 def test_readers_add_up_flushes_from_several_processes(cache_alias: str) -> None:
@@ -86,7 +86,7 @@ def test_readers_add_up_flushes_from_several_processes(cache_alias: str) -> None
     assert stats["cart"] == Counts(hits=9, misses=1, invalidations=2)
     assert stats["cart"].hit_rate == 0.9
     assert counters.totals()["cart"].hits == 9
-    assert counters.overall(stats).lookups == 10
+    assert counter_totals.overall(stats).lookups == 10
 
 
 def test_window_excludes_older_minutes(cache_alias: str, redis_client: redis.Redis) -> None:
@@ -116,16 +116,16 @@ def test_unreachable_redis_keeps_the_tally(cache_alias: str, settings: Any) -> N
         },
     }
     assert counters.flush() is False
-    assert counters.pending() == {"cart:hits": 2}
+    assert counter_flush.pending() == {"cart:hits": 2}
 
 
 def test_forked_workers_do_not_flush_in_step() -> None:
     # On a cluster each flush goes to the next shard: workers forked from one parent would
     # otherwise walk the shards in the same order, each second on the same node.
     def first_two() -> bytes:
-        return f"{counters.next_shard(True)},{counters.next_shard(True)}".encode()
+        return f"{counter_flush.next_shard(True)},{counter_flush.next_shard(True)}".encode()
 
     runs = [tuple(map(int, fork_and_run(first_two).split(b","))) for _ in range(8)]
-    assert all(second == (first + 1) % counters.CLUSTER_SHARDS for first, second in runs)
+    assert all(second == (first + 1) % counter_flush.CLUSTER_SHARDS for first, second in runs)
     assert len({first for first, _ in runs}) > 1  # 8 draws of 12 all equal: 1 in 12**7
-    assert counters.next_shard(False) is None  # one server: one pair of hashes
+    assert counter_flush.next_shard(False) is None  # one server: one pair of hashes

@@ -25,6 +25,7 @@ from cache_admin import (
     CachePattern,
     cache_queryset,
     cache_result,
+    counter_flush,
     counters,
     generations,
     stored_keys,
@@ -186,7 +187,7 @@ def test_every_pattern_fails_open(outage: str, unreachable: SilentServer | None)
 
     with pytest.raises(redis.exceptions.ConnectionError):
         generations.bump(Product)  # a write that cannot be done says so
-    counters.reset_for_tests()
+    counter_flush.reset_for_tests()
 
 
 def test_caching_resumes_when_redis_is_back(server_alias: str, settings: Any) -> None:

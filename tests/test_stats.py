@@ -11,7 +11,7 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from cache_admin import backend, breaker, counters, policy, stats, stored_keys
+from cache_admin import backend, breaker, counter_flush, counters, policy, stats, stored_keys
 from cache_admin.models import TTLOverride
 from cache_admin.stats import timeline
 from cache_admin.testing import free_port
@@ -19,9 +19,9 @@ from cache_admin.testing import free_port
 
 @pytest.fixture(autouse=True)
 def _no_pending_counts() -> Iterator[None]:
-    counters.reset_for_tests()
+    counter_flush.reset_for_tests()
     yield
-    counters.reset_for_tests()
+    counter_flush.reset_for_tests()
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 import redis
 from django.utils import timezone
 
-from cache_admin import counters, stats, stored_keys
+from cache_admin import counter_flush, counters, stats, stored_keys
 from cache_admin.counters import Counts
 from cache_admin.models import WarmRun
 from cache_admin.stats import hints
@@ -80,7 +80,7 @@ def _past_minute(
 ) -> None:
     """Counts filed under an earlier minute, as the flush of a process back then left them."""
     minute = int(time.time()) // 60 - minutes_ago
-    key = stored_keys.stored_key(counters.stats_key(minute))
+    key = stored_keys.stored_key(counter_flush.stats_key(minute))
     for event, n in events.items():
         redis_client.hincrby(key, f"{type_name}:{event}", n)
     redis_client.expire(key, 3600)

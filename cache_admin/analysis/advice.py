@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from cache_admin.analysis.sampling import OUTSIDE, PACKAGE, UNTYPED
-from cache_admin.counters import Counts
+from cache_admin.counter_totals import Counts
 from cache_admin.stats.hints import level
 
 # A type (or the keys of no type) holding this share of the memory sampled is "much".

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from cache_admin import audit, backend, background, counters, job_state, policy
+from cache_admin import audit, backend, background, counter_totals, job_state, policy
 from cache_admin.analysis.namespaces import MAX_DEPTH
 from cache_admin.analysis.report import build
 from cache_admin.analysis.sampling import Classifier, Options, walk_node
@@ -153,9 +153,9 @@ def _run(job_id: str, chosen: Options) -> None:
             connection.close()  # this thread's database connection
 
 
-def _hour_counts() -> dict[str, counters.Counts] | None:
+def _hour_counts() -> dict[str, counter_totals.Counts] | None:
     try:
-        return counters.type_stats(3600)
+        return counter_totals.type_stats(3600)
     except Exception as exc:  # the report then says hit rates were unavailable
         logger.warning("hit rates for the keyspace analysis could not be read: %r", exc)
         return None

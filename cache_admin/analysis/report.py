@@ -13,7 +13,7 @@ from typing import Any
 from cache_admin.analysis.advice import recommend
 from cache_admin.analysis.sampling import PSEUDO_TYPES, Options
 from cache_admin.analysis.tally import OTHER, TOP_KEYS, Group, KeyFact, NodeTally
-from cache_admin.counters import Counts
+from cache_admin.counter_totals import Counts
 from cache_admin.policy import EffectiveTTL
 
 VERSION = 1

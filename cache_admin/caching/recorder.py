@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 
 from cache_admin.cachelog import shown
 from cache_admin.caching.link import Slot
-from cache_admin.counters import ABSENT as ABSENT
-from cache_admin.counters import INVALIDATED as INVALIDATED
-from cache_admin.counters import LEASE_WAIT as LEASE_WAIT
+from cache_admin.counter_totals import ABSENT as ABSENT
+from cache_admin.counter_totals import INVALIDATED as INVALIDATED
+from cache_admin.counter_totals import LEASE_WAIT as LEASE_WAIT
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from cache_admin import policy, stats
 from cache_admin.console.render import flavour_templates
 from cache_admin.console.toolkit import Unavailable, as_unavailable
-from cache_admin.counters import Counts
+from cache_admin.counter_totals import Counts
 from cache_admin.invalidation import CacheInvalidator
 from cache_admin.stats import hints
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from cache_admin.analysis.sampling import OUTSIDE, PACKAGE, UNTYPED
 from cache_admin.analysis.tally import OTHER
 from cache_admin.console.figures import duration, level, number, percent, size
-from cache_admin.counters import Counts
+from cache_admin.counter_totals import Counts
 from cache_admin.models import KeyspaceReport
 
 PSEUDO_LABELS = {

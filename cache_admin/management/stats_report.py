@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from cache_admin.counters import Counts
+from cache_admin.counter_totals import Counts
 from cache_admin.stats import ServerStatus, TypeRow, hints
 
 Paint = Callable[[str, str | None], str]

@@ -1,6 +1,6 @@
 """A custom collector over a private CollectorRegistry: every scrape reads the shared stores.
 
-Per-type counters come from ``counters.totals()``, the all-time hash in Redis that every
+Per-type counters come from ``counter_totals.totals()``, the all-time hash in Redis that every
 process flushes into, so the figures add up across web processes and workers. Warm runs
 come from the WarmRun table plus WarmRunTotal (the runs pruned from its history). Redis
 figures come from ``stats.server_status()`` (INFO of each primary node, summed), under the
@@ -23,7 +23,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from cache_admin import backend, counters
+from cache_admin import backend, counter_totals
 from cache_admin.models import WarmRun, WarmRunTotal
 from cache_admin.stats import ServerStatus, server_status
 
@@ -75,7 +75,7 @@ def redis_families(server: ServerStatus) -> Iterator[Metric]:
 
 def counter_families() -> Iterator[Metric]:
     try:
-        per_type = counters.totals()
+        per_type = counter_totals.totals()
     except backend.REDIS_ERRORS as exc:
         logger.warning("cache counters not readable for metrics: %r", exc)
         return

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cache_admin import wording
 from cache_admin.conf import conf
-from cache_admin.counters import ABSENT, INVALIDATED, LEASE_WAIT, Counts
+from cache_admin.counter_totals import ABSENT, INVALIDATED, LEASE_WAIT, Counts
 from cache_admin.stats.server import ServerStatus, hit_rate_level
 
 # A level of its own: lookups below CONSOLE_MIN_SAMPLE; shown without colour or hint.
@@ -39,7 +39,7 @@ REASON_SHARE = 0.25
 
 @dataclass(frozen=True)
 class ReasonShare:
-    reason: str  # one of counters.REASONS, or UNEXPLAINED
+    reason: str  # one of counter_totals.REASONS, or UNEXPLAINED
     label: str
     count: int
     percent: float  # of the misses, 0 to 100

@@ -132,9 +132,9 @@ def next_point(
 def _app_totals() -> tuple[int, int]:
     """Hits and misses counted by the toolkit, all types and processes (0, 0 if unknown)."""
     try:
-        from cache_admin import counters
+        from cache_admin import counter_totals
 
-        total = counters.overall(counters.totals())
+        total = counter_totals.overall(counter_totals.totals())
     except Exception:
         return 0, 0
     return int(total.hits), int(total.misses)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from cache_admin import backend, stored_keys
 from cache_admin.conf import conf
-from cache_admin.counters import Counts
+from cache_admin.counter_totals import Counts
 from cache_admin.guard import guarded
 from cache_admin.stats.hints import TypeFigures, level, type_hints
 from cache_admin.types import CacheType, type_for_key
@@ -147,12 +147,12 @@ def last_warm() -> datetime | None:
 
 def type_rows() -> list[TypeRow]:
     """A row per registered type; never raises (figures that could not be read are None)."""
-    from cache_admin import counters
+    from cache_admin import counter_totals
     from cache_admin.policy import effective_ttls
 
     minutes: dict[str, list[Counts]] | None = None
     try:
-        minutes = counters.type_minutes(3600)
+        minutes = counter_totals.type_minutes(3600)
     except Exception as exc:
         logger.warning("hit/miss counters could not be read: %r", exc)
     try:

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from cache_admin import counters
+from cache_admin import counter_flush
 from cache_admin.invalidation import register, unregister
 from tests.testapp.models import Category, Product
 
@@ -83,6 +83,6 @@ def _fast_passwords(settings: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_counters() -> Iterator[None]:
-    counters.reset_for_tests()
+    counter_flush.reset_for_tests()
     yield
-    counters.reset_for_tests()
+    counter_flush.reset_for_tests()
