@@ -48,7 +48,7 @@ from _common import configure
 root, url, db, mode, flushes = sys.argv[1:6]
 configure(SimpleNamespace(url=url), TYPES, {"CACHE_ALIAS": "cluster",
           "STATS_FLUSH_INTERVAL": 3600}, {"cluster": cluster_cache(url)}, database=db)
-from cache_admin import backend, counters, policy_channel, counter_flush
+from cache_admin import backend, counter_flush, counters, policy_channel
 if mode == "one-hash":  # as on one server: every process into the same two hashes
     counter_flush.next_shard = lambda sharded: None
     subscription = backend.client().pubsub()
