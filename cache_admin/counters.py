@@ -13,14 +13,11 @@ import time
 
 # Only record() and miss() live here: the tally and flush() are in counter_flush, the
 # events and the reading back in counter_totals. The public names (docs/api.md) are
-# promised here too, and caching.fill reads the miss reasons as counters.<reason>.
+# promised here too.
 from cache_admin.counter_flush import flush as flush
 from cache_admin.counter_flush import flusher
 from cache_admin.counter_flush import tally as _tally
-from cache_admin.counter_totals import ABSENT as ABSENT
 from cache_admin.counter_totals import EVENTS as EVENTS
-from cache_admin.counter_totals import INVALIDATED as INVALIDATED
-from cache_admin.counter_totals import LEASE_WAIT as LEASE_WAIT
 from cache_admin.counter_totals import REASONS as REASONS
 from cache_admin.counter_totals import Counts as Counts
 from cache_admin.counter_totals import totals as totals

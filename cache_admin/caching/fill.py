@@ -24,7 +24,7 @@ the fill side (lease, compute, compare-and-set, waiting for another fill, refres
 place) is ``lease_fill``, and what a key holds (the value or its envelope) is
 ``envelope``.
 
-Every miss is counted with its reason (``counters.REASONS``) at one point, ``record_miss``.
+Every miss is counted with its reason (``counter_totals.REASONS``) at one point, ``record_miss``.
 
 Probabilistic early refresh (XFetch) is available per slot (``early_refresh`` = beta > 0):
 the hit also reads PTTL in the same round trip, and a reader refreshes ahead of expiry
@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from cache_admin import backend, cachelog, counters
+from cache_admin import backend, cachelog, counter_totals, counters
 from cache_admin.caching import early, read_choice, recorder
 from cache_admin.caching.envelope import FRESH, STALE, current, ttl_ms, unwrap
 from cache_admin.caching.lease_fill import (
@@ -80,12 +80,12 @@ def _read_through(slot: Slot, compute: Callable[[], T]) -> T:
         return compute()
     raw = found.raw
     if raw is None:
-        record_miss(slot, counters.ABSENT, link.counted)
+        record_miss(slot, counter_totals.ABSENT, link.counted)
         if found.lease is not None:
             return fill_leased(link, slot, compute, found.lease, current(found.tokens))
         return fill_or_wait(link, slot, compute, ABSENT, current(found.tokens))
     if raw.startswith(LEASE_PREFIX):
-        record_miss(slot, counters.LEASE_WAIT, link.counted)
+        record_miss(slot, counter_totals.LEASE_WAIT, link.counted)
         return wait_for_fill(link, slot, compute)
     state, value = unwrap(link, slot, raw, found.tokens)
     if state is FRESH:
@@ -96,7 +96,7 @@ def _read_through(slot: Slot, compute: Callable[[], T]) -> T:
         if found.pttl is not None and early.should_refresh(slot, found.pttl):
             return refresh_in_place(link, slot, raw, value, compute)
         return value  # type: ignore[no-any-return]
-    stale = counters.INVALIDATED if state is STALE else recorder.UNREADABLE
+    stale = counter_totals.INVALIDATED if state is STALE else recorder.UNREADABLE
     record_miss(slot, stale, link.counted)
     return fill_or_wait(link, slot, compute, sha(raw), current(found.tokens))
 
@@ -149,12 +149,12 @@ def store(slot: Slot, value: Any) -> bool:
 
 def record_miss(slot: Slot, reason: str, counted: bool) -> None:
     """Every miss of the read-through engine passes here once, with its reason (one of
-    ``counters.REASONS``, or ``recorder.UNREADABLE``: a value the slot cannot serve, which
+    ``counter_totals.REASONS``, or ``recorder.UNREADABLE``: a value the slot cannot serve, which
     the counters count with no reason): the per-type count (``counted``: not a key of the
     package's own namespace), the sampled log line, the read choice, and the request's
     record for the debug-toolbar panel."""
     if counted:
-        counters.miss(slot.stat_type, reason if reason in counters.REASONS else None)
+        counters.miss(slot.stat_type, reason if reason in counter_totals.REASONS else None)
     cachelog.miss(slot.key, reason)
     read_choice.note(slot.family, True)
     if recorder.active:
