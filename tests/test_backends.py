@@ -117,15 +117,12 @@ def hung_django_redis(settings: Any) -> Iterator[Hung]:
         yield found
 
 
-def quietly(seen: list[int], calls: Callable[[], None]) -> float:
-    """Run ``calls``; assert this thread touched no socket; answer the time it took."""
+def quietly(seen: list[int], calls: Callable[[], None]) -> None:
+    """Run ``calls``; assert this thread touched no socket (so none waited for the server)."""
     me = threading.get_ident()
     seen.clear()
-    started = time.monotonic()
     calls()
-    took = time.monotonic() - started
     assert me not in seen, "a call went to the hung server"
-    return took
 
 
 def test_the_toolkit_recognises_them_and_shares_their_breaker(hung: Hung) -> None:
@@ -193,8 +190,7 @@ def test_a_hung_redis_costs_one_timeout_then_no_call_touches_it(
             assert isinstance(raised.value, ValueError)
             assert isinstance(raised.value, redis.ConnectionError)
 
-    took = quietly(socket_use, every_method)
-    assert took < TIMEOUT  # fifteen calls, none of them waited
+    quietly(socket_use, every_method)  # fifteen calls, none of them touched a socket
     assert answers["get"] == "default"
     assert answers["get_many"] == {}
     assert answers["has_key"] is False and answers["in"] is False
