@@ -14,6 +14,7 @@ import redis
 from cache_admin import backend, keyspace, stored_keys
 from cache_admin.keyspace import cursor
 from cache_admin.testing import RedisServer, populate
+from tests.keyspace_support import every_page
 
 
 def stored(logical: str) -> bytes:
@@ -21,14 +22,10 @@ def stored(logical: str) -> bytes:
 
 
 def walk_all(prefix: str, page_size: int, **kwargs: object) -> list[list[str]]:
-    pages, token = [], "0"
-    for _ in range(1000):
-        page = keyspace.scan_page(prefix, cursor=token, page_size=page_size, **kwargs)  # type: ignore[arg-type]
-        pages.append([info.logical for info in page.keys])
-        token = page.cursor
-        if page.done:
-            return pages
-    raise AssertionError("the walk did not end")
+    return [
+        [info.logical for info in page.keys]
+        for page in every_page(prefix, page_size=page_size, **kwargs)
+    ]
 
 
 @pytest.fixture
@@ -120,15 +117,11 @@ def test_rare_keys_on_every_primary_are_found_within_the_budget(
     populate(second, stored_keys.site_prefix() + "other:", 2000)
     first.set(stored("rare:1"), b"v")
     second.set(stored("rare:2"), b"v")
-    found, token, requests = set(), "0", 0
-    while True:
-        page = keyspace.scan_page("rare:", cursor=token, budget=500)
+    found, requests = set(), 0
+    for page in every_page("rare:", budget=500):
         requests += 1
         assert page.scanned <= 500 + 200  # each request keeps its budget
         found |= {info.logical for info in page.keys}
-        if page.done:
-            break
-        token = page.cursor
     assert found == {"rare:1", "rare:2"} and requests > 1
 
 

@@ -10,6 +10,7 @@ from django.core.cache import caches
 
 from cache_admin import backend, keyspace
 from cache_admin.breaker import breaker_for
+from tests.keyspace_support import every_page
 
 
 def test_one_token_pages_through_every_primary_of_a_cluster(
@@ -24,20 +25,11 @@ def test_one_token_pages_through_every_primary_of_a_cluster(
     assert len(primaries) == 3
     # Every primary holds some of the keys: the walk has to visit all three.
     assert all(client.dbsize() > 0 for client in primaries)
-    seen: list[str] = []
-    token, pages = "0", 0
-    while True:
-        page = keyspace.scan_page("a:", cursor=token, page_size=50)
-        pages += 1
-        if token == "0":
-            # The token carries one position per primary.
-            assert page.cursor.split("~")[0].count("-") == 2
-        seen += [info.logical for info in page.keys]
-        if page.done:
-            break
-        assert len(page.keys) == 50
-        token = page.cursor
-        assert pages < 100
+    pages = list(every_page("a:", page_size=50))
+    # The token carries one position per primary.
+    assert pages[0].cursor.split("~")[0].count("-") == 2
+    assert all(len(page.keys) == 50 for page in pages[:-1]) and len(pages) < 100
+    seen = [info.logical for page in pages for info in page.keys]
     assert set(seen) == names and len(seen) <= len(names) + 5
 
 
@@ -53,15 +45,11 @@ def test_rare_keys_on_every_primary_are_found_within_the_budget(
     holders = [client for client in backend.primary_clients(cache) if client.keys(b"*rare:*")]
     assert len(holders) >= 2  # the rare keys live on more than one node
     found: set[str] = set()
-    token, requests = "0", 0
-    while True:
-        page = keyspace.scan_page("rare:", cursor=token, budget=500)
+    requests = 0
+    for page in every_page("rare:", budget=500):
         requests += 1
         assert page.scanned <= 500 + 200  # each request keeps its budget
         found |= {info.logical for info in page.keys}
-        if page.done:
-            break
-        token = page.cursor
     assert found == rare and requests > 1
 
 
