@@ -40,6 +40,50 @@ def test_a_port_taken_meanwhile_is_replaced_by_another(monkeypatch: pytest.Monke
             server.stop()
 
 
+def test_a_port_another_server_answers_on_is_not_taken_for_ours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two servers handed one port: the second loses the bind, but until its process exits
+    # the first one answers there. Only an answer naming our own process counts.
+    with RedisServer() as first:
+        ports = iter([first.port])
+        real_free_port = testing.free_port
+        monkeypatch.setattr(testing, "free_port", lambda: next(ports, None) or real_free_port())
+        second = RedisServer()
+        assert second.port == first.port
+        try:
+            second.start()
+            assert second.port != first.port
+            assert second.process is not None
+            info = redis.Redis(port=second.port).info("server")
+            assert info["process_id"] == second.process.pid
+        finally:
+            second.stop()
+        assert redis.Redis(port=first.port).ping() is True
+
+
+def test_free_port_never_hands_out_one_port_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The kernel may give a port back to two bind(0) calls in a row.
+    kernel_answers = iter([50001, 50001, 50002])
+
+    class OneAnswerSocket:
+        def __enter__(self) -> OneAnswerSocket:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            pass
+
+        def bind(self, address: tuple[str, int]) -> None:
+            self.port = next(kernel_answers)
+
+        def getsockname(self) -> tuple[str, int]:
+            return ("127.0.0.1", self.port)
+
+    monkeypatch.setattr(testing, "_handed_out", set())
+    monkeypatch.setattr(testing.socket, "socket", OneAnswerSocket)
+    assert [testing.free_port(), testing.free_port()] == [50001, 50002]
+
+
 def test_a_port_given_by_the_caller_is_not_replaced() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

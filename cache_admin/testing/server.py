@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import IO
@@ -85,10 +86,22 @@ def find_server_binary() -> str:
     return path
 
 
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on now and that this process has not handed out before: the
+    kernel may give a port back to two bind(0) calls in a row, and two servers (or a server
+    and a cluster bus) started on one port would answer for each other."""
+    with _handed_out_lock:
+        while True:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = int(sock.getsockname()[1])
+            if port not in _handed_out:
+                _handed_out.add(port)
+                return port
 
 
 class RedisServer:
@@ -157,14 +170,29 @@ class RedisServer:
                     raise _PortTaken
                 raise RuntimeError(f"{self.binary} exited: {tail}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(64).startswith(b"+PONG"):
-                        return self
+                if self._answering_pid() == self.process.pid:
+                    return self
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"{self.binary} did not answer on port {self.port} in {timeout}s")
+
+    def _answering_pid(self) -> int | None:
+        """The process id of the server answering on the port (None: not a server yet). A
+        server that lost the race for its port exits a moment later; until then another one
+        may answer there, so the answer is only trusted when it names our process."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+            sock.sendall(b"INFO server\r\n")
+            reply = b""
+            while b"\r\n" not in reply.partition(b"process_id:")[2]:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    return None
+                reply += chunk
+                if reply.startswith(b"-"):  # LOADING and the like: not ready yet
+                    return None
+        return int(reply.partition(b"process_id:")[2].split(b"\r\n")[0])
 
     def _close_log(self) -> None:
         if self._log is not None:
