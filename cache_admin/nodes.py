@@ -34,8 +34,17 @@ _CLUSTER_CLASSES: tuple[type, ...] = tuple(
 )
 
 
+# client class -> whether it is a cluster client. The cluster classes are typing Protocols:
+# isinstance() against them costs a microsecond, and the hit path of a list asks.
+_clustered: dict[type, bool] = {}
+
+
 def is_cluster(client: Any) -> bool:
-    return isinstance(client, _CLUSTER_CLASSES)
+    kind = type(client)
+    found = _clustered.get(kind)
+    if found is None:
+        found = _clustered[kind] = isinstance(client, _CLUSTER_CLASSES)
+    return found
 
 
 def keyslot(key: str | bytes) -> int:
