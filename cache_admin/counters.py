@@ -9,7 +9,10 @@ the whole site.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 # Only record() and miss() live here: the tally and flush() are in counter_flush, the
 # events and the reading back in counter_totals. The public names (docs/api.md) are
@@ -23,9 +26,39 @@ from cache_admin.counter_totals import Counts as Counts
 from cache_admin.counter_totals import totals as totals
 from cache_admin.counter_totals import type_stats as type_stats
 
-__all__ = ["EVENTS", "REASONS", "Counts", "flush", "miss", "record", "totals", "type_stats"]
+__all__ = [
+    "EVENTS",
+    "REASONS",
+    "Counts",
+    "flush",
+    "lookups_not_counted",
+    "miss",
+    "record",
+    "totals",
+    "type_stats",
+]
 
 UNTYPED = "_untyped"
+
+
+class _Lookups(threading.local):
+    counted = True  # read on every lookup (caching.link): a class default, no getattr
+
+
+lookups = _Lookups()
+
+
+@contextmanager
+def lookups_not_counted() -> Iterator[None]:
+    """The read-through lookups of this thread inside the block count no hit and no miss:
+    a warm run reads to fill, and its misses are not the site's (the fills it makes are
+    still counted). Every warm run is made inside one."""
+    before = lookups.counted
+    lookups.counted = False
+    try:
+        yield
+    finally:
+        lookups.counted = before
 
 
 def type_label(type_name: str | None) -> str:

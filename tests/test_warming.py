@@ -233,3 +233,50 @@ def test_progress_moves_the_heartbeat(warmer_registry: dict[str, Any]) -> None:
 
     run_inline("featured", trigger="test")
     assert beats[0] is not None and beats[1] is not None and beats[1] > beats[0]
+
+
+def test_a_warm_runs_lookups_count_fills_but_no_hit_or_miss(
+    cache_alias: str, warmer_registry: dict[str, Any]
+) -> None:
+    # A warmer that reads through (as the demo's list warmer does): its misses are not the
+    # site's. The fills it makes count; a visitor's lookup afterwards counts as before.
+    from cache_admin import cache_result, counters
+
+    @cache_result(key_prefix="category:warmed")
+    def category_page(n: int) -> str:
+        return f"page {n}"
+
+    def read_through(progress: Progress) -> int:
+        for n in range(4):
+            category_page(n)
+        category_page(0)  # a hit inside the run
+        return 4
+
+    register_warmer("categories", read_through)
+    run = run_inline("categories", trigger="test")
+    assert run.status == WarmRun.SUCCEEDED
+    during = counters.type_stats(300)["category"]
+    assert (during.hits, during.misses, during.fills) == (0, 0, 4)
+    assert category_page(1) == "page 1"  # a visitor, after the run
+    category_page(9)
+    after = counters.type_stats(300)["category"]
+    assert (after.hits, after.misses, after.fills) == (1, 1, 5)
+
+
+def test_lookups_are_counted_again_after_a_failing_warmer(
+    cache_alias: str, warmer_registry: dict[str, Any]
+) -> None:
+    from cache_admin import counters
+
+    def broken(progress: Progress) -> int:
+        assert counters.lookups.counted is False
+        raise RuntimeError("boom")
+
+    register_warmer("broken", broken)
+    assert run_inline("broken", trigger="test").status == WarmRun.FAILED
+    assert counters.lookups.counted is True
+    with counters.lookups_not_counted():
+        with counters.lookups_not_counted():
+            pass
+        assert counters.lookups.counted is False  # nested blocks restore what they found
+    assert counters.lookups.counted is True

@@ -25,7 +25,7 @@ import redis
 from django.core.cache import BaseCache
 from redis.client import Pipeline
 
-from cache_admin import backend, current_cache, stored_keys
+from cache_admin import backend, counters, current_cache, stored_keys
 from cache_admin.breaker import Breaker
 from cache_admin.caching import read_choice
 from cache_admin.client_errors import REFUSED_WRITES
@@ -133,7 +133,8 @@ class Link:
         self.breaker: Breaker = current.breaker
         self.client: redis.Redis = current.client
         self.stored: str = current.stored_key(slot.key)
-        self.counted = not slot.key.startswith(current.namespace)
+        # The package's own keys, and a warm run's lookups, count no hit or miss.
+        self.counted = counters.lookups.counted and not slot.key.startswith(current.namespace)
 
     def run(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         if not self.breaker.allow():

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from cache_admin import counters
 from cache_admin.models import WarmRun
 from cache_admin.warming.history import prune_quietly
 from cache_admin.warming.progress import Listener, Progress
@@ -55,7 +56,8 @@ def execute(run: WarmRun, *, listeners: Iterable[Listener] = ()) -> WarmRun:
     try:
         warmer = get_warmer(run.warmer)
         progress.flush()
-        output = warmer.func(progress)
+        with counters.lookups_not_counted():  # its misses are not the site's
+            output = warmer.func(progress)
         count = keys_written(output, progress)
     except KeyboardInterrupt:
         _finish(run, progress, WarmRun.FAILED, "interrupted (Ctrl-C)")

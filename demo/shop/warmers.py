@@ -45,11 +45,12 @@ def warm_lists(progress: Progress) -> int:
     """Every category's product list and the list of all products, in every order, each up
     to its last page (at most ``WARM_LIST_PAGES``).
 
-    Read through, so a list already cached stays as it is (and each one filled counts as a
-    miss on the dashboard). Worth it because lists are scoped by category: an edit retires
-    its own category's lists and those of no category, not every one warmed here. Each
-    list's first page tells how many pages it has, so no page past the last is asked for
-    (it would be the last page again under another key).
+    Read through, so a list already cached stays as it is (a warm run's lookups count no
+    hit or miss on the dashboard; the lists it fills count as fills). Worth it because
+    lists are scoped by category: an edit retires its own category's lists and those of no
+    category, not every one warmed here. Each list's first page tells how many pages it
+    has, so no page past the last is asked for (it would be the last page again under
+    another key).
     """
     slugs = list(
         Category.objects.filter(is_active=True).order_by("name").values_list("slug", flat=True)
