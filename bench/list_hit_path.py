@@ -10,6 +10,11 @@ and this thread's CPU time (the client's cost, without the wait for Redis). A ro
 figure per contender is its median call; the ratios are taken per round, then their
 median and range over the rounds.
 
+The engine loads model rows without asking the app registry once per instance
+(``cache_admin.pickled_values``), which ``cache.get`` does not: after the hit rounds the two
+loads of the page's bytes take turns on their own, and the summary gives the list hit's CPU
+above ``cache.get``, the decoding saved, and their sum, what the package's own steps cost.
+
     python bench/list_hit_path.py [--calls 2000] [--rounds 10]
 """
 
