@@ -10,8 +10,13 @@ ordinary (the registry not ready, an unknown label, a model pickled by class) go
 Django's own function, which answers or raises as it always does. Every other global is
 found exactly as ``pickle.loads`` finds it, and what is built is the same object.
 
-Values that hold no model instance (no ``model_unpickle`` in their bytes) are loaded with
-``pickle.loads`` itself.
+Which loader a value gets is decided without reading it whole (``models_likely``): a value
+of less than ``SMALL`` bytes holds a row or two at most, and is loaded by ``pickle.loads``
+(looking for a name costs about half a nanosecond per byte: a fifth of a microsecond on a
+300-byte value, more than one registry look-up saves); a larger one by this loader when
+``MARK`` shows in its first ``SMALL`` bytes, where a list, a queryset's rows or an instance
+name it with their first row. Either loader builds the same objects: the test only picks
+the quicker one.
 """
 
 from __future__ import annotations
@@ -23,14 +28,25 @@ from typing import Any
 from django.apps import apps
 from django.db.models.base import model_unpickle
 
-__all__ = ["loads"]
+__all__ = ["MARK", "SMALL", "load_models", "loads", "models_likely"]
 
-_MARK = b"model_unpickle"
+MARK = b"model_unpickle"  # in the bytes of every pickle that holds a model instance
+SMALL = 1024
+
+
+def models_likely(data: bytes) -> bool:
+    """Whether ``loads`` is worth it over ``pickle.loads`` (``backend.decode`` inlines it)."""
+    return len(data) >= SMALL and data.find(MARK, 0, SMALL) >= 0
 
 
 def loads(data: bytes) -> Any:
-    if _MARK not in data:
+    if not models_likely(data):
         return pickle.loads(data)
+    return load_models(data)
+
+
+def load_models(data: bytes) -> Any:
+    """``pickle.loads(data)``, finding each model instance's class in the registry's tables."""
     return _Unpickler(io.BytesIO(data)).load()
 
 

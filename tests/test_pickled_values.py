@@ -145,3 +145,19 @@ def test_the_registry_is_not_asked_once_per_instance(
     asked.clear()
     assert pickled_values.loads(data) == rows
     assert asked == []
+
+
+def test_which_loader_is_picked_without_reading_the_value_whole(rows: list[Product]) -> None:
+    one = pickle.dumps(rows[0], pickle.HIGHEST_PROTOCOL)
+    page = pickle.dumps({"items": rows * 4}, pickle.HIGHEST_PROTOCOL)
+    text_first = pickle.dumps(["x" * 5000, rows], pickle.HIGHEST_PROTOCOL)
+    assert len(one) < pickled_values.SMALL <= len(page)
+    assert pickled_values.models_likely(page)
+    assert not pickled_values.models_likely(one)  # a row or two: pickle.loads is as quick
+    assert not pickled_values.models_likely(text_first)  # no model name in its first bytes
+    # Whichever is picked, what is built is the same.
+    for data in (one, page, text_first):
+        assert pickled_values.loads(data) == pickle.loads(data)
+        assert pickled_values.load_models(data) == pickle.loads(data)
+    with pytest.raises(pickle.UnpicklingError):
+        pickled_values.loads(page[: len(page) // 2])  # cut short: refused as pickle does
