@@ -16,7 +16,6 @@ What one cache hit needs (the cache, its client and breaker) is remembered per t
 
 from __future__ import annotations
 
-import pickle
 import threading
 from typing import Any
 
@@ -208,21 +207,17 @@ def decode(data: bytes, cache: BaseCache | None = None) -> Any:
     found = kind(cache)
     if found in _CLIENT_OBJECT_KINDS:
         client = cache.client  # type: ignore[attr-defined]
-        if not (
+        if (
             pickled
             and _is_plain(type(getattr(client, "_serializer", None)))
             and _is_plain(type(getattr(client, "_compressor", None)))
         ):
-            return client.decode(data)
-    else:
-        serializer = cache._cache._serializer  # type: ignore[attr-defined]
-        if not (pickled and type(serializer) is RedisSerializer):
-            return serializer.loads(data)
-    # pickled_values.models_likely(), inlined: a hit pays for each call.
-    small = pickled_values.SMALL
-    if len(data) >= small and data.find(pickled_values.MARK, 0, small) >= 0:
-        return pickled_values.load_models(data)
-    return pickle.loads(data)
+            return pickled_values.loads(data)
+        return client.decode(data)
+    serializer = cache._cache._serializer  # type: ignore[attr-defined]
+    if pickled and type(serializer) is RedisSerializer:
+        return pickled_values.loads(data)
+    return serializer.loads(data)
 
 
 def default_timeout(cache: BaseCache | None = None) -> int | None:

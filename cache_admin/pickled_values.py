@@ -35,14 +35,15 @@ SMALL = 1024
 
 
 def models_likely(data: bytes) -> bool:
-    """Whether ``loads`` is worth it over ``pickle.loads`` (``backend.decode`` inlines it)."""
+    """Whether ``load_models`` is worth it over ``pickle.loads``."""
     return len(data) >= SMALL and data.find(MARK, 0, SMALL) >= 0
 
 
 def loads(data: bytes) -> Any:
-    if not models_likely(data):
-        return pickle.loads(data)
-    return load_models(data)
+    """``pickle.loads(data)`` (what ``backend.decode`` calls for a plain pickle)."""
+    if models_likely(data):
+        return load_models(data)
+    return pickle.loads(data)
 
 
 def load_models(data: bytes) -> Any:

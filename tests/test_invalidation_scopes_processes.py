@@ -4,21 +4,14 @@ another one cached, and the other way round."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
-from tests.list_scopes_support import listing, of, queries, scoped_by_category
-from tests.testapp.models import Category, Product
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests import django_child
+from tests.list_scopes_support import listing, of, queries, scoped_by_category, two_categories
 
 
 @pytest.fixture
@@ -27,16 +20,10 @@ def scoped() -> Iterator[None]:
         yield
 
 
-# Reads three lists in its own process (same settings, Redis and test database), then
-# prints how many queries each took: 0 for a cache hit.
+# Reads three lists in its own process (tests/django_child: same settings, Redis and test
+# database), then prints how many queries each took: 0 for a cache hit.
 CHILD = """
-import json, os, sys
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-from django.conf import settings
-settings.DATABASES["default"]["NAME"] = os.environ["CACHE_ADMIN_TEST_DB"]
-settings.CACHE_ADMIN = {**settings.CACHE_ADMIN, "CACHE_ALIAS": os.environ["CACHE_ALIAS"]}
-import django
-django.setup()
+import json
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from cache_admin import CachePattern, register
@@ -59,23 +46,9 @@ print(json.dumps(seen))
 """
 
 
-def read_in_another_process(shop: dict[str, Any], alias: str, *then: str) -> dict[str, int]:
-    env = {
-        **os.environ,
-        "CACHE_ADMIN_TEST_DB": str(connection.settings_dict["NAME"]),
-        "CACHE_ALIAS": alias,
-    }
-    args = [str(shop["laptops"].pk), str(shop["phones"].pk), *then]
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    found: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+def read_in_another_process(shop: dict[str, Any], *then: str) -> dict[str, int]:
+    printed = django_child.run(CHILD, str(shop["laptops"].pk), str(shop["phones"].pk), *then)
+    found: dict[str, int] = json.loads(printed.strip().splitlines()[-1])
     return found
 
 
@@ -83,28 +56,22 @@ def read_in_another_process(shop: dict[str, Any], alias: str, *then: str) -> dic
 def test_a_save_in_one_process_invalidates_the_scope_cached_by_another(
     cache_alias: str, scoped: None
 ) -> None:
-    laptops = Category.objects.create(name="Laptops", slug="laptops")
-    phones = Category.objects.create(name="Phones", slug="phones")
-    shop = {
-        "laptops": laptops,
-        "phones": phones,
-        "laptop": Product.objects.create(name="Laptop", slug="laptop", category=laptops),
-        "phone": Product.objects.create(name="Phone", slug="phone", category=phones),
-    }
-    assert min(read_in_another_process(shop, cache_alias).values()) > 0  # it filled them
-    assert read_in_another_process(shop, cache_alias) == {"laptops": 0, "phones": 0, "all": 0}
+    shop = two_categories()
+    laptops, phones = shop["laptops"], shop["phones"]
+    assert min(read_in_another_process(shop).values()) > 0  # it filled them
+    assert read_in_another_process(shop) == {"laptops": 0, "phones": 0, "all": 0}
 
     shop["laptop"].name = "Laptop Pro"
     shop["laptop"].save()  # autocommit: the tokens are bumped at once, here
 
-    seen = read_in_another_process(shop, cache_alias)
+    seen = read_in_another_process(shop)
     assert seen["phones"] == 0
     assert seen["laptops"] > 0 and seen["all"] > 0
 
     # And the other way: that process saves; this one's lists of the laptop's category miss.
     assert queries(lambda: listing(of(phones))) == 0
     listing(of(laptops))
-    read_in_another_process(shop, cache_alias, "save")
+    read_in_another_process(shop, "save")
     assert queries(lambda: listing(of(phones))) == 0
     assert queries(lambda: listing(of(laptops))) > 0
     assert settings.CACHE_ADMIN["CACHE_ALIAS"] == cache_alias
